@@ -1,0 +1,75 @@
+"""Operations across models (one model's state changes are methods; see lifecycle.py)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _t
+from simple_history.utils import bulk_create_with_history
+
+from tasks_app import lifecycle
+from tasks_app.lifecycle import Status
+from tasks_app.models import Assignment, Task, Unit
+
+
+def commune_units():
+    """The commune-level units (phường, xã, đặc khu) a task "for all communes" goes to."""
+    return Unit.objects.filter(kind__in=Unit.COMMUNE_LEVEL)
+
+
+def fan_out(task: Task, units, *, role: str, deadline=None, by=None, issue: bool = False) -> list[Assignment]:
+    """Give one task to many units: one assignment per unit, in one transaction.
+
+    The responsible official defaults to each unit's head; deadline and authority default to the
+    task's. With issue=True every assignment must have its six clears or none is created.
+    A constant number of queries whatever the number of units.
+    """
+    if role not in Assignment.Role.values:
+        raise ValidationError({"role": _t("Vai trò không hợp lệ: %(role)s") % {"role": role}})
+    units = list(units.select_related(None) if hasattr(units, "select_related") else units)
+    scope = lifecycle.actor_scope(by)
+    with transaction.atomic():
+        taken = set(Assignment.objects.filter(task=task, unit__in=[u.pk for u in units]).values_list("unit__code", flat=True))
+        if taken:
+            raise ValidationError(
+                _t("Nhiệm vụ %(task)s đã được giao cho: %(units)s") % {"task": task.code, "units": ", ".join(sorted(taken))},
+                code="duplicate_assignment",
+            )
+        deadline = deadline or task.default_deadline
+        assignments = [
+            Assignment(
+                task=task,
+                unit=unit,
+                role=role,
+                responsible_id=unit.head_id,
+                deadline=deadline,
+                authority_id=task.authority_id,
+                status=Status.DRAFT,
+            )
+            for unit in units
+        ]
+        if issue:
+            if by is not None and not (scope.sees_all and not scope.read_only) and scope.official_id != task.authority_id:
+                raise lifecycle.PermissionDenied(_t("Chỉ người có thẩm quyền hoặc Văn phòng UBND thành phố mới được giao nhiệm vụ."))
+            errors = {}
+            for a in assignments:
+                missing = lifecycle.missing_clears(a)
+                if missing:
+                    errors[a.unit.code] = [c.message for c in missing]
+            if errors:
+                raise ValidationError(
+                    [
+                        ValidationError(f"{code}: " + "; ".join(messages), code="missing_clears")
+                        for code, messages in sorted(errors.items())
+                    ]
+                )
+            from django.utils import timezone
+
+            now = timezone.now()
+            for a in assignments:
+                a.status = Status.ISSUED
+                a.issued_at = now
+                a.original_deadline = a.deadline
+        return bulk_create_with_history(
+            assignments, Assignment, batch_size=500, default_user=scope.user, default_change_reason="fan-out"
+        )

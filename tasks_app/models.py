@@ -1,0 +1,492 @@
+"""The six-clears domain: units, officials, plans, tasks and the assignments that track them.
+
+Status rules, the six-clears check and timeliness live in `tasks_app.lifecycle`; the model
+methods here call into it so that the web, the API, the admin and the importer share one rule.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from tasks_app import lifecycle
+from tasks_app.lifecycle import Status, Timeliness  # noqa: F401  (re-exported for callers)
+
+
+class Unit(models.Model):
+    class Kind(models.TextChoices):
+        CITY = "city", _("Thành phố")
+        DEPARTMENT = "department", _("Sở, ban, ngành")
+        WARD = "ward", _("Phường")
+        COMMUNE = "commune", _("Xã")
+        SPECIAL_ZONE = "special_zone", _("Đặc khu")
+
+    # The commune-level kinds: the 114 units a task "for all communes" fans out to.
+    COMMUNE_LEVEL = (Kind.WARD, Kind.COMMUNE, Kind.SPECIAL_ZONE)
+
+    code = models.CharField(_("mã"), max_length=20, unique=True)
+    name = models.CharField(_("tên"), max_length=200)
+    kind = models.CharField(_("loại"), max_length=20, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("đơn vị cấp trên"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    head = models.ForeignKey(
+        "Official", verbose_name=_("người đứng đầu"), null=True, blank=True, on_delete=models.SET_NULL, related_name="headed_units"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("đơn vị")
+        verbose_name_plural = _("đơn vị")
+        ordering = ["code"]
+        indexes = [
+            # Fan-out to "all communes" and the leader dashboard's unit table filter by kind.
+            models.Index(fields=["kind", "code"], name="unit_kind_code_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_commune_level(self) -> bool:
+        return self.kind in self.COMMUNE_LEVEL
+
+
+class Official(models.Model):
+    """A named person (a Django user with a profile) who can answer for work."""
+
+    class Role(models.TextChoices):
+        MEMBER = "member", _("Cán bộ đơn vị")
+        LEADER = "leader", _("Lãnh đạo thành phố")
+        OFFICE = "office", _("Văn phòng UBND thành phố (theo dõi)")
+
+    # Roles that see the whole plan (every unit's assignments).
+    CITY_WIDE_ROLES = (Role.LEADER, Role.OFFICE)
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="official")
+    unit = models.ForeignKey(Unit, verbose_name=_("đơn vị"), on_delete=models.PROTECT, related_name="officials")
+    full_name = models.CharField(_("họ và tên"), max_length=200)
+    position = models.CharField(_("chức vụ"), max_length=200, blank=True)
+    role = models.CharField(_("vai trò"), max_length=20, choices=Role.choices, default=Role.MEMBER)
+    phone = models.CharField(_("số điện thoại"), max_length=20, blank=True)
+    zalo_user_id = models.CharField(_("Zalo user id"), max_length=64, blank=True)
+    language = models.CharField(_("ngôn ngữ"), max_length=8, choices=settings.LANGUAGES, default="vi")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("cán bộ")
+        verbose_name_plural = _("cán bộ")
+        ordering = ["full_name"]
+
+    def __str__(self):
+        return f"{self.full_name} ({self.position})" if self.position else self.full_name
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+    @property
+    def is_city_wide(self) -> bool:
+        return self.role in self.CITY_WIDE_ROLES
+
+
+class Plan(models.Model):
+    year = models.PositiveSmallIntegerField(_("năm"))
+    name = models.CharField(_("tên kế hoạch"), max_length=300)
+    decision_number = models.CharField(_("số quyết định"), max_length=100, blank=True)
+    decision_date = models.DateField(_("ngày quyết định"), null=True, blank=True)
+    theme = models.CharField(_("chủ đề năm"), max_length=300, blank=True)
+    is_sample = models.BooleanField(
+        _("nội dung minh họa"), default=False, help_text=_("Nội dung mẫu, thay bằng phụ lục thật của thành phố khi nhập.")
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("kế hoạch")
+        verbose_name_plural = _("kế hoạch")
+        ordering = ["-year", "name"]
+        constraints = [models.UniqueConstraint(fields=["year", "name"], name="plan_year_name_uniq")]
+
+    def __str__(self):
+        return self.name
+
+
+class TaskGroup(models.Model):
+    plan = models.ForeignKey(Plan, verbose_name=_("kế hoạch"), on_delete=models.CASCADE, related_name="groups")
+    number = models.PositiveSmallIntegerField(_("số thứ tự"))
+    title = models.CharField(_("tên nhóm nhiệm vụ, giải pháp"), max_length=500)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("nhóm nhiệm vụ")
+        verbose_name_plural = _("nhóm nhiệm vụ")
+        ordering = ["plan", "number"]
+        constraints = [models.UniqueConstraint(fields=["plan", "number"], name="taskgroup_plan_number_uniq")]
+
+    def __str__(self):
+        return f"{self.number}. {self.title}"
+
+
+class Indicator(models.Model):
+    """One of the plan's key socio-economic indicators (chỉ tiêu)."""
+
+    plan = models.ForeignKey(Plan, verbose_name=_("kế hoạch"), on_delete=models.CASCADE, related_name="indicators")
+    number = models.PositiveSmallIntegerField(_("số thứ tự"))
+    name = models.CharField(_("tên chỉ tiêu"), max_length=500)
+    unit_of_measure = models.CharField(_("đơn vị tính"), max_length=50)
+    annual_target = models.DecimalField(_("chỉ tiêu năm"), max_digits=18, decimal_places=3)
+    target_note = models.CharField(_("ghi chú chỉ tiêu"), max_length=300, blank=True)
+    responsible_unit = models.ForeignKey(
+        Unit, verbose_name=_("đơn vị chịu trách nhiệm"), on_delete=models.PROTECT, related_name="indicators"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("chỉ tiêu")
+        verbose_name_plural = _("chỉ tiêu")
+        ordering = ["plan", "number"]
+        constraints = [models.UniqueConstraint(fields=["plan", "number"], name="indicator_plan_number_uniq")]
+
+    def __str__(self):
+        return f"{self.number}. {self.name}"
+
+
+class IndicatorActual(models.Model):
+    """A quarterly actual of an indicator, reported by its responsible unit."""
+
+    indicator = models.ForeignKey(Indicator, verbose_name=_("chỉ tiêu"), on_delete=models.CASCADE, related_name="actuals")
+    quarter = models.PositiveSmallIntegerField(_("quý"), validators=[MinValueValidator(1), MaxValueValidator(4)])
+    value = models.DecimalField(_("giá trị thực hiện"), max_digits=18, decimal_places=3)
+    note = models.TextField(_("ghi chú"), blank=True)
+    reported_by = models.ForeignKey(Official, verbose_name=_("người báo cáo"), null=True, on_delete=models.SET_NULL)
+    reported_at = models.DateTimeField(_("thời điểm báo cáo"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("số liệu thực hiện chỉ tiêu")
+        verbose_name_plural = _("số liệu thực hiện chỉ tiêu")
+        ordering = ["indicator", "quarter"]
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "quarter"], name="indicatoractual_quarter_uniq"),
+            models.CheckConstraint(condition=Q(quarter__gte=1, quarter__lte=4), name="indicatoractual_quarter_range"),
+        ]
+
+
+class Task(models.Model):
+    """One of the plan's specific tasks: clear task, clear deliverable, clear authority."""
+
+    group = models.ForeignKey(TaskGroup, verbose_name=_("nhóm nhiệm vụ"), on_delete=models.PROTECT, related_name="tasks")
+    code = models.CharField(_("mã nhiệm vụ"), max_length=30, unique=True)
+    number = models.PositiveSmallIntegerField(_("số thứ tự"))
+    title = models.CharField(_("nhiệm vụ"), max_length=500)
+    description = models.TextField(_("nội dung"), blank=True)
+    deliverable = models.CharField(_("sản phẩm"), max_length=500, blank=True)
+    acceptance_criteria = models.TextField(_("tiêu chí nghiệm thu"), blank=True)
+    default_deadline = models.DateField(_("thời hạn"), null=True, blank=True)
+    authority = models.ForeignKey(
+        Official, verbose_name=_("thẩm quyền"), null=True, blank=True, on_delete=models.PROTECT, related_name="tasks_under_authority"
+    )
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("chỉ tiêu liên quan"), null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("nhiệm vụ")
+        verbose_name_plural = _("nhiệm vụ")
+        ordering = ["group__plan", "number"]
+
+    def __str__(self):
+        return f"{self.code}. {self.title}"
+
+
+class AssignmentQuerySet(models.QuerySet):
+    def visible_to(self, actor) -> AssignmentQuerySet:
+        """The one definition of who sees which assignments; used by API, pages and feeds.
+
+        `actor` is a user (session) or an API key carrying `is_portal` / `unit_id`.
+        City leaders, the city office, superusers and portal keys see everything; a unit's
+        officials and a unit key see that unit's assignments; an official also sees the
+        assignments they answer for or hold authority over.
+        """
+        scope = lifecycle.actor_scope(actor)
+        if scope.sees_all:
+            return self.all()
+        if scope.unit_id is None and scope.official_id is None:
+            return self.none()
+        q = Q(unit_id=scope.unit_id) if scope.unit_id is not None else Q()
+        if scope.official_id is not None:
+            q |= Q(responsible_id=scope.official_id) | Q(authority_id=scope.official_id)
+        return self.filter(q)
+
+    def with_timeliness(self, today=None) -> AssignmentQuerySet:
+        """Annotate `timeliness` (one of Timeliness or NULL) in SQL, for many rows in one query."""
+        return self.annotate(timeliness=lifecycle.timeliness_expression(today))
+
+    def open(self) -> AssignmentQuerySet:
+        return self.filter(status__in=Status.OPEN)
+
+
+class Assignment(models.Model):
+    """A task given to one unit in one role: the unit of tracking, reminders, API access and KPI."""
+
+    class Role(models.TextChoices):
+        LEAD = "lead", _("Chủ trì")
+        COORDINATING = "coordinating", _("Phối hợp")
+
+    task = models.ForeignKey(Task, verbose_name=_("nhiệm vụ"), on_delete=models.PROTECT, related_name="assignments")
+    unit = models.ForeignKey(Unit, verbose_name=_("đơn vị"), on_delete=models.PROTECT, related_name="assignments")
+    role = models.CharField(_("vai trò"), max_length=20, choices=Role.choices, blank=True)
+    responsible = models.ForeignKey(
+        Official,
+        verbose_name=_("cán bộ chịu trách nhiệm"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="responsible_for",
+    )
+    start_date = models.DateField(_("ngày bắt đầu"), null=True, blank=True)
+    deadline = models.DateField(_("thời hạn"), null=True, blank=True)
+    # The deadline when first issued: kept for KPI and reports after approved extensions.
+    original_deadline = models.DateField(_("thời hạn ban đầu"), null=True, blank=True, editable=False)
+    # Blank means "the task's deliverable": a coordinating unit may owe a different product.
+    deliverable = models.CharField(_("sản phẩm"), max_length=500, blank=True)
+    acceptance_criteria = models.TextField(_("tiêu chí nghiệm thu"), blank=True)
+    authority = models.ForeignKey(
+        Official,
+        verbose_name=_("thẩm quyền"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assignments_under_authority",
+    )
+    status = models.CharField(_("trạng thái"), max_length=20, choices=Status.choices, default=Status.DRAFT)
+    progress = models.PositiveSmallIntegerField(
+        _("tiến độ (%)"), default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    issued_at = models.DateTimeField(_("thời điểm giao"), null=True, blank=True, editable=False)
+    submitted_at = models.DateTimeField(_("thời điểm nộp sản phẩm"), null=True, blank=True, editable=False)
+    completed_at = models.DateTimeField(_("thời điểm hoàn thành"), null=True, blank=True, editable=False)
+    return_count = models.PositiveSmallIntegerField(_("số lần trả lại"), default=0, editable=False)
+    # Bumped by every change; the API's ETag and the web forms' staleness check.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    objects = AssignmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("phân công")
+        verbose_name_plural = _("phân công")
+        ordering = ["deadline", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "unit"], name="assignment_task_unit_uniq"),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="assignment_progress_max_100"),
+            # The assignment-local clears, as a last line of defence below the model check.
+            models.CheckConstraint(
+                condition=Q(status=Status.DRAFT)
+                | (Q(responsible__isnull=False) & Q(deadline__isnull=False) & Q(authority__isnull=False) & ~Q(role="")),
+                name="assignment_issued_has_clears",
+            ),
+        ]
+        indexes = [
+            # Used by the reminder sweep: open assignments by deadline.
+            models.Index(
+                fields=["deadline"],
+                name="assignment_open_deadline_idx",
+                condition=Q(status__in=["issued", "in_progress", "submitted", "returned"]),
+            ),
+            # Used by "my work" and the API list of one unit's assignments by status.
+            models.Index(fields=["unit", "status", "deadline"], name="assignment_unit_status_idx"),
+            # Used by the API's `updated_since` incremental sync.
+            models.Index(fields=["updated_at", "id"], name="assignment_updated_idx"),
+            # Used by the responsible official's own feeds.
+            models.Index(fields=["responsible", "status"], name="assignment_responsible_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.task.code} → {self.unit.name}"
+
+    # --- the six clears -------------------------------------------------------------------
+    @property
+    def effective_deliverable(self) -> str:
+        return self.deliverable or self.task.deliverable
+
+    @property
+    def effective_acceptance_criteria(self) -> str:
+        return self.acceptance_criteria or self.task.acceptance_criteria
+
+    def missing_clears(self) -> list[lifecycle.Clear]:
+        return lifecycle.missing_clears(self)
+
+    def clean(self):
+        lifecycle.check_six_clears(self)
+
+    def save(self, *args, **kwargs):
+        # A guard, not a side effect: nothing that is not a draft is stored without its six clears.
+        lifecycle.check_six_clears(self)
+        super().save(*args, **kwargs)
+
+    # --- timeliness ------------------------------------------------------------------------
+    def timeliness(self, today=None) -> Timeliness | None:
+        return lifecycle.timeliness_of(self, today)
+
+    # --- lifecycle transitions (each checks who may make it) -------------------------------
+    def issue(self, *, by):
+        return lifecycle.issue(self, by=by)
+
+    def report_progress(self, *, by, percent, note="", links=(), expected_version=None):
+        return lifecycle.report_progress(self, by=by, percent=percent, note=note, links=links, expected_version=expected_version)
+
+    def submit(self, *, by, note="", links=(), expected_version=None):
+        return lifecycle.submit(self, by=by, note=note, links=links, expected_version=expected_version)
+
+    def accept(self, *, by, note="", expected_version=None):
+        return lifecycle.accept(self, by=by, note=note, expected_version=expected_version)
+
+    def return_(self, *, by, reason, expected_version=None):
+        return lifecycle.return_(self, by=by, reason=reason, expected_version=expected_version)
+
+    def cancel(self, *, by, reason, expected_version=None):
+        return lifecycle.cancel(self, by=by, reason=reason, expected_version=expected_version)
+
+    def request_extension(self, *, by, requested_deadline, reason):
+        return lifecycle.request_extension(self, by=by, requested_deadline=requested_deadline, reason=reason)
+
+
+def _scoped_by_assignment(queryset, actor):
+    return queryset.filter(assignment__in=Assignment.objects.visible_to(actor).values("pk"))
+
+
+class ScopedByAssignmentQuerySet(models.QuerySet):
+    def visible_to(self, actor):
+        return _scoped_by_assignment(self, actor)
+
+
+class ProgressReport(models.Model):
+    """Append-only record of work on an assignment: progress, submission, acceptance, return."""
+
+    class Kind(models.TextChoices):
+        PROGRESS = "progress", _("Báo cáo tiến độ")
+        SUBMISSION = "submission", _("Nộp sản phẩm")
+        ACCEPTANCE = "acceptance", _("Nghiệm thu")
+        RETURN = "return", _("Trả lại")
+        CANCELLATION = "cancellation", _("Hủy")
+
+    assignment = models.ForeignKey(Assignment, verbose_name=_("phân công"), on_delete=models.CASCADE, related_name="reports")
+    kind = models.CharField(_("loại"), max_length=20, choices=Kind.choices, default=Kind.PROGRESS)
+    # Null when a machine (a unit's API key) reported; author_label then names the key.
+    author = models.ForeignKey(
+        Official, verbose_name=_("người báo cáo"), null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
+    )
+    author_label = models.CharField(_("người/hệ thống báo cáo"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("thời điểm"), auto_now_add=True)
+    status = models.CharField(_("trạng thái sau báo cáo"), max_length=20, choices=Status.choices)
+    percent = models.PositiveSmallIntegerField(_("tiến độ (%)"), validators=[MinValueValidator(0), MaxValueValidator(100)])
+    note = models.TextField(_("nội dung"), blank=True)
+
+    objects = ScopedByAssignmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("báo cáo tiến độ")
+        verbose_name_plural = _("báo cáo tiến độ")
+        ordering = ["assignment", "created_at", "id"]
+        indexes = [models.Index(fields=["assignment", "created_at"], name="report_assignment_time_idx")]
+        constraints = [models.CheckConstraint(condition=Q(percent__lte=100), name="report_percent_max_100")]
+
+
+class Evidence(models.Model):
+    """A file or a link proving progress or the deliverable. Files are stored outside the web root."""
+
+    report = models.ForeignKey(ProgressReport, verbose_name=_("báo cáo"), on_delete=models.CASCADE, related_name="evidence")
+    file = models.FileField(_("tệp"), upload_to="evidence/%Y/%m/", blank=True)
+    original_name = models.CharField(_("tên tệp"), max_length=255, blank=True)
+    content_type = models.CharField(_("kiểu nội dung"), max_length=100, blank=True)
+    size = models.PositiveBigIntegerField(_("kích thước"), default=0)
+    url = models.URLField(_("đường dẫn"), max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("minh chứng")
+        verbose_name_plural = _("minh chứng")
+        constraints = [
+            models.CheckConstraint(condition=~Q(file="") | ~Q(url=""), name="evidence_file_or_url"),
+        ]
+
+
+class ExtensionRequest(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Chờ quyết định")
+        APPROVED = "approved", _("Đã chấp thuận")
+        REJECTED = "rejected", _("Không chấp thuận")
+
+    assignment = models.ForeignKey(
+        Assignment, verbose_name=_("phân công"), on_delete=models.CASCADE, related_name="extension_requests"
+    )
+    requested_by = models.ForeignKey(
+        Official, verbose_name=_("người đề nghị"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_by_label = models.CharField(_("người/hệ thống đề nghị"), max_length=200, blank=True)
+    requested_at = models.DateTimeField(_("thời điểm đề nghị"), auto_now_add=True)
+    current_deadline = models.DateField(_("thời hạn khi đề nghị"))
+    requested_deadline = models.DateField(_("thời hạn đề nghị"))
+    reason = models.TextField(_("lý do"))
+    status = models.CharField(_("trạng thái"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        Official, verbose_name=_("người quyết định"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("thời điểm quyết định"), null=True, blank=True)
+    decision_note = models.TextField(_("ý kiến"), blank=True)
+    history = HistoricalRecords()
+
+    objects = ScopedByAssignmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("đề nghị gia hạn")
+        verbose_name_plural = _("đề nghị gia hạn")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            # One open request at a time per assignment.
+            models.UniqueConstraint(
+                fields=["assignment"], condition=Q(status="pending"), name="extension_one_pending_per_assignment"
+            ),
+            models.CheckConstraint(
+                condition=Q(requested_deadline__gt=models.F("current_deadline")), name="extension_extends_deadline"
+            ),
+        ]
+
+    def decide(self, *, by, approve: bool, note: str = ""):
+        return lifecycle.decide_extension(self, by=by, approve=approve, note=note)
+
+
+class Inspection(models.Model):
+    """A field inspection (kiểm tra thực địa) of an assignment."""
+
+    assignment = models.ForeignKey(Assignment, verbose_name=_("phân công"), on_delete=models.CASCADE, related_name="inspections")
+    date = models.DateField(_("ngày kiểm tra"))
+    inspector = models.ForeignKey(Official, verbose_name=_("người kiểm tra"), on_delete=models.PROTECT, related_name="+")
+    findings = models.TextField(_("kết quả kiểm tra"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = ScopedByAssignmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("kiểm tra thực địa")
+        verbose_name_plural = _("kiểm tra thực địa")
+        ordering = ["-date", "-id"]
+
+
+class InspectionPhoto(models.Model):
+    inspection = models.ForeignKey(Inspection, verbose_name=_("kiểm tra"), on_delete=models.CASCADE, related_name="photos")
+    file = models.FileField(_("ảnh"), upload_to="inspections/%Y/%m/")
+    caption = models.CharField(_("chú thích"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("ảnh kiểm tra")
+        verbose_name_plural = _("ảnh kiểm tra")

@@ -1,0 +1,23 @@
+"""Settings for the test suite.
+
+The suite runs on PostgreSQL when DATABASE_URL is set or a server answers on 127.0.0.1:5432,
+and on SQLite otherwise (tests marked `postgres` then skip, or fail under CI=true).
+"""
+
+import os
+import tempfile
+
+from tests.services import postgres_default_url
+
+if not os.environ.get("DATABASE_URL"):
+    url = postgres_default_url()
+    if url:
+        os.environ["DATABASE_URL"] = url
+
+os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="accountability-test-"))
+
+from accountability.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = tempfile.mkdtemp(prefix="accountability-uploads-")
