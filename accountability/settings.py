@@ -42,6 +42,10 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "tasks_app",
+    # Each concern with models of its own is a sub-app with its own migrations.
+    "tasks_app.api",
+    "tasks_app.reminders",
+    "tasks_app.kpi",
 ]
 
 MIDDLEWARE = [
@@ -123,7 +127,10 @@ MEDIA_URL = "/uploads/"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend" if not DEBUG else "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if not DEBUG else "django.core.mail.backends.console.EmailBackend",
+)
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")

@@ -29,10 +29,13 @@ def fan_out(task: Task, units, *, role: str, deadline=None, by=None, issue: bool
     units = list(units.select_related(None) if hasattr(units, "select_related") else units)
     scope = lifecycle.actor_scope(by)
     with transaction.atomic():
-        taken = set(Assignment.objects.filter(task=task, unit__in=[u.pk for u in units]).values_list("unit__code", flat=True))
+        taken = set(
+            Assignment.objects.filter(task=task, unit__in=[u.pk for u in units]).values_list("unit__code", flat=True)
+        )
         if taken:
             raise ValidationError(
-                _t("Nhiệm vụ %(task)s đã được giao cho: %(units)s") % {"task": task.code, "units": ", ".join(sorted(taken))},
+                _t("Nhiệm vụ %(task)s đã được giao cho: %(units)s")
+                % {"task": task.code, "units": ", ".join(sorted(taken))},
                 code="duplicate_assignment",
             )
         deadline = deadline or task.default_deadline
@@ -49,8 +52,14 @@ def fan_out(task: Task, units, *, role: str, deadline=None, by=None, issue: bool
             for unit in units
         ]
         if issue:
-            if by is not None and not (scope.sees_all and not scope.read_only) and scope.official_id != task.authority_id:
-                raise lifecycle.PermissionDenied(_t("Chỉ người có thẩm quyền hoặc Văn phòng UBND thành phố mới được giao nhiệm vụ."))
+            if (
+                by is not None
+                and not (scope.sees_all and not scope.read_only)
+                and scope.official_id != task.authority_id
+            ):
+                raise lifecycle.PermissionDenied(
+                    _t("Chỉ người có thẩm quyền hoặc Văn phòng UBND thành phố mới được giao nhiệm vụ.")
+                )
             errors = {}
             for a in assignments:
                 missing = lifecycle.missing_clears(a)

@@ -61,7 +61,13 @@ class Clear(enum.Enum):
     """The six clears (sáu rõ), each with its Vietnamese and English name and what is missing."""
 
     PERSON = ("person", "rõ người", "clear person", "chưa có cán bộ chịu trách nhiệm", "no responsible official")
-    TASK = ("task", "rõ việc", "clear task", "nhiệm vụ chưa có tên và nội dung", "the task has no title and description")
+    TASK = (
+        "task",
+        "rõ việc",
+        "clear task",
+        "nhiệm vụ chưa có tên và nội dung",
+        "the task has no title and description",
+    )
     TIME = ("time", "rõ thời gian", "clear time", "chưa có thời hạn", "no deadline")
     RESPONSIBILITY = (
         "responsibility",
@@ -101,7 +107,8 @@ class StaleVersion(Exception):
     def __init__(self, current_version: int):
         self.current_version = current_version
         super().__init__(
-            _t("Phân công đã được người khác cập nhật; hãy tải lại và thử lại. (version %(v)s)") % {"v": current_version}
+            _t("Phân công đã được người khác cập nhật; hãy tải lại và thử lại. (version %(v)s)")
+            % {"v": current_version}
         )
 
 
@@ -194,7 +201,9 @@ def actor_scope(actor) -> ActorScope:
 
 
 def _require_unit_member(assignment, scope: ActorScope) -> None:
-    if scope.read_only or not (scope.unit_id == assignment.unit_id or (scope.official_id and scope.official_id == assignment.responsible_id)):
+    if scope.read_only or not (
+        scope.unit_id == assignment.unit_id or (scope.official_id and scope.official_id == assignment.responsible_id)
+    ):
         raise PermissionDenied(_t("Chỉ đơn vị được giao mới được báo cáo và nộp sản phẩm của phân công này."))
 
 
@@ -228,10 +237,21 @@ def _locked(assignment, expected_version):
     locked = type(assignment).objects.select_for_update().select_related("task", "unit").get(pk=assignment.pk)
     if expected_version is not None and locked.version != int(expected_version):
         raise StaleVersion(locked.version)
+    locked._loaded_status = locked.status
     return locked
 
 
-def _save(locked, original, scope: ActorScope, reason: str = ""):
+def request_actor(request):
+    """The actor of an HTTP request for `visible_to` and the transitions: its API key when it
+    authenticated with one (DRF puts it in request.auth), else its user."""
+    auth = getattr(request, "auth", None)
+    return auth if hasattr(auth, "is_portal") else request.user
+
+
+def _save(locked, original, scope: ActorScope, reason: str = "", event: str | None = None, **data):
+    from tasks_app import events
+
+    previous_status = locked._loaded_status
     locked.version += 1
     locked._history_user = scope.user
     locked._change_reason = reason[:100] if reason else None
@@ -239,6 +259,10 @@ def _save(locked, original, scope: ActorScope, reason: str = ""):
     # The caller's object now shows the new state without another query.
     for field in locked._meta.concrete_fields:
         setattr(original, field.attname, getattr(locked, field.attname))
+    if locked.status != previous_status:
+        events.send(locked, events.STATUS_CHANGED, actor_label=scope.label, previous_status=previous_status)
+    if event:
+        events.send(locked, event, actor_label=scope.label, **data)
 
 
 def _record(locked, scope: ActorScope, kind, note: str = "", links=()):
@@ -302,7 +326,7 @@ def report_progress(assignment, *, by, percent, note="", links=(), expected_vers
         _require_status(locked, (Status.ISSUED, Status.IN_PROGRESS, Status.RETURNED), _t("báo cáo tiến độ"))
         locked.status = Status.IN_PROGRESS
         locked.progress = percent
-        _save(locked, assignment, scope, "progress")
+        _save(locked, assignment, scope, "progress", event="assignment.progress_reported", percent=percent)
         return _record(locked, scope, "progress", note, links)
 
 
@@ -388,7 +412,9 @@ def request_extension(assignment, *, by, requested_deadline, reason):
                     reason=reason,
                 )
         except IntegrityError as exc:  # a concurrent request won the race
-            raise TransitionError(_t("Đã có một đề nghị gia hạn đang chờ quyết định."), code="pending_extension") from exc
+            raise TransitionError(
+                _t("Đã có một đề nghị gia hạn đang chờ quyết định."), code="pending_extension"
+            ) from exc
 
 
 def decide_extension(request, *, by, approve: bool, note: str = ""):
@@ -398,6 +424,7 @@ def decide_extension(request, *, by, approve: bool, note: str = ""):
     with transaction.atomic():
         locked_request = ExtensionRequest.objects.select_for_update().get(pk=request.pk)
         assignment = Assignment.objects.select_for_update().get(pk=locked_request.assignment_id)
+        assignment._loaded_status = assignment.status
         _require_authority(assignment, scope)
         if locked_request.status != ExtensionRequest.Status.PENDING:
             raise TransitionError(_t("Đề nghị gia hạn này đã được quyết định."), code="already_decided")
@@ -410,8 +437,17 @@ def decide_extension(request, *, by, approve: bool, note: str = ""):
         locked_request._history_user = scope.user
         locked_request.save()
         if approve:
+            previous = assignment.deadline
             assignment.deadline = locked_request.requested_deadline
-            _save(assignment, assignment, scope, "extension approved")
+            _save(
+                assignment,
+                assignment,
+                scope,
+                "extension approved",
+                event="assignment.deadline_changed",
+                previous_deadline=previous.isoformat(),
+                deadline=assignment.deadline.isoformat(),
+            )
     for field in locked_request._meta.concrete_fields:
         setattr(request, field.attname, getattr(locked_request, field.attname))
     return request

@@ -32,10 +32,20 @@ class Unit(models.Model):
     name = models.CharField(_("tên"), max_length=200)
     kind = models.CharField(_("loại"), max_length=20, choices=Kind.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("đơn vị cấp trên"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("đơn vị cấp trên"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     head = models.ForeignKey(
-        "Official", verbose_name=_("người đứng đầu"), null=True, blank=True, on_delete=models.SET_NULL, related_name="headed_units"
+        "Official",
+        verbose_name=_("người đứng đầu"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="headed_units",
     )
     history = HistoricalRecords()
 
@@ -101,7 +111,9 @@ class Plan(models.Model):
     decision_date = models.DateField(_("ngày quyết định"), null=True, blank=True)
     theme = models.CharField(_("chủ đề năm"), max_length=300, blank=True)
     is_sample = models.BooleanField(
-        _("nội dung minh họa"), default=False, help_text=_("Nội dung mẫu, thay bằng phụ lục thật của thành phố khi nhập.")
+        _("nội dung minh họa"),
+        default=False,
+        help_text=_("Nội dung mẫu, thay bằng phụ lục thật của thành phố khi nhập."),
     )
     history = HistoricalRecords()
 
@@ -158,7 +170,9 @@ class Indicator(models.Model):
 class IndicatorActual(models.Model):
     """A quarterly actual of an indicator, reported by its responsible unit."""
 
-    indicator = models.ForeignKey(Indicator, verbose_name=_("chỉ tiêu"), on_delete=models.CASCADE, related_name="actuals")
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("chỉ tiêu"), on_delete=models.CASCADE, related_name="actuals"
+    )
     quarter = models.PositiveSmallIntegerField(_("quý"), validators=[MinValueValidator(1), MaxValueValidator(4)])
     value = models.DecimalField(_("giá trị thực hiện"), max_digits=18, decimal_places=3)
     note = models.TextField(_("ghi chú"), blank=True)
@@ -175,11 +189,16 @@ class IndicatorActual(models.Model):
             models.CheckConstraint(condition=Q(quarter__gte=1, quarter__lte=4), name="indicatoractual_quarter_range"),
         ]
 
+    def __str__(self):
+        return f"{self.indicator} — Q{self.quarter}: {self.value}"
+
 
 class Task(models.Model):
     """One of the plan's specific tasks: clear task, clear deliverable, clear authority."""
 
-    group = models.ForeignKey(TaskGroup, verbose_name=_("nhóm nhiệm vụ"), on_delete=models.PROTECT, related_name="tasks")
+    group = models.ForeignKey(
+        TaskGroup, verbose_name=_("nhóm nhiệm vụ"), on_delete=models.PROTECT, related_name="tasks"
+    )
     code = models.CharField(_("mã nhiệm vụ"), max_length=30, unique=True)
     number = models.PositiveSmallIntegerField(_("số thứ tự"))
     title = models.CharField(_("nhiệm vụ"), max_length=500)
@@ -188,10 +207,20 @@ class Task(models.Model):
     acceptance_criteria = models.TextField(_("tiêu chí nghiệm thu"), blank=True)
     default_deadline = models.DateField(_("thời hạn"), null=True, blank=True)
     authority = models.ForeignKey(
-        Official, verbose_name=_("thẩm quyền"), null=True, blank=True, on_delete=models.PROTECT, related_name="tasks_under_authority"
+        Official,
+        verbose_name=_("thẩm quyền"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tasks_under_authority",
     )
     indicator = models.ForeignKey(
-        Indicator, verbose_name=_("chỉ tiêu liên quan"), null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+        Indicator,
+        verbose_name=_("chỉ tiêu liên quan"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
     )
     history = HistoricalRecords()
 
@@ -312,6 +341,14 @@ class Assignment(models.Model):
     def __str__(self):
         return f"{self.task.code} → {self.unit.name}"
 
+    def save(self, *args, **kwargs):
+        # A guard, not a side effect: nothing that is not a draft is stored without its six clears.
+        lifecycle.check_six_clears(self)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        lifecycle.check_six_clears(self)
+
     # --- the six clears -------------------------------------------------------------------
     @property
     def effective_deliverable(self) -> str:
@@ -324,14 +361,6 @@ class Assignment(models.Model):
     def missing_clears(self) -> list[lifecycle.Clear]:
         return lifecycle.missing_clears(self)
 
-    def clean(self):
-        lifecycle.check_six_clears(self)
-
-    def save(self, *args, **kwargs):
-        # A guard, not a side effect: nothing that is not a draft is stored without its six clears.
-        lifecycle.check_six_clears(self)
-        super().save(*args, **kwargs)
-
     # --- timeliness ------------------------------------------------------------------------
     def timeliness(self, today=None) -> Timeliness | None:
         return lifecycle.timeliness_of(self, today)
@@ -341,7 +370,9 @@ class Assignment(models.Model):
         return lifecycle.issue(self, by=by)
 
     def report_progress(self, *, by, percent, note="", links=(), expected_version=None):
-        return lifecycle.report_progress(self, by=by, percent=percent, note=note, links=links, expected_version=expected_version)
+        return lifecycle.report_progress(
+            self, by=by, percent=percent, note=note, links=links, expected_version=expected_version
+        )
 
     def submit(self, *, by, note="", links=(), expected_version=None):
         return lifecycle.submit(self, by=by, note=note, links=links, expected_version=expected_version)
@@ -378,16 +409,25 @@ class ProgressReport(models.Model):
         RETURN = "return", _("Trả lại")
         CANCELLATION = "cancellation", _("Hủy")
 
-    assignment = models.ForeignKey(Assignment, verbose_name=_("phân công"), on_delete=models.CASCADE, related_name="reports")
+    assignment = models.ForeignKey(
+        Assignment, verbose_name=_("phân công"), on_delete=models.CASCADE, related_name="reports"
+    )
     kind = models.CharField(_("loại"), max_length=20, choices=Kind.choices, default=Kind.PROGRESS)
     # Null when a machine (a unit's API key) reported; author_label then names the key.
     author = models.ForeignKey(
-        Official, verbose_name=_("người báo cáo"), null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
+        Official,
+        verbose_name=_("người báo cáo"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reports",
     )
     author_label = models.CharField(_("người/hệ thống báo cáo"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("thời điểm"), auto_now_add=True)
     status = models.CharField(_("trạng thái sau báo cáo"), max_length=20, choices=Status.choices)
-    percent = models.PositiveSmallIntegerField(_("tiến độ (%)"), validators=[MinValueValidator(0), MaxValueValidator(100)])
+    percent = models.PositiveSmallIntegerField(
+        _("tiến độ (%)"), validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
     note = models.TextField(_("nội dung"), blank=True)
 
     objects = ScopedByAssignmentQuerySet.as_manager()
@@ -399,11 +439,16 @@ class ProgressReport(models.Model):
         indexes = [models.Index(fields=["assignment", "created_at"], name="report_assignment_time_idx")]
         constraints = [models.CheckConstraint(condition=Q(percent__lte=100), name="report_percent_max_100")]
 
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.percent}% — {self.created_at:%d/%m/%Y}"
+
 
 class Evidence(models.Model):
     """A file or a link proving progress or the deliverable. Files are stored outside the web root."""
 
-    report = models.ForeignKey(ProgressReport, verbose_name=_("báo cáo"), on_delete=models.CASCADE, related_name="evidence")
+    report = models.ForeignKey(
+        ProgressReport, verbose_name=_("báo cáo"), on_delete=models.CASCADE, related_name="evidence"
+    )
     file = models.FileField(_("tệp"), upload_to="evidence/%Y/%m/", blank=True)
     original_name = models.CharField(_("tên tệp"), max_length=255, blank=True)
     content_type = models.CharField(_("kiểu nội dung"), max_length=100, blank=True)
@@ -417,6 +462,9 @@ class Evidence(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(file="") | ~Q(url=""), name="evidence_file_or_url"),
         ]
+
+    def __str__(self):
+        return self.original_name or self.url or self.file.name
 
 
 class ExtensionRequest(models.Model):
@@ -460,6 +508,9 @@ class ExtensionRequest(models.Model):
             ),
         ]
 
+    def __str__(self):
+        return f"{self.assignment_id}: {self.current_deadline:%d/%m/%Y} → {self.requested_deadline:%d/%m/%Y}"
+
     def decide(self, *, by, approve: bool, note: str = ""):
         return lifecycle.decide_extension(self, by=by, approve=approve, note=note)
 
@@ -467,9 +518,13 @@ class ExtensionRequest(models.Model):
 class Inspection(models.Model):
     """A field inspection (kiểm tra thực địa) of an assignment."""
 
-    assignment = models.ForeignKey(Assignment, verbose_name=_("phân công"), on_delete=models.CASCADE, related_name="inspections")
+    assignment = models.ForeignKey(
+        Assignment, verbose_name=_("phân công"), on_delete=models.CASCADE, related_name="inspections"
+    )
     date = models.DateField(_("ngày kiểm tra"))
-    inspector = models.ForeignKey(Official, verbose_name=_("người kiểm tra"), on_delete=models.PROTECT, related_name="+")
+    inspector = models.ForeignKey(
+        Official, verbose_name=_("người kiểm tra"), on_delete=models.PROTECT, related_name="+"
+    )
     findings = models.TextField(_("kết quả kiểm tra"))
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
@@ -481,12 +536,20 @@ class Inspection(models.Model):
         verbose_name_plural = _("kiểm tra thực địa")
         ordering = ["-date", "-id"]
 
+    def __str__(self):
+        return f"{self.date:%d/%m/%Y} — {self.inspector}"
+
 
 class InspectionPhoto(models.Model):
-    inspection = models.ForeignKey(Inspection, verbose_name=_("kiểm tra"), on_delete=models.CASCADE, related_name="photos")
+    inspection = models.ForeignKey(
+        Inspection, verbose_name=_("kiểm tra"), on_delete=models.CASCADE, related_name="photos"
+    )
     file = models.FileField(_("ảnh"), upload_to="inspections/%Y/%m/")
     caption = models.CharField(_("chú thích"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("ảnh kiểm tra")
         verbose_name_plural = _("ảnh kiểm tra")
+
+    def __str__(self):
+        return self.caption or self.file.name

@@ -47,10 +47,8 @@ def haiphong_communes() -> list[tuple[str, str, str]]:
     """(code, name, kind) of Hải Phòng's commune-level units, from the maintained package."""
     from vietnamadminunits.database import query
 
-    rows = query(
-        "SELECT DISTINCT wardCode, ward, wardType FROM admin_units "
-        f"WHERE provinceCode = '{PROVINCE_CODE}' ORDER BY wardCode"
-    )
+    sql = "SELECT DISTINCT wardCode, ward, wardType FROM admin_units WHERE provinceCode = '%s' ORDER BY wardCode"
+    rows = query(sql % PROVINCE_CODE)  # the package's API takes SQL text; the code is a constant
     try:
         return [(r["wardCode"], r["ward"], WARD_KIND[r["wardType"]]) for r in rows]
     except KeyError as exc:
@@ -91,7 +89,12 @@ class Command(BaseCommand):
                 title = HEAD_TITLE[unit.kind]
                 full_name = f"{title} {unit.name}" if unit.kind != Unit.Kind.CITY else f"{title} {CITY_NAME}"
                 head, created = self._official(
-                    f"head-{unit.code}", unit, full_name, title, Official.Role.LEADER if unit.kind == Unit.Kind.CITY else Official.Role.MEMBER, demo_password
+                    f"head-{unit.code}",
+                    unit,
+                    full_name,
+                    title,
+                    Official.Role.LEADER if unit.kind == Unit.Kind.CITY else Official.Role.MEMBER,
+                    demo_password,
                 )
                 if created:
                     created_accounts.append((head.user.username, full_name))
@@ -100,13 +103,23 @@ class Command(BaseCommand):
                     unit.save(update_fields=["head"])
 
             leader, created = self._official(
-                "city-leader", city, "Phó Chủ tịch UBND thành phố (demo)", "Phó Chủ tịch UBND thành phố", Official.Role.LEADER, demo_password
+                "city-leader",
+                city,
+                "Phó Chủ tịch UBND thành phố (demo)",
+                "Phó Chủ tịch UBND thành phố",
+                Official.Role.LEADER,
+                demo_password,
             )
             if created:
                 created_accounts.append(("city-leader", "lãnh đạo thành phố, có thẩm quyền nghiệm thu và gia hạn"))
             office_unit = Unit.objects.get(code="VP-UBND")
             office, created = self._official(
-                "city-office", office_unit, "Chuyên viên Văn phòng UBND thành phố (demo)", "Chuyên viên theo dõi", Official.Role.OFFICE, demo_password
+                "city-office",
+                office_unit,
+                "Chuyên viên Văn phòng UBND thành phố (demo)",
+                "Chuyên viên theo dõi",
+                Official.Role.OFFICE,
+                demo_password,
             )
             if created:
                 created_accounts.append(("city-office", "Văn phòng UBND thành phố, theo dõi toàn bộ kế hoạch"))
@@ -120,7 +133,9 @@ class Command(BaseCommand):
             self.stdout.write("Tài khoản demo (mật khẩu như --demo-password):")
             self.stdout.write("  city-leader  — lãnh đạo thành phố, có thẩm quyền (nghiệm thu, gia hạn, hủy)")
             self.stdout.write("  city-office  — Văn phòng UBND thành phố, theo dõi toàn bộ kế hoạch")
-            self.stdout.write("  head-<mã đơn vị> — người đứng đầu mỗi đơn vị, ví dụ head-10507 (Phường Thành Đông), head-SO-TC (Sở Tài chính)")
+            self.stdout.write(
+                "  head-<mã đơn vị> — người đứng đầu mỗi đơn vị, ví dụ head-10507 (Phường Thành Đông), head-SO-TC (Sở Tài chính)"
+            )
             self.stdout.write(f"  ({len(created_accounts)} tài khoản mới)")
 
     def _official(self, username, unit, full_name, position, role, demo_password):

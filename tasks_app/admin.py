@@ -1,0 +1,197 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from tasks_app.models import (
+    Assignment,
+    Evidence,
+    ExtensionRequest,
+    Indicator,
+    IndicatorActual,
+    Inspection,
+    InspectionPhoto,
+    Official,
+    Plan,
+    ProgressReport,
+    Task,
+    TaskGroup,
+    Unit,
+)
+
+admin.site.site_header = _("Theo dõi nhiệm vụ — sáu rõ")
+admin.site.site_title = _("Theo dõi nhiệm vụ")
+admin.site.index_title = _("Quản trị")
+
+
+@admin.register(Unit)
+class UnitAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "kind", "head"]
+    list_filter = ["kind"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["parent", "head"]
+    list_select_related = ["head"]
+
+
+@admin.register(Official)
+class OfficialAdmin(SimpleHistoryAdmin):
+    list_display = ["full_name", "position", "unit", "role", "phone"]
+    list_filter = ["role", "unit__kind"]
+    search_fields = ["full_name", "user__username", "user__email", "unit__name", "unit__code"]
+    autocomplete_fields = ["user", "unit"]
+    list_select_related = ["unit"]
+
+
+class TaskGroupInline(admin.TabularInline):
+    model = TaskGroup
+    extra = 0
+
+
+@admin.register(Plan)
+class PlanAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "year", "decision_number", "is_sample"]
+    list_filter = ["year", "is_sample"]
+    search_fields = ["name", "decision_number"]
+    inlines = [TaskGroupInline]
+
+
+@admin.register(TaskGroup)
+class TaskGroupAdmin(SimpleHistoryAdmin):
+    list_display = ["number", "title", "plan"]
+    list_filter = ["plan"]
+    search_fields = ["title"]
+
+
+@admin.register(Task)
+class TaskAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "title", "group", "default_deadline", "authority"]
+    list_filter = ["group__plan", "group"]
+    search_fields = ["code", "title", "description", "deliverable"]
+    autocomplete_fields = ["authority", "indicator"]
+    list_select_related = ["group", "authority"]
+
+
+class ProgressReportInline(admin.TabularInline):
+    model = ProgressReport
+    extra = 0
+    fields = ["created_at", "kind", "author", "author_label", "status", "percent", "note"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False  # append-only, through the lifecycle
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(SimpleHistoryAdmin):
+    list_display = ["task", "unit", "role", "responsible", "deadline", "status", "progress", "six_clears"]
+    list_filter = ["status", "role", "unit__kind", "task__group__plan", "task__group"]
+    search_fields = ["task__code", "task__title", "unit__code", "unit__name", "responsible__full_name"]
+    autocomplete_fields = ["task", "unit", "responsible", "authority"]
+    list_select_related = ["task", "unit", "unit__head", "responsible", "authority"]
+    readonly_fields = [
+        "six_clears_detail",
+        "original_deadline",
+        "issued_at",
+        "submitted_at",
+        "completed_at",
+        "return_count",
+        "version",
+        "timeliness_label",
+    ]
+    inlines = [ProgressReportInline]
+    actions = ["issue_selected"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Status changes only through the lifecycle (issue action here; the web and API for the rest).
+        return [*self.readonly_fields, "status"]
+
+    @admin.action(description=_("Giao các phân công đã chọn (kiểm tra sáu rõ)"))
+    def issue_selected(self, request, queryset):
+        issued, refused = 0, []
+        for assignment in queryset.select_related("task", "unit").filter(
+            status=Assignment._meta.get_field("status").default
+        ):
+            try:
+                assignment.issue(by=request.user)
+                issued += 1
+            except (ValidationError, PermissionDenied) as exc:
+                refused.append(f"{assignment}: {'; '.join(getattr(exc, 'messages', [str(exc)]))}")
+        if issued:
+            self.message_user(request, _("Đã giao %(n)d phân công.") % {"n": issued}, messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)
+
+    @admin.display(description=_("Sáu rõ"))
+    def six_clears(self, obj):
+        missing = obj.missing_clears()
+        if not missing:
+            return format_html('<span style="color:#137333">✔ {}</span>', _("đủ"))
+        return format_html('<span style="color:#b3261e">✘ {}</span>', ", ".join(c.name_vi for c in missing))
+
+    @admin.display(description=_("Kiểm tra sáu rõ"))
+    def six_clears_detail(self, obj):
+        if obj.pk is None:
+            return "—"
+        missing = obj.missing_clears()
+        if not missing:
+            return _("Đủ sáu rõ: có thể giao.")
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((c.message,) for c in missing)))
+
+    @admin.display(description=_("Phân loại"))
+    def timeliness_label(self, obj):
+        value = obj.timeliness()
+        return value.label if value else "—"
+
+
+class EvidenceInline(admin.TabularInline):
+    model = Evidence
+    extra = 0
+
+
+@admin.register(ProgressReport)
+class ProgressReportAdmin(admin.ModelAdmin):
+    list_display = ["assignment", "kind", "author", "status", "percent", "created_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["assignment__task__code", "assignment__unit__name", "note"]
+    list_select_related = ["assignment__task", "assignment__unit", "author"]
+    inlines = [EvidenceInline]
+    readonly_fields = ["assignment", "kind", "author", "author_label", "status", "percent", "note", "created_at"]
+
+
+@admin.register(ExtensionRequest)
+class ExtensionRequestAdmin(SimpleHistoryAdmin):
+    list_display = ["assignment", "current_deadline", "requested_deadline", "status", "decided_by", "decided_at"]
+    list_filter = ["status"]
+    search_fields = ["assignment__task__code", "assignment__unit__name", "reason"]
+    list_select_related = ["assignment__task", "assignment__unit", "decided_by"]
+    readonly_fields = ["decided_by", "decided_at"]
+
+
+class InspectionPhotoInline(admin.TabularInline):
+    model = InspectionPhoto
+    extra = 0
+
+
+@admin.register(Inspection)
+class InspectionAdmin(SimpleHistoryAdmin):
+    list_display = ["assignment", "date", "inspector"]
+    search_fields = ["assignment__task__code", "assignment__unit__name", "findings"]
+    autocomplete_fields = ["assignment", "inspector"]
+    inlines = [InspectionPhotoInline]
+
+
+class IndicatorActualInline(admin.TabularInline):
+    model = IndicatorActual
+    extra = 0
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(SimpleHistoryAdmin):
+    list_display = ["number", "name", "unit_of_measure", "annual_target", "responsible_unit"]
+    list_filter = ["plan"]
+    search_fields = ["name"]
+    autocomplete_fields = ["responsible_unit"]
+    inlines = [IndicatorActualInline]
