@@ -1,0 +1,15 @@
+// Progressive enhancement only: every form works without this file.
+// Kept out of the page so the Content-Security-Policy can forbid inline script.
+document.addEventListener("change", function (event) {
+  var target = event.target;
+  if (target.matches && target.matches("[data-autosubmit]") && target.form) {
+    target.form.submit();
+  }
+});
+// Confirm destructive actions (cancel, return) without inline handlers.
+document.addEventListener("submit", function (event) {
+  var message = event.target.getAttribute && event.target.getAttribute("data-confirm");
+  if (message && !window.confirm(message)) {
+    event.preventDefault();
+  }
+});
