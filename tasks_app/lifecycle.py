@@ -481,16 +481,20 @@ def timeliness_of(assignment, today: dt.date | None = None) -> Timeliness | None
     return Timeliness.NOT_YET_DUE if status == Status.ISSUED else Timeliness.ON_TIME
 
 
-def timeliness_expression(today: dt.date | None = None):
-    """The same rule as `timeliness_of`, as one SQL CASE expression."""
+def timeliness_expression(today: dt.date | None = None, deadline: str = "deadline"):
+    """The same rule as `timeliness_of`, as one SQL CASE expression.
+
+    `deadline` names the deadline to judge by: KPI and reports pass an annotation of the
+    original deadline, so an approved extension does not erase a delay.
+    """
     today = today or timezone.localdate(timezone=local_tz())
     tz = local_tz()
     text = models.CharField()
-    completed_by_deadline = LessThanOrEqual(TruncDate("completed_at", tzinfo=tz), F("deadline"))
-    submitted_by_deadline = LessThanOrEqual(TruncDate("submitted_at", tzinfo=tz), F("deadline"))
+    completed_by_deadline = LessThanOrEqual(TruncDate("completed_at", tzinfo=tz), F(deadline))
+    submitted_by_deadline = LessThanOrEqual(TruncDate("submitted_at", tzinfo=tz), F(deadline))
     return Case(
         When(status__in=[Status.DRAFT, Status.CANCELLED], then=Value(None, output_field=text)),
-        When(deadline__isnull=True, then=Value(None, output_field=text)),
+        When(**{f"{deadline}__isnull": True}, then=Value(None, output_field=text)),
         When(
             status=Status.ACCEPTED,
             then=Case(
@@ -507,7 +511,7 @@ def timeliness_expression(today: dt.date | None = None):
                 output_field=text,
             ),
         ),
-        When(deadline__lt=today, then=Value(Timeliness.OVERDUE.value)),
+        When(**{f"{deadline}__lt": today}, then=Value(Timeliness.OVERDUE.value)),
         When(status=Status.ISSUED, then=Value(Timeliness.NOT_YET_DUE.value)),
         default=Value(Timeliness.ON_TIME.value),
         output_field=text,
