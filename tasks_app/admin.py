@@ -142,7 +142,7 @@ class AssignmentAdmin(SimpleHistoryAdmin):
 
     @admin.display(description=_("Phân loại"))
     def timeliness_label(self, obj):
-        value = obj.timeliness()
+        value = obj.get_timeliness()
         return value.label if value else "—"
 
 

@@ -362,7 +362,9 @@ class Assignment(models.Model):
         return lifecycle.missing_clears(self)
 
     # --- timeliness ------------------------------------------------------------------------
-    def timeliness(self, today=None) -> Timeliness | None:
+    def get_timeliness(self, today=None) -> Timeliness | None:
+        """The reporting class of this assignment. (Querysets annotate the same rule as
+        `timeliness` with `with_timeliness()`, which is why this is not named `timeliness`.)"""
         return lifecycle.timeliness_of(self, today)
 
     # --- lifecycle transitions (each checks who may make it) -------------------------------

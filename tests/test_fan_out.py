@@ -1,0 +1,91 @@
+"""A task given to all 114 communes: one assignment per unit, one transaction, constant queries."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tasks_app.actions import commune_units, fan_out
+from tasks_app.lifecycle import Status
+from tasks_app.models import Assignment, Official, Task, Unit
+
+
+@pytest.fixture
+def haiphong(db):
+    call_command("load_haiphong", verbosity=0)
+    return Official.objects.get(user__username="city-leader")
+
+
+@pytest.fixture
+def commune_task(group, haiphong):
+    return Task.objects.create(
+        group=group,
+        code="2026-06-01",
+        number=1,
+        title="Rà soát trụ sở dôi dư sau sắp xếp",
+        description="Lập danh mục và phương án xử lý trụ sở, nhà đất dôi dư.",
+        deliverable="Báo cáo danh mục và phương án xử lý",
+        acceptance_criteria="Đủ 100% cơ sở nhà đất dôi dư trên địa bàn",
+        default_deadline="2026-09-30",
+        authority=haiphong,
+    )
+
+
+def test_fan_out_to_all_communes_issues_114_with_heads(commune_task, haiphong, django_assert_max_num_queries):
+    units = commune_units().order_by("code")
+    with django_assert_max_num_queries(8):
+        created = fan_out(commune_task, units, role=Assignment.Role.LEAD, by=haiphong, issue=True)
+    assert len(created) == 114
+    rows = Assignment.objects.filter(task=commune_task).select_related("unit")
+    assert rows.count() == 114
+    assert all(a.responsible_id == a.unit.head_id is not None for a in rows)
+    assert {a.status for a in rows} == {Status.ISSUED}
+    assert all(a.missing_clears() == [] for a in rows)
+    assert Assignment.history.filter(task_id=commune_task.pk).count() == 114
+
+
+def test_query_count_does_not_grow_with_units(group, haiphong):
+    """Measure 10 and 114 units: the same number of queries."""
+    counts = []
+    for n, size in enumerate((10, 114)):
+        task = Task.objects.create(
+            group=group, code=f"C-{n}", number=50 + n, title="T", description="D", deliverable="P",
+            acceptance_criteria="A", default_deadline="2026-12-31", authority=haiphong,
+        )  # fmt: skip
+        units = list(commune_units().order_by("code")[:size])
+        with CaptureQueriesContext(connection) as ctx:
+            fan_out(task, units, role=Assignment.Role.COORDINATING, by=Official.objects.get(pk=haiphong.pk), issue=True)
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
+
+
+def test_fan_out_is_all_or_nothing_when_a_unit_lacks_a_head(commune_task, haiphong):
+    headless = Unit.objects.get(code="10525")
+    Unit.objects.filter(pk=headless.pk).update(head=None)
+    with pytest.raises(ValidationError) as exc:
+        fan_out(commune_task, commune_units(), role=Assignment.Role.LEAD, by=haiphong, issue=True)
+    assert "10525" in " ".join(exc.value.messages)
+    assert "rõ trách nhiệm" in " ".join(exc.value.messages)
+    assert not Assignment.objects.exists()
+
+
+def test_fan_out_refuses_duplicates(commune_task, haiphong):
+    fan_out(commune_task, commune_units().filter(code="10507"), role=Assignment.Role.LEAD, by=haiphong)
+    with pytest.raises(ValidationError) as exc:
+        fan_out(commune_task, commune_units(), role=Assignment.Role.LEAD, by=haiphong)
+    assert "10507" in " ".join(exc.value.messages)
+    assert Assignment.objects.count() == 1
+
+
+def test_fan_out_refuses_bad_role(commune_task, haiphong):
+    with pytest.raises(ValidationError):
+        fan_out(commune_task, commune_units(), role="boss", by=haiphong)
+    assert not Assignment.objects.exists()
+
+
+def test_draft_fan_out_may_be_incomplete(group, haiphong):
+    task = Task.objects.create(group=group, code="D-1", number=99, title="Chưa đủ", description="")
+    created = fan_out(task, commune_units(), role=Assignment.Role.LEAD)
+    assert len(created) == 114
+    assert {a.status for a in Assignment.objects.all()} == {Status.DRAFT}
