@@ -10,6 +10,9 @@ from tasks_app.lifecycle import Status
 from tasks_app.models import Assignment, Official, Plan, Task, TaskGroup, Unit
 from tests import services
 
+# Fixtures of each area, kept in their own modules.
+pytest_plugins = ["tests.fixtures_kpi"]
+
 
 def pytest_runtest_setup(item):
     if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
