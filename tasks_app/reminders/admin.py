@@ -1,0 +1,119 @@
+"""The reminders in the admin: the policy per plan, holiday overrides, the ledger (with dead
+deliveries and a "send again" action) and a preview of what would be sent on a given day."""
+
+import datetime as dt
+
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tasks_app.lifecycle import local_tz
+from tasks_app.models import Assignment, Official
+
+from .models import Delivery, FeedItem, FeedToken, HolidayOverride, ReminderPolicy
+from .sweep import plan_day
+
+
+@admin.register(ReminderPolicy)
+class ReminderPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "days_before",
+        "overdue_first_day",
+        "overdue_every",
+        "escalate_head_after",
+        "escalate_authority_after",
+        "send_hour",
+        "channels",
+    ]
+
+
+@admin.register(HolidayOverride)
+class HolidayOverrideAdmin(admin.ModelAdmin):
+    list_display = ["date", "is_working_day", "name"]
+    list_filter = ["is_working_day"]
+    date_hierarchy = "date"
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["day", "assignment", "stage", "recipient", "recipient_role", "channel", "status", "attempts"]
+    list_filter = ["status", "channel", "recipient_role", "day"]
+    list_select_related = ["assignment__task", "assignment__unit", "recipient"]
+    search_fields = ["recipient__full_name", "assignment__task__code", "assignment__unit__name", "last_error"]
+    date_hierarchy = "day"
+    actions = ["send_again"]
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+    change_list_template = "admin/reminders/delivery_change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Gửi lại các lượt nhắc thất bại đã chọn"))
+    def send_again(self, request, queryset):
+        count = queryset.filter(status=Delivery.Status.DEAD).update(
+            status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), claim_token=""
+        )
+        self.message_user(request, _("%(n)d lượt nhắc sẽ được gửi lại.") % {"n": count}, messages.SUCCESS)
+
+    def get_urls(self):
+        return [
+            path("preview/", self.admin_site.admin_view(self.preview_view), name="reminders_delivery_preview"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request):
+        """What the sweep would record on a day (default today), and to whom; sends nothing."""
+        day = timezone.localdate(timezone=local_tz())
+        error = ""
+        if request.GET.get("date"):
+            try:
+                day = dt.date.fromisoformat(request.GET["date"])
+            except ValueError:
+                error = _("Ngày không hợp lệ, dùng định dạng YYYY-MM-DD.")
+        result = plan_day(day, force=True)
+        assignments = Assignment.objects.select_related("task", "unit").in_bulk(
+            {p.assignment_id for p in result.planned}
+        )
+        officials = Official.objects.in_bulk({p.recipient_id for p in result.planned})
+        rows = [
+            {
+                "planned": p,
+                "assignment": assignments.get(p.assignment_id),
+                "recipient": officials.get(p.recipient_id),
+            }
+            for p in result.planned
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Nhắc việc sẽ gửi ngày %(d)s") % {"d": day.strftime("%d/%m/%Y")},
+            "day": day,
+            "result": result,
+            "rows": rows,
+            "error": error,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/reminders/preview.html", context)
+
+
+@admin.register(FeedItem)
+class FeedItemAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "official", "assignment", "stage", "read_at"]
+    list_select_related = ["official", "assignment__task", "assignment__unit"]
+    list_filter = ["recipient_role"]
+    raw_id_fields = ["official", "assignment"]
+
+
+@admin.register(FeedToken)
+class FeedTokenAdmin(admin.ModelAdmin):
+    list_display = ["user", "created_at"]
+    readonly_fields = ["token", "created_at"]
+    actions = ["regenerate"]
+
+    @admin.action(description=_("Tạo khóa mới (vô hiệu hóa địa chỉ lịch cũ)"))
+    def regenerate(self, request, queryset):
+        for row in queryset:
+            row.regenerate()
+        self.message_user(request, _("Đã tạo khóa mới."), messages.SUCCESS)

@@ -1,0 +1,295 @@
+"""Reminders as data: the policy per plan, the holiday overrides, the delivery ledger and the in-app feed.
+
+The ledger (`Delivery`) is the truth of what was sent. The sweep inserts one row per (assignment,
+stage, recipient, channel) under a unique constraint, so running it twice creates nothing twice;
+senders claim rows with a conditional update, so two workers never send the same row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def _default_days_before():
+    return [7, 3, 1, 0]
+
+
+def _default_channels():
+    return ["email", "zalo", "feed"]
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Thư điện tử")
+    ZALO = "zalo", _("Zalo OA")
+    ZNS = "zns", _("Zalo ZNS")
+    FEED = "feed", _("Thông báo trong hệ thống")
+
+
+class RecipientRole(models.TextChoices):
+    RESPONSIBLE = "responsible", _("Cán bộ chịu trách nhiệm")
+    HEAD = "head", _("Người đứng đầu đơn vị")
+    AUTHORITY = "authority", _("Người có thẩm quyền")
+
+
+class ReminderPolicy(models.Model):
+    """When reminders go out and to whom. One row per plan; the row without a plan is the default."""
+
+    plan = models.OneToOneField(
+        "tasks_app.Plan",
+        verbose_name=_("kế hoạch"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reminder_policy",
+        help_text=_("Để trống: chính sách mặc định cho các kế hoạch chưa có chính sách riêng."),
+    )
+    days_before = models.JSONField(
+        _("nhắc trước hạn (ngày)"),
+        default=_default_days_before,
+        help_text=_("Danh sách số ngày trước hạn, 0 là đúng ngày đến hạn. Ví dụ: [7, 3, 1, 0]."),
+    )
+    overdue_first_day = models.PositiveSmallIntegerField(_("nhắc quá hạn lần đầu (ngày)"), default=1)
+    overdue_every = models.PositiveSmallIntegerField(
+        _("nhắc quá hạn lặp lại mỗi (ngày)"), default=3, validators=[MinValueValidator(1)]
+    )
+    escalate_head_after = models.PositiveSmallIntegerField(_("báo người đứng đầu khi quá hạn từ (ngày)"), default=3)
+    escalate_authority_after = models.PositiveSmallIntegerField(
+        _("báo người có thẩm quyền khi quá hạn từ (ngày)"), default=7
+    )
+    send_hour = models.PositiveSmallIntegerField(
+        _("giờ gửi"), default=8, validators=[MaxValueValidator(23)], help_text=_("Giờ Việt Nam (Asia/Ho_Chi_Minh).")
+    )
+    send_until_hour = models.PositiveSmallIntegerField(
+        _("không gửi sau (giờ)"),
+        default=20,
+        validators=[MaxValueValidator(24)],
+        help_text=_("Thư gửi lại sau lỗi cũng chỉ đi trong khung giờ này, không gửi ban đêm."),
+    )
+    channels = models.JSONField(_("kênh"), default=_default_channels, help_text=_("Trong số: email, zalo, zns, feed."))
+    max_attempts = models.PositiveSmallIntegerField(
+        _("số lần gửi tối đa"), default=6, validators=[MinValueValidator(1), MaxValueValidator(20)]
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("chính sách nhắc việc")
+        verbose_name_plural = _("chính sách nhắc việc")
+
+    def __str__(self):
+        return str(_("Chính sách mặc định")) if self.plan_id is None else f"{self.plan}"
+
+    def clean(self):
+        errors = {}
+        days = self.days_before
+        if not isinstance(days, list) or not all(isinstance(d, int) and 0 <= d <= 365 for d in days):
+            errors["days_before"] = _("Phải là danh sách số nguyên từ 0 đến 365, ví dụ [7, 3, 1, 0].")
+        channels = self.channels
+        if not isinstance(channels, list) or not set(channels) <= set(Channel.values) or not channels:
+            errors["channels"] = _("Chọn ít nhất một kênh trong số: %(c)s.") % {"c": ", ".join(Channel.values)}
+        if self.overdue_first_day < 1:
+            errors["overdue_first_day"] = _("Nhắc quá hạn bắt đầu từ ngày thứ 1 trở đi.")
+        if self.send_until_hour <= self.send_hour:
+            errors["send_until_hour"] = _("Phải sau giờ gửi.")
+        if self.plan_id is None and ReminderPolicy.objects.filter(plan__isnull=True).exclude(pk=self.pk).exists():
+            errors["plan"] = _("Đã có chính sách mặc định; hãy sửa chính sách đó hoặc chọn một kế hoạch.")
+        if errors:
+            raise ValidationError(errors)
+
+    @classmethod
+    def default(cls) -> ReminderPolicy:
+        """The stored default policy, or the built-in one (unsaved) when none is stored."""
+        return cls.objects.filter(plan__isnull=True).first() or cls()
+
+
+class HolidayOverride(models.Model):
+    """A date whose working-day status differs from the `holidays` package (a decision of the city)."""
+
+    date = models.DateField(_("ngày"), unique=True)
+    is_working_day = models.BooleanField(_("là ngày làm việc"), help_text=_("Bật: ngày làm bù. Tắt: ngày nghỉ thêm."))
+    name = models.CharField(_("lý do"), max_length=200)
+
+    class Meta:
+        verbose_name = _("ngày nghỉ/làm bù điều chỉnh")
+        verbose_name_plural = _("ngày nghỉ/làm bù điều chỉnh")
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date:%d/%m/%Y} — {self.name}"
+
+
+class DeliveryQuerySet(models.QuerySet):
+    def visible_to(self, actor) -> DeliveryQuerySet:
+        """Deliveries of assignments the actor may see; an official who is not city-wide sees only
+        the reminders addressed to them."""
+        from tasks_app import lifecycle
+        from tasks_app.models import Assignment
+
+        scope = lifecycle.actor_scope(actor)
+        qs = self.filter(assignment__in=Assignment.objects.visible_to(actor).values("pk"))
+        if scope.official_id is not None and not scope.sees_all:
+            qs = qs.filter(recipient_id=scope.official_id)
+        return qs
+
+
+class Delivery(models.Model):
+    """One reminder of one assignment at one stage to one recipient on one channel: the ledger."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Chờ gửi")
+        SENDING = "sending", _("Đang gửi")
+        SENT = "sent", _("Đã gửi")
+        SKIPPED = "skipped", _("Bỏ qua (không có địa chỉ)")
+        DEAD = "dead", _("Gửi thất bại")
+
+    assignment = models.ForeignKey(
+        "tasks_app.Assignment", verbose_name=_("phân công"), on_delete=models.CASCADE, related_name="reminders"
+    )
+    # The stage includes the deadline it was computed from ("before-7@2026-06-30"), so an approved
+    # extension starts a fresh schedule instead of colliding with the old one's rows.
+    stage = models.CharField(_("mốc nhắc"), max_length=40)
+    offset_days = models.SmallIntegerField(_("số ngày so với hạn"), help_text=_("Âm: trước hạn; dương: quá hạn."))
+    deadline = models.DateField(_("thời hạn"))
+    recipient = models.ForeignKey(
+        "tasks_app.Official", verbose_name=_("người nhận"), on_delete=models.CASCADE, related_name="reminders"
+    )
+    recipient_role = models.CharField(_("vai trò người nhận"), max_length=20, choices=RecipientRole.choices)
+    channel = models.CharField(_("kênh"), max_length=10, choices=Channel.choices)
+    day = models.DateField(_("ngày nhắc"))
+    status = models.CharField(_("trạng thái"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(_("thời điểm tạo"), auto_now_add=True)
+    next_attempt_at = models.DateTimeField(_("lần gửi tiếp theo"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("thời điểm nhận gửi"), null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    sent_at = models.DateTimeField(_("thời điểm gửi"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("số lần thử"), default=0)
+    last_error = models.TextField(_("lỗi gần nhất"), blank=True)
+    provider_id = models.CharField(_("mã tin của kênh"), max_length=200, blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("lượt nhắc việc")
+        verbose_name_plural = _("sổ nhắc việc")
+        ordering = ["-day", "-id"]
+        constraints = [
+            # The ledger's identity: the sweep run twice, or on two workers, creates nothing twice.
+            models.UniqueConstraint(
+                fields=["assignment", "stage", "recipient", "channel"], name="delivery_assignment_stage_uniq"
+            ),
+        ]
+        indexes = [
+            # Used by the dispatcher and the digest sender: pending rows per recipient and channel due now.
+            models.Index(
+                fields=["recipient", "channel", "next_attempt_at"],
+                name="delivery_pending_idx",
+                condition=Q(status__in=["pending", "sending"]),
+            ),
+            # Used by the sweep (the day's rows, the day's pending rows) and the admin's list by day and status.
+            models.Index(fields=["day", "status"], name="delivery_day_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.assignment_id} {self.stage} → {self.recipient_id} ({self.channel})"
+
+
+class FeedItem(models.Model):
+    """A reminder in the in-app feed. A later reminder for the same assignment replaces an unread
+    earlier one (one unread item per official and assignment)."""
+
+    official = models.ForeignKey(
+        "tasks_app.Official", verbose_name=_("cán bộ"), on_delete=models.CASCADE, related_name="feed_items"
+    )
+    assignment = models.ForeignKey(
+        "tasks_app.Assignment", verbose_name=_("phân công"), on_delete=models.CASCADE, related_name="feed_items"
+    )
+    stage = models.CharField(_("mốc nhắc"), max_length=40)
+    offset_days = models.SmallIntegerField(_("số ngày so với hạn"))
+    deadline = models.DateField(_("thời hạn"))
+    recipient_role = models.CharField(_("vai trò người nhận"), max_length=20, choices=RecipientRole.choices)
+    created_at = models.DateTimeField(_("thời điểm"), default=timezone.now)
+    read_at = models.DateTimeField(_("đã đọc lúc"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("thông báo nhắc việc")
+        verbose_name_plural = _("thông báo nhắc việc")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["official", "assignment"], condition=Q(read_at__isnull=True), name="feeditem_one_unread_uniq"
+            ),
+        ]
+        indexes = [
+            # Used by the notifications page and the unread badge: one official's newest items.
+            models.Index(fields=["official", "-created_at"], name="feeditem_official_time_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.official_id}: {self.assignment_id} {self.stage}"
+
+    def mark_read(self, when: dt.datetime | None = None):
+        FeedItem.objects.filter(pk=self.pk, read_at__isnull=True).update(read_at=when or timezone.now())
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class FeedToken(models.Model):
+    """The secret in a user's Atom and iCalendar feed URLs; regenerating it revokes the old URLs."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminder_feed")
+    token = models.CharField(max_length=64, unique=True, default=_new_token, editable=False)
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("khóa lịch cá nhân")
+        verbose_name_plural = _("khóa lịch cá nhân")
+
+    def __str__(self):
+        return f"{self.user}"
+
+    def regenerate(self) -> str:
+        self.token = _new_token()
+        self.save(update_fields=["token", "created_at"])
+        return self.token
+
+
+class OverdueNotice(models.Model):
+    """That an assignment passed this deadline: the sweep sends the OVERDUE event once per row."""
+
+    assignment = models.ForeignKey("tasks_app.Assignment", on_delete=models.CASCADE, related_name="+")
+    deadline = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "deadline"], name="overduenotice_assignment_deadline_uniq")
+        ]
+
+    def __str__(self):
+        return f"{self.assignment_id} overdue after {self.deadline}"
+
+
+class ZaloToken(models.Model):
+    """The Zalo OA access token in use and the single-use refresh token that replaces it."""
+
+    access_token = models.TextField()
+    refresh_token = models.TextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("khóa Zalo OA")
+        verbose_name_plural = _("khóa Zalo OA")
+
+    def __str__(self):
+        return f"Zalo OA token of {self.updated_at:%d/%m/%Y %H:%M}"

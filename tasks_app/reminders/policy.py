@@ -1,0 +1,143 @@
+"""The reminder calendar and stages: which reminder of an assignment is due on a given day.
+
+Reminders go out on working days only. A working day follows Vietnam's calendar in the `holidays`
+package (weekends, public holidays, Tết, and the make-up Saturdays it knows), corrected by the
+admin's `HolidayOverride` rows.
+
+A stage aims at a calendar day (the deadline minus 7, 3, 1 and 0 days; the deadline plus the
+overdue days). When that day is not a working day the reminder moves:
+- a reminder before the deadline moves *earlier*, to the last working day before it, so the
+  warning still comes before the deadline (a deadline in Tết is announced before Tết);
+- an overdue reminder moves *later*, to the next working day (nothing is overdue in advance).
+So on a working day D the sweep sends the before-stages aimed at [D, next working day) and the
+overdue stages aimed at (previous working day, D]. When several stages of one assignment fall in
+that window, only the most urgent one is sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
+
+import holidays
+from django.utils import timezone
+
+from tasks_app.lifecycle import local_tz
+
+from .models import HolidayOverride, RecipientRole, ReminderPolicy
+
+ONE_DAY = dt.timedelta(days=1)
+# Longest run of non-working days we search across (Tết with its weekends is about nine).
+_MAX_GAP = 60
+
+
+class WorkingCalendar:
+    def __init__(self, overrides: dict[dt.date, bool] | None = None):
+        self.overrides = overrides or {}
+        self._vn = holidays.country_holidays("VN")
+
+    @classmethod
+    def load(cls) -> WorkingCalendar:
+        return cls(dict(HolidayOverride.objects.values_list("date", "is_working_day")))
+
+    def is_working_day(self, day: dt.date) -> bool:
+        if day in self.overrides:
+            return self.overrides[day]
+        # Knows Saturdays and Sundays, public holidays, Tết and the make-up working Saturdays.
+        return self._vn.is_working_day(day)
+
+    def previous_working_day(self, day: dt.date) -> dt.date:
+        for n in range(1, _MAX_GAP):
+            if self.is_working_day(day - n * ONE_DAY):
+                return day - n * ONE_DAY
+        return day - ONE_DAY
+
+    def next_working_day(self, day: dt.date) -> dt.date:
+        for n in range(1, _MAX_GAP):
+            if self.is_working_day(day + n * ONE_DAY):
+                return day + n * ONE_DAY
+        return day + ONE_DAY
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One reminder stage of one deadline: offset < 0 before, 0 on the day, > 0 days overdue."""
+
+    offset: int
+    deadline: dt.date
+
+    @property
+    def kind(self) -> str:
+        if self.offset < 0:
+            return "before"
+        return "due" if self.offset == 0 else "overdue"
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}-{abs(self.offset)}@{self.deadline.isoformat()}"
+
+
+@dataclass(frozen=True)
+class DayWindow:
+    """The calendar days whose stages are sent on `day` (see the module docstring)."""
+
+    day: dt.date
+    previous: dt.date  # the working day before
+    next: dt.date  # the working day after
+
+    @property
+    def overdue_span(self) -> int:
+        return (self.day - self.previous).days
+
+
+def window_for(day: dt.date, calendar: WorkingCalendar) -> DayWindow:
+    return DayWindow(day, calendar.previous_working_day(day), calendar.next_working_day(day))
+
+
+class PolicyRules:
+    """A `ReminderPolicy` row turned into the rules the sweep and the preview apply."""
+
+    def __init__(self, policy: ReminderPolicy):
+        self.policy = policy
+
+    @cached_property
+    def days_before(self) -> list[int]:
+        return sorted(set(self.policy.days_before))
+
+    @cached_property
+    def escalation_days(self) -> list[int]:
+        return sorted({self.policy.escalate_head_after, self.policy.escalate_authority_after})
+
+    def stage_on(self, deadline: dt.date, window: DayWindow) -> Stage | None:
+        """The stage of this deadline to send on window.day, or None."""
+        day = window.day
+        if deadline >= day:
+            # Before-stages aimed at [day, next working day): the most urgent (smallest k).
+            for k in self.days_before:
+                if day <= deadline - k * ONE_DAY < window.next:
+                    return Stage(-k, deadline)
+            return None
+        overdue = (day - deadline).days
+        first, every = self.policy.overdue_first_day, self.policy.overdue_every
+        # Overdue stages aimed at (previous working day, day]: the latest one.
+        for od in range(overdue, max(overdue - window.overdue_span, 0), -1):
+            if (od >= first and (od - first) % every == 0) or od in self.escalation_days:
+                return Stage(od, deadline)
+        return None
+
+    def roles_for(self, stage: Stage) -> list[str]:
+        roles = [RecipientRole.RESPONSIBLE]
+        if stage.offset > 0 and stage.offset >= self.policy.escalate_head_after:
+            roles.append(RecipientRole.HEAD)
+        if stage.offset > 0 and stage.offset >= self.policy.escalate_authority_after:
+            roles.append(RecipientRole.AUTHORITY)
+        return roles
+
+    def in_send_window(self, moment: dt.datetime) -> bool:
+        hour = timezone.localtime(moment, local_tz()).hour
+        return self.policy.send_hour <= hour < self.policy.send_until_hour
+
+
+def local_now() -> dt.datetime:
+    return timezone.localtime(timezone.now(), local_tz())
