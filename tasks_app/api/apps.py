@@ -6,3 +6,8 @@ class ApiConfig(AppConfig):
     name = "tasks_app.api"
     label = "tasks_api"
     verbose_name = _("API và webhook")
+
+    def ready(self):
+        # Connects the webhook receiver to the domain events, and registers the Bearer scheme
+        # with drf-spectacular.
+        from tasks_app.api import authentication, webhooks  # noqa: F401

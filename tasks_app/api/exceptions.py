@@ -1,0 +1,50 @@
+"""Turns the domain's errors into the API's status codes, in one place for every API view.
+
+The lifecycle raises Django's errors so that the web, the admin and the API share them:
+ValidationError → 400 with field-level messages, TransitionError (a ValidationError about the
+current state) → 409, StaleVersion (If-Match no longer matches) → 412, PermissionDenied → 403.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from tasks_app.lifecycle import StaleVersion, TransitionError
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("Thao tác không phù hợp với trạng thái hiện tại.")
+    default_code = "conflict"
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = _("Phân công đã thay đổi; hãy tải lại và thử lại.")
+    default_code = "stale_version"
+
+
+def field_errors(exc: DjangoValidationError) -> dict:
+    errors = as_serializer_error(exc)
+    if "__all__" in errors:
+        errors[api_settings.NON_FIELD_ERRORS_KEY] = errors.pop("__all__")
+    return errors
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, TransitionError):
+        exc = Conflict(" ".join(exc.messages), code=getattr(exc, "code", None) or "conflict")
+    elif isinstance(exc, StaleVersion):
+        response = drf_exception_handler(PreconditionFailed(str(exc)), context)
+        response.data["current_version"] = exc.current_version
+        response["ETag"] = f'"{exc.current_version}"'
+        return response
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(field_errors(exc))
+    response = drf_exception_handler(exc, context)
+    if isinstance(exc, Conflict):
+        response.data["code"] = exc.detail.code
+    return response

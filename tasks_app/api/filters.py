@@ -1,0 +1,83 @@
+"""Filters of the assignment list (django-filter). Each documents itself in the OpenAPI schema."""
+
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from tasks_app.lifecycle import Status, Timeliness
+from tasks_app.models import Assignment, ExtensionRequest, Task, Unit
+
+
+class AssignmentFilter(django_filters.FilterSet):
+    unit = django_filters.CharFilter(field_name="unit__code", max_length=20, help_text=_("Mã đơn vị, ví dụ 10507."))
+    role = django_filters.ChoiceFilter(choices=Assignment.Role.choices)
+    status = django_filters.ChoiceFilter(choices=Status.choices)
+    timeliness = django_filters.ChoiceFilter(choices=Timeliness.choices, help_text=_("Phân loại tiến độ."))
+    task = django_filters.CharFilter(field_name="task__code", max_length=30, help_text=_("Mã nhiệm vụ."))
+    group = django_filters.NumberFilter(field_name="task__group_id", min_value=1, max_value=2**31 - 1)
+    plan = django_filters.NumberFilter(field_name="task__group__plan_id", min_value=1, max_value=2**31 - 1)
+    due_before = django_filters.DateFilter(
+        field_name="deadline", lookup_expr="lte", help_text=_("Thời hạn ≤ ngày này.")
+    )
+    due_after = django_filters.DateFilter(field_name="deadline", lookup_expr="gte", help_text=_("Thời hạn ≥ ngày này."))
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text=_("Đồng bộ tăng dần: chỉ những phân công thay đổi từ thời điểm này (ISO 8601)."),
+    )
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=200, help_text=_("Tìm trong mã, tên nhiệm vụ và tên đơn vị.")
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=("deadline", "updated_at", "id", "progress", "status"),
+        help_text=_("Sắp xếp; mặc định theo thời hạn. Dùng updated_at khi đồng bộ."),
+    )
+
+    class Meta:
+        model = Assignment
+        fields = []
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(task__code__icontains=value) | Q(task__title__icontains=value) | Q(unit__name__icontains=value)
+        )
+
+
+class TaskFilter(django_filters.FilterSet):
+    group = django_filters.NumberFilter(field_name="group_id", min_value=1, max_value=2**31 - 1)
+    plan = django_filters.NumberFilter(field_name="group__plan_id", min_value=1, max_value=2**31 - 1)
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+
+    class Meta:
+        model = Task
+        fields = []
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(code__icontains=value) | Q(title__icontains=value)) if value else queryset
+
+
+class UnitFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=Unit.Kind.choices)
+    parent = django_filters.CharFilter(field_name="parent__code", max_length=20)
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+
+    class Meta:
+        model = Unit
+        fields = []
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value)) if value else queryset
+
+
+class ExtensionRequestFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ExtensionRequest.Status.choices)
+    assignment = django_filters.NumberFilter(field_name="assignment_id", min_value=1, max_value=2**63 - 1)
+
+    class Meta:
+        model = ExtensionRequest
+        fields = []

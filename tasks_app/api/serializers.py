@@ -1,0 +1,230 @@
+"""JSON shapes of the API: snake_case English names, ISO 8601 dates, codes instead of ids where
+a code exists (units, tasks)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from tasks_app import evidence
+from tasks_app.api.models import WebhookEndpoint
+from tasks_app.lifecycle import Timeliness
+from tasks_app.models import Assignment, Evidence, ExtensionRequest, Official, ProgressReport, Task, Unit
+
+
+class OfficialSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Official
+        fields = ["id", "full_name", "position"]
+
+
+class UnitSerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    head = OfficialSerializer(read_only=True)
+
+    class Meta:
+        model = Unit
+        fields = ["code", "name", "kind", "parent", "head"]
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    task = serializers.CharField(source="task.code", read_only=True)
+    task_title = serializers.CharField(source="task.title", read_only=True)
+    group = serializers.IntegerField(source="task.group_id", read_only=True)
+    plan = serializers.IntegerField(source="task.group.plan_id", read_only=True)
+    unit = serializers.CharField(source="unit.code", read_only=True)
+    unit_name = serializers.CharField(source="unit.name", read_only=True)
+    responsible = OfficialSerializer(read_only=True)
+    authority = OfficialSerializer(read_only=True)
+    deliverable = serializers.CharField(source="effective_deliverable", read_only=True)
+    acceptance_criteria = serializers.CharField(source="effective_acceptance_criteria", read_only=True)
+    timeliness = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "id",
+            "task",
+            "task_title",
+            "group",
+            "plan",
+            "unit",
+            "unit_name",
+            "role",
+            "responsible",
+            "authority",
+            "start_date",
+            "deadline",
+            "original_deadline",
+            "deliverable",
+            "acceptance_criteria",
+            "status",
+            "timeliness",
+            "progress",
+            "issued_at",
+            "submitted_at",
+            "completed_at",
+            "return_count",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=Timeliness.choices, allow_null=True))
+    def get_timeliness(self, assignment):
+        # Annotated in SQL by the list (with_timeliness); computed in Python for a lone object.
+        if hasattr(assignment, "timeliness") and not callable(assignment.timeliness):
+            return assignment.timeliness
+        return assignment.timeliness()
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    group = serializers.IntegerField(source="group_id", read_only=True)
+    group_title = serializers.CharField(source="group.title", read_only=True)
+    plan = serializers.IntegerField(source="group.plan_id", read_only=True)
+    authority = OfficialSerializer(read_only=True)
+
+    class Meta:
+        model = Task
+        fields = [
+            "code",
+            "number",
+            "title",
+            "description",
+            "group",
+            "group_title",
+            "plan",
+            "deliverable",
+            "acceptance_criteria",
+            "default_deadline",
+            "authority",
+            "indicator",
+        ]
+        read_only_fields = fields
+
+
+class TaskDetailSerializer(TaskSerializer):
+    assignments = AssignmentSerializer(many=True, read_only=True, source="visible_assignments")
+
+    class Meta(TaskSerializer.Meta):
+        fields = [*TaskSerializer.Meta.fields, "assignments"]
+        read_only_fields = fields
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Evidence
+        fields = ["id", "url", "original_name", "content_type", "size", "download_url", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_download_url(self, evidence) -> str | None:
+        if not evidence.file:
+            return None
+        path = reverse("api:evidence-download", args=[evidence.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class ProgressReportSerializer(serializers.ModelSerializer):
+    author = OfficialSerializer(read_only=True)
+    evidence = EvidenceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ProgressReport
+        fields = ["id", "assignment", "kind", "author", "author_label", "created_at", "status", "percent", "note"]
+        fields += ["evidence"]
+        read_only_fields = fields
+
+
+class _EvidenceInput(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+    links = serializers.ListField(
+        child=serializers.URLField(max_length=1000), required=False, default=list, max_length=20
+    )
+    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False, default=list)
+
+    def validate_files(self, files):
+        # The one evidence rule of web and API: type read from the content, size and count capped.
+        try:
+            return evidence.validate_uploads(files)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+
+
+class ProgressInputSerializer(_EvidenceInput):
+    percent = serializers.IntegerField(min_value=0, max_value=100)
+
+
+class SubmitInputSerializer(_EvidenceInput):
+    pass
+
+
+class AcceptInputSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+
+
+class ReturnInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=10000)
+
+
+class ExtensionRequestSerializer(serializers.ModelSerializer):
+    requested_by = OfficialSerializer(read_only=True)
+    decided_by = OfficialSerializer(read_only=True)
+
+    class Meta:
+        model = ExtensionRequest
+        fields = [
+            "id",
+            "assignment",
+            "requested_by",
+            "requested_by_label",
+            "requested_at",
+            "current_deadline",
+            "requested_deadline",
+            "reason",
+            "status",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
+        read_only_fields = fields
+
+
+class ExtensionRequestInputSerializer(serializers.Serializer):
+    requested_deadline = serializers.DateField()
+    reason = serializers.CharField(max_length=10000)
+
+
+class DecideInputSerializer(serializers.Serializer):
+    approve = serializers.BooleanField()
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEndpoint.EVENT_CHOICES), min_length=1, max_length=10
+    )
+    url = serializers.URLField(max_length=1000)
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "events", "is_active", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def validate_events(self, events):
+        return sorted(set(events))
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    """The registration answer: the signing secret, shown this once."""
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        read_only_fields = ["id", "created_at", "secret"]

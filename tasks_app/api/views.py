@@ -1,0 +1,336 @@
+"""Thin viewsets: `visible_to` scopes every read (outside scope → 404), the lifecycle decides every
+write (not allowed → 403, wrong state → 409, stale If-Match → 412; see exceptions.py)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.response import Response
+
+from tasks_app import evidence
+from tasks_app.api import serializers as s
+from tasks_app.api.filters import AssignmentFilter, ExtensionRequestFilter, TaskFilter, UnitFilter
+from tasks_app.api.models import WebhookEndpoint
+from tasks_app.api.permissions import HasApiKey, IsAuthenticatedOrApiKey, has_api_key
+from tasks_app.lifecycle import StaleVersion, request_actor
+from tasks_app.models import Assignment, Evidence, ExtensionRequest, ProgressReport, Task, Unit
+
+# Database ids in URLs: digits that fit a bigint, so no input reaches the database out of range.
+ID_PATTERN = r"[0-9]{1,18}"
+CODE_PATTERN = r"[A-Za-z0-9_.\-]{1,30}"
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description='The assignment\'s ETag (e.g. `"7"`) as read: the write is refused with 412 if it changed since.',
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200, 201],
+    description="The assignment's version, for If-Match.",
+)
+WRITE_PARSERS = [JSONParser, MultiPartParser, FormParser]
+
+
+def etag(assignment) -> str:
+    return f'"{assignment.version}"'
+
+
+def if_match_version(request) -> int | None:
+    """The version named by If-Match; None when absent or `*`; -1 (matches nothing) when unreadable."""
+    raw = request.headers.get("If-Match", "").strip()
+    if not raw or raw == "*":
+        return None
+    tag = raw.split(",")[0].strip().removeprefix("W/").strip('"')
+    return int(tag) if tag.isdigit() and len(tag) < 10 else -1
+
+
+class PortalKeysReadOnly(BasePermission):
+    """A portal key sees everything and changes nothing: refused before any input is read."""
+
+    message = "Khóa cổng thông tin chỉ được đọc dữ liệu."
+
+    def has_permission(self, request, view):
+        return request.method in SAFE_METHODS or not (has_api_key(request) and request.auth.is_portal)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Units (communes, wards, departments, the city)"),
+    retrieve=extend_schema(summary="One unit by its official code"),
+)
+class UnitViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.UnitSerializer
+    filterset_class = UnitFilter
+    lookup_field = "code"
+    lookup_value_regex = CODE_PATTERN
+    queryset = Unit.objects.select_related("parent", "head").order_by("code")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The plan's specific tasks"),
+    retrieve=extend_schema(summary="One task, with the assignments the caller may see"),
+)
+class TaskViewSet(viewsets.ReadOnlyModelViewSet):
+    filterset_class = TaskFilter
+    lookup_field = "code"
+    lookup_value_regex = CODE_PATTERN
+
+    def get_serializer_class(self):
+        return s.TaskDetailSerializer if self.action == "retrieve" else s.TaskSerializer
+
+    def get_queryset(self):
+        tasks = Task.objects.select_related("group", "authority").order_by("group__plan", "number", "id")
+        if self.action == "retrieve":
+            visible = (
+                Assignment.objects.visible_to(request_actor(self.request))
+                .with_timeliness()
+                .select_related("task__group", "unit", "responsible", "authority")
+                .order_by("deadline", "id")
+            )
+            tasks = tasks.prefetch_related(Prefetch("assignments", queryset=visible, to_attr="visible_assignments"))
+        return tasks
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Assignments the caller may see, by deadline"),
+    retrieve=extend_schema(summary="One assignment", parameters=[ETAG]),
+)
+class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.AssignmentSerializer
+    filterset_class = AssignmentFilter
+    lookup_value_regex = ID_PATTERN
+    permission_classes = [IsAuthenticatedOrApiKey, PortalKeysReadOnly]
+
+    def get_queryset(self):
+        return (
+            Assignment.objects.visible_to(request_actor(self.request))
+            .with_timeliness()
+            .select_related("task__group", "unit", "responsible", "authority")
+            .order_by("deadline", "id")
+        )
+
+    def retrieve(self, request, *args, **kwargs):
+        assignment = self.get_object()
+        return Response(self.get_serializer(assignment).data, headers={"ETag": etag(assignment)})
+
+    def _valid(self, serializer_class):
+        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def _report_created(self, assignment, report):
+        report = ProgressReport.objects.select_related("author").prefetch_related("evidence").get(pk=report.pk)
+        data = s.ProgressReportSerializer(report, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED, headers={"ETag": etag(assignment)})
+
+    @extend_schema(
+        summary="Report progress (percent, note, evidence links and files)",
+        request={"application/json": s.ProgressInputSerializer, "multipart/form-data": s.ProgressInputSerializer},
+        responses={201: s.ProgressReportSerializer},
+        parameters=[IF_MATCH, ETAG],
+    )
+    @action(detail=True, methods=["post"], parser_classes=WRITE_PARSERS)
+    def progress(self, request, pk=None):
+        assignment = self.get_object()
+        data = self._valid(s.ProgressInputSerializer)
+        with transaction.atomic():  # the report and its files together, or neither
+            report = assignment.report_progress(
+                by=request_actor(request),
+                percent=data["percent"],
+                note=data["note"],
+                links=data["links"],
+                expected_version=if_match_version(request),
+            )
+            evidence.attach_files(report, data["files"])
+        return self._report_created(assignment, report)
+
+    @extend_schema(
+        summary="Submit the deliverable",
+        request={"application/json": s.SubmitInputSerializer, "multipart/form-data": s.SubmitInputSerializer},
+        responses={201: s.ProgressReportSerializer},
+        parameters=[IF_MATCH, ETAG],
+    )
+    @action(detail=True, methods=["post"], parser_classes=WRITE_PARSERS)
+    def submit(self, request, pk=None):
+        assignment = self.get_object()
+        data = self._valid(s.SubmitInputSerializer)
+        with transaction.atomic():
+            report = assignment.submit(
+                by=request_actor(request),
+                note=data["note"],
+                links=data["links"],
+                expected_version=if_match_version(request),
+            )
+            evidence.attach_files(report, data["files"])
+        return self._report_created(assignment, report)
+
+    @extend_schema(
+        summary="Accept the submitted deliverable (the authority only)",
+        request=s.AcceptInputSerializer,
+        responses={201: s.ProgressReportSerializer},
+        parameters=[IF_MATCH, ETAG],
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        assignment = self.get_object()
+        data = self._valid(s.AcceptInputSerializer)
+        report = assignment.accept(
+            by=request_actor(request), note=data["note"], expected_version=if_match_version(request)
+        )
+        return self._report_created(assignment, report)
+
+    @extend_schema(
+        summary="Return the submitted deliverable with a reason (the authority only)",
+        request=s.ReturnInputSerializer,
+        responses={201: s.ProgressReportSerializer},
+        parameters=[IF_MATCH, ETAG],
+    )
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
+    def return_(self, request, pk=None):
+        assignment = self.get_object()
+        data = self._valid(s.ReturnInputSerializer)
+        report = assignment.return_(
+            by=request_actor(request), reason=data["reason"], expected_version=if_match_version(request)
+        )
+        return self._report_created(assignment, report)
+
+    @extend_schema(
+        summary="Ask the authority for a later deadline",
+        request=s.ExtensionRequestInputSerializer,
+        responses={201: s.ExtensionRequestSerializer},
+        parameters=[IF_MATCH],
+    )
+    @action(detail=True, methods=["post"], url_path="extension-requests", url_name="extension-requests")
+    def extension_requests(self, request, pk=None):
+        assignment = self.get_object()
+        data = self._valid(s.ExtensionRequestInputSerializer)
+        expected = if_match_version(request)
+        if expected is not None and expected != assignment.version:
+            raise StaleVersion(assignment.version)
+        extension = assignment.request_extension(
+            by=request_actor(request), requested_deadline=data["requested_deadline"], reason=data["reason"]
+        )
+        extension = ExtensionRequest.objects.select_related("requested_by", "decided_by").get(pk=extension.pk)
+        return Response(
+            s.ExtensionRequestSerializer(extension).data,
+            status=status.HTTP_201_CREATED,
+            headers={"ETag": etag(assignment)},
+        )
+
+    @extend_schema(
+        summary="The assignment's progress reports, oldest first", responses=s.ProgressReportSerializer(many=True)
+    )
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def reports(self, request, pk=None):
+        assignment = self.get_object()
+        reports = (
+            ProgressReport.objects.filter(assignment=assignment)
+            .select_related("author")
+            .prefetch_related("evidence")
+            .order_by("created_at", "id")
+        )
+        page = self.paginate_queryset(reports)
+        serializer = s.ProgressReportSerializer(
+            page if page is not None else reports, many=True, context=self.get_serializer_context()
+        )
+        return self.get_paginated_response(serializer.data) if page is not None else Response(serializer.data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Extension requests on the assignments the caller may see"),
+    retrieve=extend_schema(summary="One extension request"),
+)
+class ExtensionRequestViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.ExtensionRequestSerializer
+    filterset_class = ExtensionRequestFilter
+    lookup_value_regex = ID_PATTERN
+    permission_classes = [IsAuthenticatedOrApiKey, PortalKeysReadOnly]
+
+    def get_queryset(self):
+        return (
+            ExtensionRequest.objects.visible_to(request_actor(self.request))
+            .select_related("requested_by", "decided_by")
+            .order_by("-requested_at", "-id")
+        )
+
+    @extend_schema(
+        summary="Approve or reject (the authority only); approval moves the deadline",
+        request=s.DecideInputSerializer,
+        responses={200: s.ExtensionRequestSerializer},
+    )
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def decide(self, request, pk=None):
+        extension = self.get_object()
+        serializer = s.DecideInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        extension.decide(
+            by=request_actor(request),
+            approve=serializer.validated_data["approve"],
+            note=serializer.validated_data["note"],
+        )
+        extension = self.get_queryset().get(pk=extension.pk)
+        return Response(self.get_serializer(extension).data)
+
+
+class EvidenceDownloadView(generics.GenericAPIView):
+    """An evidence file, only for those who may see its assignment, always as a download."""
+
+    @extend_schema(
+        summary="Download an evidence file",
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+    )
+    def get(self, request, pk):
+        visible = Assignment.objects.visible_to(request_actor(request)).values("pk")
+        evidence = Evidence.objects.filter(pk=pk, report__assignment__in=visible).exclude(file="").first()
+        if evidence is None:
+            raise Http404
+        response = FileResponse(
+            evidence.file.open("rb"),
+            as_attachment=True,
+            filename=evidence.original_name or evidence.file.name,
+            content_type=evidence.content_type or "application/octet-stream",
+        )
+        return response
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Webhooks registered with the calling key"),
+    create=extend_schema(
+        summary="Register a webhook (the signing secret is shown once)",
+        responses={201: s.WebhookEndpointCreatedSerializer},
+    ),
+)
+class WebhookEndpointViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = s.WebhookEndpointSerializer
+    permission_classes = [HasApiKey]
+    lookup_value_regex = ID_PATTERN
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        if not has_api_key(self.request):  # the schema generator asks without a request key
+            return WebhookEndpoint.objects.none()
+        return WebhookEndpoint.objects.filter(api_key=self.request.auth).order_by("id")
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint = serializer.save(api_key=request.auth)
+        return Response(s.WebhookEndpointCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)
