@@ -5,6 +5,7 @@ filesystem Celery broker) in DEBUG mode, so `make demo` needs nothing installed.
 Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -41,10 +42,13 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "simple_history",
-    # API keys (our key model is tasks_api.ApiKey), the OpenAPI schema and its offline UI assets.
-    "rest_framework_api_key",
-    "drf_spectacular",
-    "drf_spectacular_sidecar",
+    # Web UI: htmx served from the package (no CDN), login lockout, two-factor sign-in.
+    "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_static",
+    "django_otp.plugins.otp_totp",
+    "two_factor",
     "tasks_app",
     # Each concern with models of its own is a sub-app with its own migrations.
     "tasks_app.api",
@@ -54,14 +58,21 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "tasks_app.web.middleware.require_two_factor_for_authority",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "accountability.urls"
@@ -128,8 +139,55 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "uploads")))
 MEDIA_URL = "/uploads/"
 
-LOGIN_URL = "login"
+LOGIN_URL = "two_factor:login"
 LOGIN_REDIRECT_URL = "/"
+
+# django-axes checks every sign-in first. It locks the pair (username, client IP), not the
+# username alone, so an attacker elsewhere cannot lock a user out, and only for a cool-off.
+AUTHENTICATION_BACKENDS = ["tasks_app.web.backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind nginx the client address is the last hop of X-Forwarded-For (AXES_PROXY_COUNT=1).
+AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0) or None
+if AXES_IPWARE_PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# Two-factor sign-in (django-two-factor-auth, TOTP and backup codes) is open to everyone and
+# required of officials who hold authority (tasks_app/web/middleware.py).
+TWO_FACTOR_REQUIRED_FOR_AUTHORITY = env_bool("TWO_FACTOR_REQUIRED_FOR_AUTHORITY", True)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Sáu rõ Hải Phòng")
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 3600, minimum=600)
+
+# Static files are served by the app (whitenoise), hashed and compressed under production settings.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Content-Security-Policy (django-csp): no inline script or style, nothing from other hosts.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+SESSION_COOKIE_HTTPONLY = True
+# The pages send the CSRF token from the form or the page (htmx hx-headers), never read the cookie.
+CSRF_COOKIE_HTTPONLY = True
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
@@ -144,42 +202,10 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Theo dõi nhiệm vụ <noreply@localhost>")
 
 REST_FRAMEWORK = {
-    # Machines send `Authorization: Bearer <key>` (the key lands in request.auth); the web uses the session.
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "tasks_app.api.authentication.ApiKeyAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["tasks_app.api.permissions.IsAuthenticatedOrApiKey"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "tasks_app.api.pagination.ApiPagination",
-    "DEFAULT_SCHEMA_CLASS": "tasks_app.api.schema.ApiAutoSchema",
-    "EXCEPTION_HANDLER": "tasks_app.api.exceptions.exception_handler",
-    # Per API key (or user, or address when anonymous); 429 with Retry-After past the rate.
-    "DEFAULT_THROTTLE_CLASSES": ["tasks_app.api.throttling.ApiKeyRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api": env_str("API_THROTTLE_RATE", "600/min")},
 }
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Hải Phòng 2026 — API theo dõi nhiệm vụ (sáu rõ)",
-    "DESCRIPTION": "REST API for communes, departments and city portals. Auth: `Authorization: Bearer <key>`.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # /api/docs/ works with no internet: Swagger UI comes from the installed sidecar package.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {
-        "AssignmentStatusEnum": "tasks_app.lifecycle.Status",
-        "ExtensionRequestStatusEnum": "tasks_app.models.ExtensionRequest.Status",
-    },
-}
-# Evidence uploads: the largest file accepted, and how many files one report may carry.
-API_EVIDENCE_MAX_BYTES = env_int("API_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
-API_EVIDENCE_MAX_FILES = env_int("API_EVIDENCE_MAX_FILES", 10, minimum=1)
-# Webhook delivery: seconds to wait for the receiver, and attempts before a delivery is given up.
-WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10, minimum=1)
-WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
 
 # Celery: Redis in production; with no REDIS_URL an embedded filesystem broker under var/
 # so the demo's web, worker and beat talk to each other with nothing else installed.

@@ -1,8 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
+from two_factor.urls import urlpatterns as two_factor_urls
 
 # Each area adds its own include here (web at "", API under "api/", feeds, KPI pages).
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/", include("tasks_app.api.urls")),
+    # Sign-in is django-two-factor-auth's wizard (account/login/, account/two_factor/…); sign-out,
+    # password change and reset by email under accounts/; the language switch.
+    path("", include(two_factor_urls)),
+    path("accounts/", include("tasks_app.web.auth_urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    # The web pages last, so that admin/, api/ and feeds/ match first.
+    path("", include("tasks_app.web.urls")),
 ]

@@ -21,3 +21,6 @@ from accountability.settings import *  # noqa: E402, F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = tempfile.mkdtemp(prefix="accountability-uploads-")
+# Tests sign officials in with force_login, which has no second factor; the web tests turn the
+# requirement back on where they test it (tests/test_web_auth.py, the browser journey).
+TWO_FACTOR_REQUIRED_FOR_AUTHORITY = False

@@ -1,0 +1,57 @@
+"""Two-factor sign-in required of the officials who hold authority.
+
+Anyone may turn on two-factor sign-in; an official who accepts deliverables and decides
+extensions (a city leader, or the authority of any task or assignment) must. Until their
+session is verified with a second factor they reach only the pages that set it up or sign out.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Exists, OuterRef, Q
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django_otp import user_has_device
+
+# Paths an unverified authority may still open: the two-factor pages, sign-out, the language
+# switch, static files, and machine endpoints that authenticate by key, not by session.
+_OPEN_PREFIXES = ("/account/", "/accounts/", "/i18n/", "/static/", "/api/", "/feeds/")
+
+
+def holds_authority(user) -> bool:
+    """One query: is this user's official a city leader or the authority of any task or assignment?"""
+    from tasks_app.models import Assignment, Official, Task
+
+    return (
+        Official.objects.filter(user_id=user.pk)
+        .filter(
+            Q(role=Official.Role.LEADER)
+            | Exists(Task.objects.filter(authority_id=OuterRef("pk")))
+            | Exists(Assignment.objects.filter(authority_id=OuterRef("pk")))
+        )
+        .exists()
+    )
+
+
+def require_two_factor_for_authority(get_response):
+    def middleware(request):
+        user = request.user
+        if (
+            settings.TWO_FACTOR_REQUIRED_FOR_AUTHORITY
+            and user.is_authenticated
+            and not user.is_verified()
+            and not request.path.startswith(_OPEN_PREFIXES)
+            and holds_authority(user)
+        ):
+            if user_has_device(user):
+                # Signed in some other way (e.g. the admin's form): sign in again with the token.
+                messages.warning(request, _("Hãy đăng nhập lại bằng mã xác thực hai lớp."))
+                return redirect(f"{reverse('two_factor:login')}?next={request.get_full_path()}")
+            messages.warning(
+                request,
+                _("Tài khoản có thẩm quyền phải đăng nhập hai lớp. Hãy bật xác thực hai lớp để tiếp tục."),
+            )
+            return redirect(reverse("two_factor:setup"))
+        return get_response(request)
+
+    return middleware

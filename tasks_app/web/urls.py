@@ -1,0 +1,18 @@
+from django.urls import path
+
+from tasks_app.web import views
+
+app_name = "web"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("assignments/", views.assignment_list, name="assignments"),
+    path("assignments/<int:pk>/", views.assignment_detail, name="assignment"),
+    path("assignments/<int:pk>/extensions/<int:request_pk>/decide/", views.decide_extension, name="decide-extension"),
+    path("assignments/<int:pk>/<slug:action>/", views.assignment_action, name="assignment-action"),
+    path("evidence/<int:pk>/", views.evidence_file, name="evidence-file"),
+    path("inspection-photos/<int:pk>/", views.inspection_photo, name="inspection-photo"),
+    path("tasks/<str:code>/", views.task_detail, name="task"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("notifications/", views.notifications_page, name="notifications"),
+]
