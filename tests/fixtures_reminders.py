@@ -1,0 +1,289 @@
+"""Real services on loopback for the reminder tests: an SMTP server (aiosmtpd) and an HTTP server
+standing in for Zalo, both on ports the OS picks; plus a Celery worker process and a private Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from email import policy as email_policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tasks_app.reminders.models import ReminderPolicy
+from tests import services
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=30.0, interval=0.1, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class _Handler:
+    def __init__(self, box: SmtpServer):
+        self.box = box
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.box.rcpt_seen.set()
+        while self.box.hold.is_set():  # a test holds the sender here, mid-send, to kill it
+            await asyncio.sleep(0.05)
+        if self.box.refuse:
+            return "451 4.3.0 Temporary failure, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.box.delay:
+            await asyncio.sleep(self.box.delay)
+        message = email.message_from_bytes(envelope.content, policy=email_policy.default)
+        with self.box.lock:
+            self.box.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    """aiosmtpd on 127.0.0.1; `refuse` answers 451, `hold` blocks at RCPT, `stop()`/`start()` take it down."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.messages: list = []
+        self.lock = threading.Lock()
+        self.refuse = False
+        self.delay = 0.0
+        self.hold = threading.Event()
+        self.rcpt_seen = threading.Event()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def to(self, address: str) -> list:
+        with self.lock:
+            return [m for rcpts, m in self.messages if address in rcpts]
+
+
+@pytest.fixture
+def smtp_server(settings):
+    server = SmtpServer()
+    server.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_TIMEOUT = 5
+    yield server
+    server.hold.clear()
+    server.stop()
+
+
+class ZaloServer:
+    """A stand-in for Zalo's OA, ZNS and OAuth endpoints. `modes` is a queue of answers for the
+    message endpoints (ok, error, 500, timeout, expired); when empty it answers ok."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.modes: list[str] = []
+        self.valid_tokens = {"oa-token"}
+        self.refresh_calls = 0
+        self.lock = threading.Lock()
+        box = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _answer(self, status, body):
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path == "/v4/oa/access_token":
+                    with box.lock:
+                        box.refresh_calls += 1
+                        box.valid_tokens = {f"oa-token-{box.refresh_calls}"}
+                    return self._answer(
+                        200,
+                        {
+                            "access_token": f"oa-token-{box.refresh_calls}",
+                            "refresh_token": f"refresh-{box.refresh_calls}",
+                            "expires_in": "90000",
+                        },
+                    )
+                body = json.loads(raw or b"{}")
+                token = self.headers.get("access_token")
+                with box.lock:
+                    mode = box.modes.pop(0) if box.modes else "ok"
+                    box.requests.append({"path": self.path, "token": token, "body": body, "mode": mode})
+                if mode == "timeout":
+                    time.sleep(2.5)
+                    return self._answer(200, {"error": 0, "data": {"message_id": "late"}})
+                if mode == "500":
+                    return self._answer(500, {"message": "internal error"})
+                if mode == "error":
+                    return self._answer(200, {"error": -32, "message": "Rate limit exceeded"})
+                if token not in box.valid_tokens:
+                    return self._answer(200, {"error": -216, "message": "Access token is invalid"})
+                n = len(box.requests)
+                return self._answer(200, {"error": 0, "message": "Success", "data": {"message_id": f"m{n}", "msg_id": f"z{n}"}})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def delivered(self, path_end: str) -> list[dict]:
+        with self.lock:
+            return [r for r in self.requests if r["path"].endswith(path_end) and r["mode"] == "ok"]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def zalo_server(settings):
+    server = ZaloServer()
+    settings.ZALO_API_BASE = server.url
+    settings.ZALO_ZNS_BASE = server.url
+    settings.ZALO_OAUTH_BASE = server.url
+    settings.ZALO_OA_ACCESS_TOKEN = "oa-token"
+    settings.ZALO_OA_REFRESH_TOKEN = "refresh-0"
+    settings.ZALO_APP_ID = "app-1"
+    settings.ZALO_APP_SECRET = "app-secret"
+    settings.ZALO_ZNS_TEMPLATE_ID = "tpl-1"
+    settings.ZALO_TIMEOUT = 1
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def always_open_policy(db):
+    """Sending allowed at any hour: the worker tests run at whatever time the suite runs."""
+    return ReminderPolicy.objects.create(send_hour=0, send_until_hour=24, channels=["email"])
+
+
+class Worker:
+    """A real `celery -A accountability worker` process in its own process group."""
+
+    def __init__(self, env: dict):
+        self.env = env
+        self.proc = None
+        self.log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)
+
+    def start(self):
+        celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
+        self.proc = subprocess.Popen(
+            [celery, "-A", "accountability", "worker", "-P", "solo", "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "--loglevel=INFO"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for(lambda: b"ready." in Path(self.log.name).read_bytes(), timeout=60, what="the Celery worker")
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+
+def worker_env(broker_url: str, smtp: SmtpServer, extra: dict | None = None) -> dict:
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_SETTINGS"))}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "accountability.settings",
+            # The worker works on the test database the test process writes to.
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            "DB_CONN_MAX_AGE": "0",
+            "REDIS_URL": broker_url,
+            "DEBUG": "true",
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp.port),
+            "EMAIL_TIMEOUT": "30",
+            "REMINDER_CLAIM_TIMEOUT": "3",
+            "REMINDER_RETRY_BASE_SECONDS": "1",
+            "REMINDER_RETRY_MAX_SECONDS": "2",
+            "VAR_DIR": tempfile.mkdtemp(prefix="worker-var-"),
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+class PrivateRedis:
+    """A redis-server of our own on a free port, so a test may restart it without disturbing others."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.proc = None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        binary = shutil.which("redis-server")
+        if binary is None:
+            services.missing("redis-server", "install the redis-server package")
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--maxmemory-policy", "noeviction"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(lambda: services._answers("127.0.0.1", self.port), timeout=10, what="redis-server")
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
