@@ -19,6 +19,11 @@ def pytest_runtest_setup(item):
         services.missing("PostgreSQL", "set DATABASE_URL or start it on 127.0.0.1:5432")
     if item.get_closest_marker("redis") and services.redis_url() is None:
         services.missing("Redis", "set REDIS_URL or start it on 127.0.0.1:6379")
+    if item.get_closest_marker("browser"):
+        if not os.access("/usr/bin/chromium", os.X_OK):
+            services.missing("Chromium", "install Debian's package: apt-get install chromium (.ci/run does)")
+        if importlib.util.find_spec("playwright") is None:
+            services.missing("Chromium", "the playwright package is not installed: make install-dev")
 
 
 @pytest.fixture
