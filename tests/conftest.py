@@ -1,6 +1,8 @@
 """Fixed actors built once per test: two communes, a department, the city leader and office."""
 
 import datetime as dt
+import importlib.util
+import os
 
 import pytest
 from django.contrib.auth import get_user_model
