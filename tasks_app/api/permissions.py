@@ -2,6 +2,7 @@
 `Assignment.objects.visible_to(actor)` scopes reads (outside scope → 404) and the lifecycle
 transitions refuse writes the actor may not make (→ 403)."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions
 
 from tasks_app.api.models import ApiKey
@@ -21,7 +22,7 @@ class IsAuthenticatedOrApiKey(permissions.BasePermission):
 class HasApiKey(permissions.BasePermission):
     """Only key holders: webhooks belong to a key."""
 
-    message = "Chỉ hệ thống có khóa API mới đăng ký được webhook."
+    message = _("Chỉ hệ thống có khóa API mới đăng ký được webhook.")
 
     def has_permission(self, request, view):
         return has_api_key(request)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
@@ -59,7 +60,7 @@ def if_match_version(request) -> int | None:
 class PortalKeysReadOnly(BasePermission):
     """A portal key sees everything and changes nothing: refused before any input is read."""
 
-    message = "Khóa cổng thông tin chỉ được đọc dữ liệu."
+    message = _("Khóa cổng thông tin chỉ được đọc dữ liệu.")
 
     def has_permission(self, request, view):
         return request.method in SAFE_METHODS or not (has_api_key(request) and request.auth.is_portal)
