@@ -1,0 +1,499 @@
+"""Import a plan's task appendix (phụ lục nhiệm vụ) from Excel: all or nothing.
+
+The file is read whole and every row checked before anything is written; any problem refuses
+the whole file with a list naming the row and the column. Headings are matched tolerantly
+(Vietnamese with or without diacritics, any case, extra spaces; unknown columns are ignored).
+
+Rows: a group row has a Roman numeral (or nothing) in STT and a title; a task row has its number
+in STT. A lead of "UBND các xã, phường, đặc khu" fans the task out to every commune-level unit.
+Several units in one cell are separated by ";" or new lines. When "Nội dung" is blank the title
+is the description; when "Tiêu chí nghiệm thu" is blank the criterion is acceptance by the
+authority. Assignments are issued (all six clears present) with the unit head answering for them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from io import BytesIO
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _t
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+from simple_history.utils import bulk_create_with_history
+
+from tasks_app import actions, lifecycle
+from tasks_app.lifecycle import Clear
+from tasks_app.models import Assignment, Official, Plan, Task, TaskGroup, Unit
+from tasks_app.reports.appendix import APPENDIX_COLUMNS
+
+DEFAULT_CRITERIA = "Được người có thẩm quyền xem xét, nghiệm thu"
+REQUIRED = ("stt", "title", "lead", "deliverable", "deadline", "authority")
+# Heading variants seen in appendices, after folding (no diacritics, lower case, single spaces).
+ALIASES = {
+    "stt": ["stt", "tt", "so tt", "so thu tu"],
+    "code": ["ma nhiem vu", "ma", "ma nv", "ma so"],
+    "title": ["nhiem vu", "ten nhiem vu", "nhiem vu cu the", "nhiem vu giai phap", "ten nhiem vu giai phap"],
+    "description": ["noi dung", "mo ta", "noi dung chi tiet", "noi dung nhiem vu", "noi dung thuc hien"],
+    "lead": ["co quan chu tri", "don vi chu tri", "chu tri", "co quan don vi chu tri"],
+    "coordinating": ["co quan phoi hop", "don vi phoi hop", "phoi hop", "co quan don vi phoi hop"],
+    "deliverable": ["san pham", "san pham dau ra", "ket qua san pham", "san pham hoan thanh"],
+    "criteria": ["tieu chi nghiem thu", "tieu chi", "yeu cau nghiem thu", "tieu chi danh gia"],
+    "deadline": ["thoi han", "thoi han hoan thanh", "thoi gian hoan thanh", "han hoan thanh", "thoi gian"],
+    "authority": ["tham quyen", "nguoi co tham quyen", "cap co tham quyen", "lanh dao phu trach"],
+}
+HEADINGS = {key: str(heading) for key, heading, _width in APPENDIX_COLUMNS}
+ALL_COMMUNES = {
+    "ubnd cac xa phuong dac khu",
+    "cac xa phuong dac khu",
+    "ubnd cac xa phuong",
+    "cac xa phuong",
+    "ubnd cap xa",
+    "tat ca cac xa phuong dac khu",
+    "uy ban nhan dan cac xa phuong dac khu",
+}
+UNIT_PREFIXES = ("ubnd ", "uy ban nhan dan ")
+ROMAN_RE = re.compile(r"^[IVXLC]+\.?$")
+QUARTER_RE = re.compile(r"^quy\s+(i{1,3}|iv|[1-4])\s*(?:/|nam)\s*(\d{4})$")
+MONTH_RE = re.compile(r"^thang\s+(\d{1,2})\s*(?:/|nam)\s*(\d{4})$")
+YEAR_RE = re.compile(r"^(?:nam|trong nam|ca nam)\s+(\d{4})$")
+MAX_ROWS = 20_000
+
+
+def fold(text) -> str:
+    """Lower case, no diacritics (đ → d), punctuation to spaces, single spaces."""
+    text = unicodedata.normalize("NFD", str(text or "")).replace("đ", "d").replace("Đ", "D")
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn").lower()
+    return " ".join(re.sub(r"[^\w/]+", " ", text).split())
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self):
+        if self.row and self.column:
+            return _t("Dòng %(row)s, cột “%(col)s”: %(msg)s") % {
+                "row": self.row,
+                "col": self.column,
+                "msg": self.message,
+            }
+        if self.row:
+            return _t("Dòng %(row)s: %(msg)s") % {"row": self.row, "msg": self.message}
+        return self.message
+
+
+class PlanImportError(Exception):
+    """The file was refused; nothing was written. `problems` lists each one."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class TaskRow:
+    row: int
+    group_number: int
+    group_title: str
+    number: int
+    code: str
+    title: str
+    description: str
+    lead: list[Unit]
+    coordinating: list[Unit]
+    deliverable: str
+    criteria: str
+    deadline: dt.date
+    authority: Official
+    fans_out: bool = False
+
+
+@dataclass
+class ImportResult:
+    plan: Plan
+    dry_run: bool
+    groups: list[tuple[int, str]] = field(default_factory=list)
+    tasks: list[TaskRow] = field(default_factory=list)
+    new_groups: int = 0
+
+    @property
+    def assignment_count(self) -> int:
+        return sum(len(t.lead) + len(t.coordinating) for t in self.tasks)
+
+    def summary(self) -> str:
+        verb = _t("Sẽ tạo") if self.dry_run else _t("Đã tạo")
+        return _t("%(verb)s %(t)s nhiệm vụ trong %(g)s nhóm và %(a)s phân công cho “%(plan)s”.") % {
+            "verb": verb,
+            "t": len(self.tasks),
+            "g": len(self.groups),
+            "a": self.assignment_count,
+            "plan": self.plan.name,
+        }
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _rows(content: bytes):
+    if not content:
+        raise PlanImportError([Problem(None, None, _t("Tệp rỗng."))])
+    try:
+        workbook = load_workbook(BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError, TypeError) as exc:
+        raise PlanImportError([Problem(None, None, _t("Tệp không phải là tệp Excel (.xlsx) hợp lệ."))]) from exc
+    try:
+        sheet = workbook.worksheets[0] if workbook.worksheets else None
+        if sheet is None:
+            raise PlanImportError([Problem(None, None, _t("Tệp Excel không có trang tính nào."))])
+        rows = []
+        for values in sheet.iter_rows(values_only=True):
+            rows.append(values)
+            if len(rows) > MAX_ROWS:
+                raise PlanImportError([Problem(None, None, _t("Tệp quá lớn (tối đa %(n)s dòng).") % {"n": MAX_ROWS})])
+        return rows
+    finally:
+        workbook.close()
+
+
+def _find_header(rows) -> tuple[int, dict[str, int]]:
+    """The heading row (1-based) and the column index of each known heading."""
+    lookup = {alias: key for key, aliases in ALIASES.items() for alias in aliases}
+    best: tuple[int, dict[str, int]] = (0, {})
+    for index, values in enumerate(rows[:15], start=1):
+        columns: dict[str, int] = {}
+        for position, value in enumerate(values or ()):
+            key = lookup.get(fold(value))
+            if key and key not in columns:
+                columns[key] = position
+        if len(columns) > len(best[1]):
+            best = (index, columns)
+    header_row, columns = best
+    if "title" not in columns or len(columns) < 3:
+        expected = ", ".join(f"“{HEADINGS[k]}”" for k in REQUIRED)
+        raise PlanImportError(
+            [
+                Problem(
+                    None,
+                    None,
+                    _t("Không tìm thấy dòng tiêu đề của phụ lục. Cần các cột: %(cols)s.") % {"cols": expected},
+                )
+            ]
+        )
+    missing = [HEADINGS[k] for k in REQUIRED if k not in columns]
+    if missing:
+        raise PlanImportError(
+            [
+                Problem(
+                    header_row,
+                    None,
+                    _t("Thiếu cột bắt buộc: %(cols)s.") % {"cols": ", ".join(f"“{m}”" for m in missing)},
+                )
+            ]
+        )
+    return header_row, columns
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def parse_deadline(value) -> dt.date:
+    """A date cell, dd/mm/yyyy, yyyy-mm-dd, or "Quý II/2026", "Tháng 6/2026", "Năm 2026" (last day)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = fold(value)
+    for pattern in ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            parsed = dt.datetime.strptime(_text(value), pattern).date()  # noqa: DTZ007 (a calendar date)
+        except ValueError:
+            continue
+        if 2000 <= parsed.year <= 2100:
+            return parsed
+    quarter = QUARTER_RE.match(text)
+    if quarter:
+        q = {"i": 1, "ii": 2, "iii": 3, "iv": 4}.get(quarter[1]) or int(quarter[1])
+        return _month_end(int(quarter[2]), 3 * q)
+    month = MONTH_RE.match(text)
+    if month and 1 <= int(month[1]) <= 12:
+        return _month_end(int(month[2]), int(month[1]))
+    year = YEAR_RE.match(text)
+    if year:
+        return dt.date(int(year[1]), 12, 31)
+    raise ValueError(value)
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    first_of_next = dt.date(year + month // 12, month % 12 + 1, 1)
+    return first_of_next - dt.timedelta(days=1)
+
+
+class _Directory:
+    """Units and officials, loaded once, looked up by code or folded name."""
+
+    def __init__(self):
+        self.units: dict[str, Unit] = {}
+        self.communes: list[Unit] = []
+        for unit in Unit.objects.all():
+            self.units[fold(unit.code)] = unit
+            self.units.setdefault(fold(unit.name), unit)
+            if unit.is_commune_level:
+                self.communes.append(unit)
+        self.officials: dict[str, list[Official]] = {}
+        for official in Official.objects.select_related("user"):
+            for key in {fold(official.full_name), fold(official.user.username)}:
+                self.officials.setdefault(key, []).append(official)
+
+    def unit(self, text: str) -> Unit | None:
+        key = fold(text)
+        if key in self.units:
+            return self.units[key]
+        for prefix in UNIT_PREFIXES:
+            if key.startswith(prefix) and key[len(prefix) :] in self.units:
+                return self.units[key[len(prefix) :]]
+        return None
+
+    def units_in(self, cell: str) -> tuple[list[Unit], list[str], bool]:
+        """(units, names not found, fans out to all communes)."""
+        found, unknown, fans_out = [], [], False
+        for part in (p.strip() for p in re.split(r"[;\n]+", cell)):
+            if not part:
+                continue
+            if fold(part) in ALL_COMMUNES:
+                found.extend(self.communes)
+                fans_out = True
+                continue
+            unit = self.unit(part)
+            if unit is not None:
+                found.append(unit)
+                continue
+            # "Sở A, Sở B" — but a comma may also be part of a name, tried whole first above.
+            pieces = [self.unit(piece) for piece in part.split(",") if piece.strip()]
+            if len(pieces) > 1 and all(pieces):
+                found.extend(pieces)
+            else:
+                unknown.append(part)
+        unique = list({u.pk: u for u in found}.values())
+        return unique, unknown, fans_out
+
+
+def read_appendix(content: bytes, *, plan_year: int) -> list[TaskRow]:
+    """Parse and check the whole file; raise PlanImportError listing every problem."""
+    rows = _rows(content)
+    header_row, columns = _find_header(rows)
+    directory = _Directory()
+    problems: list[Problem] = []
+    tasks: list[TaskRow] = []
+    group_number, group_title, groups_seen = 0, "", 0
+    codes: dict[str, int] = {}
+    titles: dict[tuple[int, str], int] = {}
+
+    def cell(values, key):
+        position = columns.get(key)
+        return values[position] if position is not None and position < len(values) else None
+
+    for row_number, values in enumerate(rows[header_row:], start=header_row + 1):
+        values = values or ()
+        if all(_text(v) == "" for v in values):
+            continue
+        stt, title = _text(cell(values, "stt")), _text(cell(values, "title"))
+        others = [_text(cell(values, k)) for k in ("lead", "deliverable", "deadline", "authority")]
+        if ROMAN_RE.match(stt.upper()) or (not stt and title and not any(others)):
+            groups_seen += 1
+            group_number = _roman_value(stt.rstrip(".").upper()) if stt else groups_seen
+            group_title = title or _t("Nhóm %(n)s") % {"n": group_number}
+            continue
+
+        def problem(key, message, row_number=row_number):
+            problems.append(Problem(row_number, HEADINGS[key], message))
+
+        before = len(problems)
+        number = None
+        try:
+            number = int(stt.rstrip("."))
+            if number <= 0:
+                raise ValueError(stt)
+        except ValueError:
+            problem("stt", _t("Số thứ tự phải là số nguyên dương (hoặc số La Mã cho dòng nhóm): “%(v)s”.") % {"v": stt})
+        if not title:
+            problem("title", Clear.TASK.message)
+        lead_text = _text(cell(values, "lead"))
+        lead, coordinating, fans_out = [], [], False
+        if not lead_text:
+            problem("lead", Clear.RESPONSIBILITY.message)
+        else:
+            lead, unknown, fans_out = directory.units_in(lead_text)
+            for name in unknown:
+                problem("lead", _t("Không tìm thấy đơn vị “%(u)s”.") % {"u": name})
+            headless = sorted(u.code for u in lead if not u.head_id)
+            if headless:
+                problem("lead", Clear.PERSON.message + " — " + ", ".join(headless[:10]))
+        coordinating_text = _text(cell(values, "coordinating"))
+        if coordinating_text:
+            coordinating, unknown, _fans = directory.units_in(coordinating_text)
+            for name in unknown:
+                problem("coordinating", _t("Không tìm thấy đơn vị “%(u)s”.") % {"u": name})
+            both = sorted({u.code for u in coordinating} & {u.code for u in lead})
+            if both:
+                problem(
+                    "coordinating",
+                    _t("Đơn vị vừa chủ trì vừa phối hợp: %(u)s.") % {"u": ", ".join(both[:10])},
+                )
+            headless = sorted(u.code for u in coordinating if not u.head_id)
+            if headless:
+                problem("coordinating", Clear.PERSON.message + " — " + ", ".join(headless[:10]))
+        deliverable = _text(cell(values, "deliverable"))
+        if not deliverable:
+            problem("deliverable", Clear.DELIVERABLE.message)
+        raw_deadline = cell(values, "deadline")
+        deadline = None
+        if _text(raw_deadline) == "":
+            problem("deadline", Clear.TIME.message)
+        else:
+            try:
+                deadline = parse_deadline(raw_deadline)
+            except ValueError:
+                problem(
+                    "deadline",
+                    _t("Ngày không hợp lệ: “%(v)s” (dùng dd/mm/yyyy, “Quý II/2026” hoặc “Tháng 6/2026”).")
+                    % {"v": _text(raw_deadline)},
+                )
+        authority_text = _text(cell(values, "authority"))
+        authority = None
+        if not authority_text:
+            problem("authority", Clear.AUTHORITY.message)
+        else:
+            matches = directory.officials.get(fold(authority_text), [])
+            if len(matches) == 1:
+                authority = matches[0]
+            elif not matches:
+                problem("authority", _t("Không tìm thấy cán bộ “%(v)s”.") % {"v": authority_text})
+            else:
+                problem("authority", _t("Có nhiều cán bộ tên “%(v)s”; ghi tên đăng nhập.") % {"v": authority_text})
+
+        code = _text(cell(values, "code"))
+        code_column = "code" if code else "stt"
+        if not code and number:
+            code = f"{plan_year}-{group_number or 1:02d}-{number:02d}"
+        if code:
+            if code in codes:
+                problem(code_column, _t("Trùng nhiệm vụ với dòng %(r)s (mã %(c)s).") % {"r": codes[code], "c": code})
+            codes.setdefault(code, row_number)
+        if title:
+            key = (group_number, fold(title))
+            if key in titles:
+                problem("title", _t("Trùng nhiệm vụ với dòng %(r)s.") % {"r": titles[key]})
+            titles.setdefault(key, row_number)
+        if len(problems) == before:
+            tasks.append(
+                TaskRow(
+                    row=row_number,
+                    group_number=group_number or 1,
+                    group_title=group_title or _t("Nhiệm vụ, giải pháp"),
+                    number=number,
+                    code=code,
+                    title=title,
+                    description=_text(cell(values, "description")) or title,
+                    lead=lead,
+                    coordinating=coordinating,
+                    deliverable=deliverable,
+                    criteria=_text(cell(values, "criteria")) or DEFAULT_CRITERIA,
+                    deadline=deadline,
+                    authority=authority,
+                    fans_out=fans_out,
+                )
+            )
+
+    existing = dict(Task.objects.filter(code__in=list(codes)).values_list("code", "pk"))
+    for code in existing:
+        problems.append(
+            Problem(
+                codes[code],
+                HEADINGS["code"] if columns.get("code") is not None else HEADINGS["stt"],
+                _t("Trùng nhiệm vụ: mã %(c)s đã có trong hệ thống.") % {"c": code},
+            )
+        )
+    if not problems and not tasks:
+        problems.append(Problem(None, None, _t("Phụ lục không có dòng nhiệm vụ nào.")))
+    if problems:
+        raise PlanImportError(sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
+    return tasks
+
+
+def _roman_value(text: str) -> int:
+    values = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+    total = 0
+    for current, following in zip(text, [*text[1:], ""], strict=True):
+        value = values[current]
+        total += -value if following and values[following] > value else value
+    return total
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def import_plan(content: bytes, *, year: int, name: str | None = None, by=None, dry_run: bool = False) -> ImportResult:
+    """Create the tasks of the appendix and issue their assignments, or nothing at all."""
+    name = name or f"Kế hoạch phát triển kinh tế - xã hội năm {year}"
+    rows = read_appendix(content, plan_year=year)
+    plan = Plan.objects.filter(year=year, name=name).first() or Plan(year=year, name=name)
+    groups = list({(t.group_number, t.group_title): None for t in rows})
+    result = ImportResult(plan=plan, dry_run=dry_run, groups=groups, tasks=rows)
+    if dry_run:
+        return result
+    scope = lifecycle.actor_scope(by)
+    try:
+        with transaction.atomic():
+            if plan.pk is None:
+                plan._history_user = scope.user
+                plan.save()
+            existing = {g.number: g for g in TaskGroup.objects.filter(plan=plan)}
+            new_groups = [
+                TaskGroup(plan=plan, number=number, title=title) for number, title in groups if number not in existing
+            ]
+            for group in bulk_create_with_history(new_groups, TaskGroup, default_user=scope.user):
+                existing[group.number] = group
+            result.new_groups = len(new_groups)
+            tasks = bulk_create_with_history(
+                [
+                    Task(
+                        group=existing[r.group_number],
+                        code=r.code,
+                        number=r.number,
+                        title=r.title,
+                        description=r.description,
+                        deliverable=r.deliverable,
+                        acceptance_criteria=r.criteria,
+                        default_deadline=r.deadline,
+                        authority=r.authority,
+                    )
+                    for r in rows
+                ],
+                Task,
+                batch_size=500,
+                default_user=scope.user,
+                default_change_reason="import",
+            )
+            for task, r in zip(tasks, rows, strict=True):
+                actions.fan_out(task, r.lead, role=Assignment.Role.LEAD, deadline=r.deadline, by=by, issue=True)
+                if r.coordinating:
+                    actions.fan_out(
+                        task, r.coordinating, role=Assignment.Role.COORDINATING, deadline=r.deadline, by=by, issue=True
+                    )
+    except (ValidationError, PermissionDenied) as exc:
+        # A rule below the importer (fan-out's six clears or permission) refused: nothing is kept.
+        raise PlanImportError([Problem(None, None, "; ".join(getattr(exc, "messages", [str(exc)])))]) from exc
+    return result
