@@ -159,7 +159,9 @@ class ZaloServer:
                 if token not in box.valid_tokens:
                     return self._answer(200, {"error": -216, "message": "Access token is invalid"})
                 n = len(box.requests)
-                return self._answer(200, {"error": 0, "message": "Success", "data": {"message_id": f"m{n}", "msg_id": f"z{n}"}})
+                return self._answer(
+                    200, {"error": 0, "message": "Success", "data": {"message_id": f"m{n}", "msg_id": f"z{n}"}}
+                )
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -209,8 +211,18 @@ class Worker:
     def start(self):
         celery = shutil.which("celery", path=str(Path(sys.executable).parent)) or "celery"
         self.proc = subprocess.Popen(
-            [celery, "-A", "accountability", "worker", "-P", "solo", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "--loglevel=INFO"],
+            [
+                celery,
+                "-A",
+                "accountability",
+                "worker",
+                "-P",
+                "solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+            ],
             cwd=ROOT,
             env=self.env,
             stdout=self.log,
@@ -276,8 +288,19 @@ class PrivateRedis:
         if binary is None:
             services.missing("redis-server", "install the redis-server package")
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--maxmemory-policy", "noeviction"],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--maxmemory-policy",
+                "noeviction",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -169,9 +169,7 @@ def test_rows_of_work_closed_after_the_sweep_are_skipped_not_sent(assignment, of
 def test_approved_extension_resets_the_schedule(assignment, official_a, leader):
     run_day(dt.date(2026, 6, 23))
     with at(dt.date(2026, 6, 24)):
-        request = assignment.request_extension(
-            by=official_a, requested_deadline=dt.date(2026, 7, 31), reason="Chờ vốn"
-        )
+        request = assignment.request_extension(by=official_a, requested_deadline=dt.date(2026, 7, 31), reason="Chờ vốn")
         request.decide(by=leader, approve=True)
     for day in days(dt.date(2026, 6, 25), dt.date(2026, 7, 10)):
         run_day(day)
@@ -186,8 +184,14 @@ def test_one_digest_per_recipient_per_day(task, official_a, head_a, group, leade
     from tasks_app.models import Task
 
     other = Task.objects.create(
-        group=group, code="2026-01-02", number=2, title="Cắt giảm 50% thời gian giải quyết thủ tục",
-        description="…", deliverable="Báo cáo", acceptance_criteria="Đạt 50%", authority=leader,
+        group=group,
+        code="2026-01-02",
+        number=2,
+        title="Cắt giảm 50% thời gian giải quyết thủ tục",
+        description="…",
+        deliverable="Báo cáo",
+        acceptance_criteria="Đạt 50%",
+        authority=leader,
     )
     make_assignment_for(task, official_a.unit, official_a, dt.date(2026, 6, 30))
     make_assignment_for(other, official_a.unit, official_a, dt.date(2026, 6, 30))

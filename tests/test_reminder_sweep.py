@@ -1,0 +1,140 @@
+"""The sweep: set-based, idempotent when run twice or concurrently, OVERDUE sent once, the
+operator's command, and a constant number of queries whatever the number of assignments."""
+
+import datetime as dt
+import threading
+import zoneinfo
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from tasks_app import events
+from tasks_app.models import Unit
+from tasks_app.reminders.models import Delivery, OverdueNotice
+from tasks_app.reminders.sweep import run_sweep
+from tests.conftest import make_assignment, make_official
+
+HCM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(dt.datetime(2026, 7, 1, 8, 30, tzinfo=HCM), tick=False) as traveller:
+        yield traveller
+
+
+def many_assignments(task, city, count):
+    units = []
+    for n in range(count):
+        unit = Unit.objects.create(code=f"U{n:04d}", name=f"Xã {n}", kind=Unit.Kind.COMMUNE, parent=city)
+        make_official(f"head-u{n}", unit, head=True)
+        units.append(unit)
+    # Due in 7 days, today, and overdue by 1 and by 7 days: every kind of stage.
+    deadlines = [dt.date(2026, 7, 8), dt.date(2026, 7, 1), dt.date(2026, 6, 30), dt.date(2026, 6, 24)]
+    return [make_assignment(task, u, deadline=deadlines[i % 4]) for i, u in enumerate(units)]
+
+
+@pytest.fixture
+def overdue_events():
+    seen = []
+
+    def receiver(sender, assignment, event, **kwargs):
+        if event == events.OVERDUE:
+            seen.append(assignment.pk)
+
+    events.assignment_event.connect(receiver)
+    yield seen
+    events.assignment_event.disconnect(receiver)
+
+
+def test_sweep_twice_creates_nothing_twice(task, city, leader, clock, overdue_events):
+    many_assignments(task, city, 8)
+    first = run_sweep()
+    assert first.created == Delivery.objects.count() > 0
+    assert first.newly_overdue == 4 and sorted(overdue_events) == sorted(
+        OverdueNotice.objects.values_list("assignment_id", flat=True)
+    )
+    second = run_sweep()
+    assert second.created == 0 and second.newly_overdue == 0
+    assert Delivery.objects.count() == first.created and len(overdue_events) == 4
+    # Overdue by 7 days: responsible (= head here, one row per person) and the authority.
+    roles = set(Delivery.objects.filter(offset_days=7).values_list("recipient_role", flat=True))
+    assert roles == {"responsible", "authority"}
+
+
+def test_sweep_query_count_does_not_grow(task, city, leader, clock, django_assert_max_num_queries):
+    many_assignments(task, city, 4)
+    with django_assert_max_num_queries(16) as small:
+        run_sweep()
+    Delivery.objects.all().delete()
+    OverdueNotice.objects.all().delete()
+    many_assignments_more = 40
+    for n in range(many_assignments_more):
+        unit = Unit.objects.create(code=f"V{n:04d}", name=f"Phường {n}", kind=Unit.Kind.WARD, parent=city)
+        make_official(f"head-v{n}", unit, head=True)
+        make_assignment(task, unit, deadline=dt.date(2026, 7, 8))
+    # (Not overdue: the OVERDUE event's receivers, e.g. webhooks, have query costs of their own.)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        run_sweep()
+    assert Delivery.objects.filter(offset_days=-7).count() == 41 * 3  # email, zalo (skipped), feed
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sweeps_create_each_row_once(task, city, leader, overdue_events):
+    many_assignments(task, city, 12)
+    results, errors = [], []
+    barrier = threading.Barrier(3)
+
+    def worker():
+        try:
+            barrier.wait()
+            with time_machine.travel(dt.datetime(2026, 7, 1, 8, 30, tzinfo=HCM), tick=False):
+                results.append(run_sweep())
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    total = Delivery.objects.count()
+    assert sum(r.created for r in results) == total > 0
+    assert sorted(r.created for r in results)[:2] == [0, 0]
+    assert len(overdue_events) == 6 == len(set(overdue_events))
+    keys = list(Delivery.objects.values_list("assignment_id", "stage", "recipient_id", "channel"))
+    assert len(keys) == len(set(keys))
+
+
+def test_dry_run_lists_without_recording(task, city, leader, clock, capsys):
+    many_assignments(task, city, 4)
+    call_command("reminders", "--dry-run", "--date", "2026-07-01")
+    out = capsys.readouterr().out
+    assert "overdue-1@2026-06-30" in out and "before-7@2026-07-08" in out and "SKIPPED" in out
+    assert Delivery.objects.count() == 0
+
+
+def test_run_catches_up_a_missed_day_once(task, city, leader, clock, capsys):
+    from django.core import mail
+
+    many_assignments(task, city, 4)
+    call_command("reminders", "--run", "--date", "2026-06-30")
+    first = len(mail.outbox)
+    assert first > 0 and Delivery.objects.filter(day=dt.date(2026, 6, 30), status="sent").exists()
+    call_command("reminders", "--run", "--date", "2026-06-30")
+    assert len(mail.outbox) == first
+    assert "sent 0 reminder(s)" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_bad_command_input_is_refused(db, clock):
+    with pytest.raises(CommandError, match="not a date"):
+        call_command("reminders", "--dry-run", "--date", "30/06/2026")
+    with pytest.raises(CommandError, match="future day"):
+        call_command("reminders", "--run", "--date", "2026-12-01")
+    assert Delivery.objects.count() == 0
