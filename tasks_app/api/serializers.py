@@ -4,6 +4,7 @@ a code exists (units, tasks)."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -211,7 +212,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=WebhookEndpoint.EVENT_CHOICES), min_length=1, max_length=10
     )
-    url = serializers.URLField(max_length=1000)
+    url = serializers.URLField(max_length=1000, validators=[URLValidator(schemes=["http", "https"])])
 
     class Meta:
         model = WebhookEndpoint
