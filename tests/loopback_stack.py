@@ -54,7 +54,11 @@ def nginx_main_conf(workdir: Path, site: Path) -> str:
     temp = "\n".join(
         f"    {kind}_temp_path {workdir / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
+    # Run as root, nginx's workers would drop to `nobody`, which cannot read pytest's private tmp
+    # directories. (In production STATIC_ROOT must be readable by www-data; see the README.)
+    user = "user root;" if os.geteuid() == 0 else ""
     return f"""
+{user}
 worker_processes 1;
 pid {workdir / "nginx.pid"};
 error_log {workdir / "nginx-error.log"} warn;
@@ -83,7 +87,15 @@ def self_signed_certificate(workdir: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def write_nginx(workdir: Path, *, upstream: str, static_root: Path, http_port: int, https_port: int) -> Path:
+def write_nginx(
+    workdir: Path,
+    *,
+    upstream: str,
+    static_root: Path,
+    http_port: int,
+    https_port: int,
+    client_max_body_size: str = "210m",
+) -> Path:
     """Render the site and a main config into workdir; returns the main config's path."""
     cert, key = self_signed_certificate(workdir)
     site = workdir / "site.conf"
@@ -97,7 +109,7 @@ def write_nginx(workdir: Path, *, upstream: str, static_root: Path, http_port: i
                 "TLS_CERTIFICATE_KEY": str(key),
                 "HTTP_PORT": f"127.0.0.1:{http_port}",
                 "HTTPS_PORT": f"127.0.0.1:{https_port}",
-                "CLIENT_MAX_BODY_SIZE": "210m",
+                "CLIENT_MAX_BODY_SIZE": client_max_body_size,
             }
         ).replace("listen [::]:127.0.0.1:", "# no IPv6 on loopback tests: ")
     )
