@@ -11,6 +11,9 @@ urlpatterns = [
     path("", include(two_factor_urls)),
     path("accounts/", include("tasks_app.web.auth_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # KPI, indicators, reports and plan import: API under api/v1/, pages under kpi/.
+    path("api/v1/", include("tasks_app.kpi.api_urls")),
+    path("kpi/", include("tasks_app.kpi.urls")),
     # The web pages last, so that admin/, api/ and feeds/ match first.
     path("", include("tasks_app.web.urls")),
 ]

@@ -144,6 +144,15 @@ class Figure:
     unit_id: int | None = None
 
     @property
+    def count_list(self) -> list[int]:
+        """Counts in the order of the timeliness classes (for tables)."""
+        return [self.counts.get(t.value, 0) for t in Timeliness]
+
+    @property
+    def is_official(self) -> bool:
+        return isinstance(self.subject, Official)
+
+    @property
     def is_rated(self) -> bool:
         return self.rating is not None
 
@@ -436,3 +445,36 @@ def latest_recorded(plan: Plan, period: Period, level: str) -> KpiRanking | None
     return (
         KpiRanking.objects.filter(plan=plan, period=period.label, level=level).order_by("-recorded_at", "-id").first()
     )
+
+
+# --- who sees which figures -----------------------------------------------------------------
+
+
+def visible_figures(result: KpiResult, actor) -> list[Figure]:
+    """City leaders, the office, superusers and portal keys see every figure; a unit sees its own
+    unit's figure; a unit head sees the unit's officials; an official sees their own."""
+    from tasks_app.lifecycle import actor_scope
+
+    scope = actor_scope(actor)
+    if scope.sees_all:
+        return result.figures
+    if result.level != Level.OFFICIALS:
+        return [f for f in result.figures if f.unit_id is not None and f.unit_id == scope.unit_id]
+    official = scope.official
+    if official is not None and official.unit.head_id == official.pk:
+        return [f for f in result.figures if f.unit_id == official.unit_id]
+    return [f for f in result.figures if scope.official_id is not None and f.subject.pk == scope.official_id]
+
+
+def period_and_plan(params) -> tuple[Period, Plan]:
+    """From query parameters `period` (required) and `plan` (optional id); ValueError when bad."""
+    period = Period.parse(params.get("period"))
+    plan_id = params.get("plan")
+    if plan_id not in (None, "") and not str(plan_id).isdigit():
+        raise ValueError(_t("Mã kế hoạch không hợp lệ: “%(v)s”.") % {"v": plan_id})
+    return period, plan_for(period, plan_id or None)
+
+
+def default_period(today: dt.date | None = None) -> str:
+    today = today or timezone.localdate(timezone=local_tz())
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"

@@ -1,0 +1,291 @@
+"""KPI and indicator API: /api/v1/kpi/units/, /kpi/officials/, /kpi/general-scores/, /indicators/.
+
+Authentication and permissions are the project's DRF defaults (session or API key); what a caller
+sees is scoped by `visible_figures` / `visible_to`, exactly as on the web pages.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _t
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tasks_app.kpi import scoring
+from tasks_app.kpi.models import GeneralScore, Level
+from tasks_app.kpi.serializers import (
+    ActualInput,
+    GeneralScoreInput,
+    IndicatorActualSerializer,
+    IndicatorSerializer,
+    assignment_data,
+    figure_data,
+    result_meta,
+)
+from tasks_app.lifecycle import actor_scope, request_actor
+from tasks_app.models import Indicator, IndicatorActual, Official, Plan, Unit
+
+PERIOD = OpenApiParameter("period", str, required=True, description="2026 | 2026-Q1 | 2026-03")
+PLAN = OpenApiParameter("plan", int, description="plan id (default: the latest plan of the period's year)")
+LEVEL = OpenApiParameter("level", str, enum=[Level.COMMUNES, Level.DEPARTMENTS])
+
+
+def _period_and_plan(request):
+    try:
+        return scoring.period_and_plan(request.query_params)
+    except ValueError as exc:
+        raise ValidationError({"period": [str(exc)]}) from exc
+    except Plan.DoesNotExist as exc:
+        raise NotFound(str(exc)) from exc
+
+
+def _level(request) -> str:
+    level = request.query_params.get("level") or Level.COMMUNES
+    if level not in (Level.COMMUNES, Level.DEPARTMENTS):
+        raise ValidationError({"level": [_t("Cấp không hợp lệ: dùng communes hoặc departments.")]})
+    return level
+
+
+def _unit_level(unit: Unit) -> str:
+    return Level.COMMUNES if unit.is_commune_level else Level.DEPARTMENTS
+
+
+@extend_schema(parameters=[PERIOD, PLAN, LEVEL], responses=OpenApiTypes.OBJECT)
+class KpiUnitsView(APIView):
+    """Units of a level ranked by KPI for the period."""
+
+    def get(self, request):
+        period, plan = _period_and_plan(request)
+        result = scoring.unit_kpi(plan, period, _level(request))
+        figures = scoring.visible_figures(result, request_actor(request))
+        return Response(
+            {
+                **result_meta(result),
+                "results": [
+                    figure_data(f, result, detail_url=reverse("kpi-api:kpi-unit", args=[f.code])) for f in figures
+                ],
+            }
+        )
+
+
+@extend_schema(parameters=[PERIOD, PLAN], responses=OpenApiTypes.OBJECT)
+class KpiUnitDetailView(APIView):
+    """One unit's KPI and the assignments behind it."""
+
+    def get(self, request, code):
+        actor = request_actor(request)
+        unit = Unit.objects.filter(code=code).first()
+        scope = actor_scope(actor)
+        if unit is None or not (scope.sees_all or scope.unit_id == unit.pk):
+            raise NotFound(_t("Không tìm thấy đơn vị."))
+        period, plan = _period_and_plan(request)
+        result = scoring.unit_kpi(plan, period, _unit_level(unit))
+        figure = result.find(unit)
+        if figure is None:
+            raise NotFound(_t("Đơn vị này không được xếp hạng."))
+        rows = scoring.assignments_behind(result, figure)
+        return Response(
+            {
+                **result_meta(result),
+                "result": figure_data(figure, result, detail_url=request.path),
+                "assignments": [assignment_data(*row) for row in rows],
+            }
+        )
+
+
+def _officials_units(request, scope):
+    code = request.query_params.get("unit")
+    if not code:
+        return None if scope.sees_all else Unit.objects.filter(pk=scope.unit_id)
+    units = Unit.objects.filter(code=code)
+    if not scope.sees_all and not units.filter(pk=scope.unit_id).exists():
+        raise NotFound(_t("Không tìm thấy đơn vị."))
+    return units
+
+
+@extend_schema(
+    parameters=[PERIOD, PLAN, OpenApiParameter("unit", str, description="unit code")], responses=OpenApiTypes.OBJECT
+)
+class KpiOfficialsView(APIView):
+    """Officials ranked by KPI for the period (the cap and the leader rule apply per unit)."""
+
+    def get(self, request):
+        actor = request_actor(request)
+        scope = actor_scope(actor)
+        period, plan = _period_and_plan(request)
+        result = scoring.official_kpi(plan, period, _officials_units(request, scope))
+        figures = scoring.visible_figures(result, actor)
+        return Response(
+            {
+                **result_meta(result),
+                "results": [
+                    {
+                        **figure_data(f, result, detail_url=reverse("kpi-api:kpi-official", args=[f.subject.pk])),
+                        "id": f.subject.pk,
+                        "unit": f.subject.unit.code,
+                        "is_head": scoring.is_head(f.subject),
+                    }
+                    for f in figures
+                ],
+            }
+        )
+
+
+@extend_schema(parameters=[PERIOD, PLAN], responses=OpenApiTypes.OBJECT)
+class KpiOfficialDetailView(APIView):
+    def get(self, request, pk):
+        actor = request_actor(request)
+        official = Official.objects.select_related("unit").filter(pk=pk).first()
+        period, plan = _period_and_plan(request)
+        if official is None:
+            raise NotFound(_t("Không tìm thấy cán bộ."))
+        result = scoring.official_kpi(plan, period, Unit.objects.filter(pk=official.unit_id))
+        figure = next((f for f in scoring.visible_figures(result, actor) if f.subject.pk == official.pk), None)
+        if figure is None:
+            raise NotFound(_t("Không tìm thấy cán bộ."))
+        rows = scoring.assignments_behind(result, figure)
+        return Response(
+            {
+                **result_meta(result),
+                "result": figure_data(figure, result, detail_url=request.path),
+                "assignments": [assignment_data(*row) for row in rows],
+            }
+        )
+
+
+def may_evaluate(actor, *, unit=None, official=None) -> bool:
+    """Units are evaluated by the city (leaders, the office); officials by the city or their unit head."""
+    scope = actor_scope(actor)
+    if scope.read_only:
+        return False
+    if scope.sees_all and (scope.official is not None or getattr(scope.user, "is_superuser", False)):
+        return True
+    if official is not None and scope.official is not None:
+        head = scope.official
+        return official.unit_id == head.unit_id and head.unit.head_id == head.pk and official.pk != head.pk
+    return False
+
+
+@extend_schema(request=GeneralScoreInput, responses=OpenApiTypes.OBJECT)
+class GeneralScoreView(APIView):
+    """Enter (or correct) the general-criteria points of a unit or an official for a period."""
+
+    def post(self, request):
+        data = GeneralScoreInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        try:
+            period = scoring.Period.parse(values["period"])
+            plan = scoring.plan_for(period, values.get("plan"))
+        except ValueError as exc:
+            raise ValidationError({"period": [str(exc)]}) from exc
+        except Plan.DoesNotExist as exc:
+            raise ValidationError({"plan": [str(exc)]}) from exc
+        actor = request_actor(request)
+        scope = actor_scope(actor)
+        unit = official = None
+        if values.get("unit"):
+            unit = Unit.objects.filter(code=values["unit"]).first()
+            if unit is None or not (scope.sees_all or scope.unit_id == unit.pk):
+                raise NotFound(_t("Không tìm thấy đơn vị."))
+        else:
+            official = Official.objects.select_related("unit").filter(pk=values["official"]).first()
+            if official is None or not (scope.sees_all or scope.unit_id == official.unit_id):
+                raise NotFound(_t("Không tìm thấy cán bộ."))
+        if not may_evaluate(actor, unit=unit, official=official):
+            raise PermissionDenied(_t("Bạn không có quyền chấm điểm tiêu chí chung cho đối tượng này."))
+        maximum = scoring.scheme_for(plan, period).general_points_max
+        if values["points"] > maximum:
+            raise ValidationError({"points": [_t("Điểm tối đa là %(m)s.") % {"m": maximum}]})
+        with transaction.atomic():
+            score, created = GeneralScore.objects.select_for_update().update_or_create(
+                plan=plan,
+                period=period.label,
+                unit=unit,
+                official=official,
+                defaults={"points": values["points"], "note": values["note"], "entered_by": scope.user},
+            )
+        return Response(
+            {
+                "id": score.pk,
+                "plan": plan.pk,
+                "period": score.period,
+                "unit": unit.code if unit else None,
+                "official": official.pk if official else None,
+                "points": str(score.points),
+                "note": score.note,
+                "entered_by": scope.label,
+                "entered_at": score.entered_at.isoformat(),
+            },
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+def indicators():
+    return Indicator.objects.select_related("responsible_unit").prefetch_related("actuals__reported_by")
+
+
+@extend_schema(parameters=[PLAN])
+class IndicatorListView(ListAPIView):
+    """The plan's key indicators: target, responsible unit and quarterly actuals (two queries)."""
+
+    serializer_class = IndicatorSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        queryset = indicators()
+        plan = self.request.query_params.get("plan")
+        if plan:
+            if not plan.isdigit():
+                raise ValidationError({"plan": [_t("Mã kế hoạch không hợp lệ.")]})
+            queryset = queryset.filter(plan_id=plan)
+        return queryset
+
+
+class IndicatorDetailView(RetrieveAPIView):
+    serializer_class = IndicatorSerializer
+    queryset = indicators()
+
+
+def may_report_actual(actor, indicator) -> bool:
+    scope = actor_scope(actor)
+    if scope.read_only:
+        return False
+    return scope.unit_id == indicator.responsible_unit_id or getattr(scope.user, "is_superuser", False)
+
+
+def save_actual(indicator, *, actor, quarter, value, note) -> tuple[IndicatorActual, bool]:
+    """Record (or correct) a quarter's actual; the change history keeps earlier values."""
+    scope = actor_scope(actor)
+    with transaction.atomic():
+        actual = IndicatorActual.objects.select_for_update().filter(indicator=indicator, quarter=quarter).first()
+        created = actual is None
+        actual = actual or IndicatorActual(indicator=indicator, quarter=quarter)
+        actual.value, actual.note, actual.reported_by_id = value, note, scope.official_id
+        actual._history_user = scope.user
+        actual.save()
+    return actual, created
+
+
+@extend_schema(request=ActualInput, responses=IndicatorActualSerializer)
+class IndicatorActualView(APIView):
+    """The responsible unit reports a quarter's actual: POST /api/v1/indicators/{id}/actuals/."""
+
+    def post(self, request, pk):
+        indicator = get_object_or_404(Indicator, pk=pk)
+        actor = request_actor(request)
+        if not may_report_actual(actor, indicator):
+            raise PermissionDenied(_t("Chỉ đơn vị chịu trách nhiệm mới được báo cáo số liệu của chỉ tiêu này."))
+        data = ActualInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        actual, created = save_actual(indicator, actor=actor, **data.validated_data)
+        return Response(
+            IndicatorActualSerializer(actual).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )

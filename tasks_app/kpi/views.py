@@ -1,0 +1,374 @@
+"""KPI ranking pages with drill-down, indicator pages with an SVG chart, report downloads, plan import."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from tasks_app.importers import PlanImportError, import_plan
+from tasks_app.kpi import scoring
+from tasks_app.kpi.api import may_report_actual, save_actual
+from tasks_app.kpi.models import Level
+from tasks_app.lifecycle import Timeliness, actor_scope
+from tasks_app.models import Indicator, Official, Plan, TaskGroup, Unit
+from tasks_app.reports.appendix import plan_appendix
+from tasks_app.reports.csv import kpi_csv, summary_csv
+from tasks_app.reports.summary import build_summary
+from tasks_app.reports.xlsx import XLSX_CONTENT_TYPE, kpi_workbook, summary_workbook, to_bytes
+
+UNIT_LEVELS = [(Level.COMMUNES.value, Level.COMMUNES.label), (Level.DEPARTMENTS.value, Level.DEPARTMENTS.label)]
+
+
+def _download(content, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _sees_all(request) -> bool:
+    scope = actor_scope(request.user)
+    return scope.sees_all and not scope.read_only
+
+
+def _params(request):
+    """(period text, Period, Plan) from the query, or raise Http404 with a clear message."""
+    text = request.GET.get("period") or scoring.default_period()
+    try:
+        period, plan = scoring.period_and_plan({"period": text, "plan": request.GET.get("plan")})
+    except ValueError as exc:
+        raise Http404(str(exc)) from exc
+    except Plan.DoesNotExist as exc:
+        raise Http404(str(exc)) from exc
+    return text, period, plan
+
+
+def _level(request) -> str:
+    level = request.GET.get("level") or Level.COMMUNES
+    if level not in (Level.COMMUNES, Level.DEPARTMENTS):
+        raise Http404(_t("Cấp không hợp lệ."))
+    return level
+
+
+def _context(request, result, figures, **extra):
+    return {
+        "result": result,
+        "figures": figures,
+        "period": result.period.label,
+        "plans": Plan.objects.all(),
+        "timeliness": list(Timeliness),
+        "can_record": _sees_all(request),
+        "query": f"period={result.period.label}&plan={result.plan.pk}",
+        **extra,
+    }
+
+
+@login_required
+def units(request):
+    _text, period, plan = _params(request)
+    level = _level(request)
+    result = scoring.unit_kpi(plan, period, level)
+    figures = scoring.visible_figures(result, request.user)
+    recorded = scoring.latest_recorded(plan, period, level)
+    return render(
+        request,
+        "kpi/units.html",
+        _context(request, result, figures, level=level, levels=UNIT_LEVELS, recorded=recorded),
+    )
+
+
+@login_required
+def unit_detail(request, code):
+    unit = get_object_or_404(Unit, code=code)
+    scope = actor_scope(request.user)
+    if not (scope.sees_all or scope.unit_id == unit.pk):
+        raise Http404(_t("Không tìm thấy đơn vị."))
+    _text, period, plan = _params(request)
+    result = scoring.unit_kpi(plan, period, Level.COMMUNES if unit.is_commune_level else Level.DEPARTMENTS)
+    figure = result.find(unit)
+    if figure is None:
+        raise Http404(_t("Đơn vị này không được xếp hạng."))
+    rows = scoring.assignments_behind(result, figure)
+    return render(request, "kpi/detail.html", _context(request, result, [figure], figure=figure, rows=rows))
+
+
+def _official_units(request):
+    scope = actor_scope(request.user)
+    code = request.GET.get("unit")
+    if code:
+        unit = get_object_or_404(Unit, code=code)
+        if not scope.sees_all and unit.pk != scope.unit_id:
+            raise Http404(_t("Không tìm thấy đơn vị."))
+        return Unit.objects.filter(pk=unit.pk)
+    return None if scope.sees_all else Unit.objects.filter(pk=scope.unit_id)
+
+
+@login_required
+def officials(request):
+    _text, period, plan = _params(request)
+    result = scoring.official_kpi(plan, period, _official_units(request))
+    figures = scoring.visible_figures(result, request.user)
+    return render(
+        request, "kpi/officials.html", _context(request, result, figures, unit_code=request.GET.get("unit", ""))
+    )
+
+
+@login_required
+def official_detail(request, pk):
+    official = get_object_or_404(Official.objects.select_related("unit"), pk=pk)
+    _text, period, plan = _params(request)
+    result = scoring.official_kpi(plan, period, Unit.objects.filter(pk=official.unit_id))
+    figure = next((f for f in scoring.visible_figures(result, request.user) if f.subject.pk == official.pk), None)
+    if figure is None:
+        raise Http404(_t("Không tìm thấy cán bộ."))
+    rows = scoring.assignments_behind(result, figure)
+    return render(request, "kpi/detail.html", _context(request, result, [figure], figure=figure, rows=rows))
+
+
+@login_required
+@require_POST
+def record(request):
+    if not _sees_all(request):
+        raise PermissionDenied(_t("Chỉ lãnh đạo thành phố và Văn phòng UBND được lưu bảng xếp hạng."))
+    _text, period, plan = _params(request)
+    level = request.GET.get("level") or Level.COMMUNES
+    if level == Level.OFFICIALS:
+        result = scoring.official_kpi(plan, period)
+    else:
+        result = scoring.unit_kpi(plan, period, _level(request))
+    ranking = scoring.record_ranking(result, by=request.user)
+    messages.success(request, _t("Đã lưu bảng xếp hạng %(r)s.") % {"r": ranking})
+    page = reverse("kpi:officials" if level == Level.OFFICIALS else "kpi:units")
+    return redirect(f"{page}?period={period.label}&plan={plan.pk}&level={level}")
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("xlsx", "csv"):
+        raise Http404(_t("Định dạng không hỗ trợ: dùng xlsx hoặc csv."))
+
+
+def _export(request, result, fmt: str, name: str):
+    figures = scoring.visible_figures(result, request.user)
+    visible = dataclasses.replace(result, figures=figures)
+    filename = f"kpi-{name}-{result.period.label}"
+    if fmt == "csv":
+        return _download(kpi_csv(visible), f"{filename}.csv", "text/csv; charset=utf-8")
+    if result.level == Level.OFFICIALS:
+        drill_down = [(f, *row) for f in figures for row in scoring.assignments_behind(result, f)]
+    else:
+        ids = {f.unit_id for f in figures}
+        drill_down = [row for row in scoring.all_assignments_behind(result) if row[0].unit_id in ids]
+    return _download(to_bytes(kpi_workbook(visible, drill_down)), f"{filename}.xlsx", XLSX_CONTENT_TYPE)
+
+
+@login_required
+def units_export(request, fmt):
+    _check_format(fmt)
+    _text, period, plan = _params(request)
+    level = _level(request)
+    return _export(request, scoring.unit_kpi(plan, period, level), fmt, level)
+
+
+@login_required
+def officials_export(request, fmt):
+    _check_format(fmt)
+    _text, period, plan = _params(request)
+    return _export(request, scoring.official_kpi(plan, period, _official_units(request)), fmt, "officials")
+
+
+# --- indicators -----------------------------------------------------------------------------
+
+
+def indicator_chart(indicator, width=520, height=240, pad=36) -> dict:
+    """Bars of the quarterly actuals against the annual target line, in SVG coordinates."""
+    actuals = {a.quarter: a.value for a in indicator.actuals.all()}
+    top = max([indicator.annual_target, *actuals.values(), Decimal(1)]) * Decimal("1.15")
+    plot_h = height - 2 * pad
+    slot = (width - 2 * pad) / 4
+
+    def y(value) -> float:
+        return round(pad + plot_h - float(value / top) * plot_h, 1)
+
+    bars = []
+    for quarter in range(1, 5):
+        value = actuals.get(quarter)
+        x = round(pad + slot * (quarter - 1) + slot * 0.2, 1)
+        bar = {"quarter": quarter, "x": x, "w": round(slot * 0.6, 1), "label_x": round(x + slot * 0.3, 1)}
+        if value is not None:
+            bar.update(value=value, y=y(value), h=round(pad + plot_h - y(value), 1), text_y=y(value) - 4)
+        bars.append(bar)
+    return {
+        "width": width,
+        "height": height,
+        "bars": bars,
+        "target_y": y(indicator.annual_target),
+        "base_y": pad + plot_h,
+        "left": pad,
+        "right": width - pad,
+        "axis_label_y": height - pad / 3,
+    }
+
+
+class ActualForm(forms.Form):
+    quarter = forms.TypedChoiceField(label=_("Quý"), choices=[(q, f"Q{q}") for q in range(1, 5)], coerce=int)
+    value = forms.DecimalField(label=_("Giá trị thực hiện"), max_digits=18, decimal_places=3)
+    note = forms.CharField(label=_("Ghi chú"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def _indicators():
+    return Indicator.objects.select_related("responsible_unit", "plan").prefetch_related("actuals__reported_by")
+
+
+@login_required
+def indicators(request):
+    rows = []
+    for indicator in _indicators():
+        actuals = list(indicator.actuals.all())
+        latest = actuals[-1] if actuals else None
+        percent = None
+        if latest and indicator.annual_target:
+            percent = min(100, round(float(100 * latest.value / indicator.annual_target)))
+        rows.append({"indicator": indicator, "latest": latest, "percent": percent})
+    return render(request, "kpi/indicators.html", {"rows": rows})
+
+
+@login_required
+def indicator_detail(request, pk):
+    indicator = get_object_or_404(_indicators(), pk=pk)
+    can_report = may_report_actual(request.user, indicator)
+    form = ActualForm(request.POST or None)
+    if request.method == "POST":
+        if not can_report:
+            raise PermissionDenied(_t("Chỉ đơn vị chịu trách nhiệm mới được báo cáo số liệu của chỉ tiêu này."))
+        if form.is_valid():
+            save_actual(indicator, actor=request.user, **form.cleaned_data)
+            messages.success(request, _t("Đã ghi nhận số liệu quý %(q)s.") % {"q": form.cleaned_data["quarter"]})
+            return redirect("kpi:indicator", pk=indicator.pk)
+    history = indicator.actuals.model.history.filter(indicator_id=indicator.pk).order_by("-history_date")[:20]
+    return render(
+        request,
+        "kpi/indicator_detail.html",
+        {
+            "indicator": indicator,
+            "chart": indicator_chart(indicator),
+            "form": form if can_report else None,
+            "history": history,
+        },
+    )
+
+
+# --- reports --------------------------------------------------------------------------------
+
+
+@login_required
+def reports(request):
+    return render(
+        request,
+        "reports/index.html",
+        {
+            "plans": Plan.objects.all(),
+            "groups": TaskGroup.objects.select_related("plan"),
+            "units": Unit.objects.all()
+            if _sees_all(request)
+            else Unit.objects.filter(pk=actor_scope(request.user).unit_id),
+            "default_period": scoring.default_period(),
+            "can_import": _sees_all(request) or request.user.is_superuser,
+        },
+    )
+
+
+def _report_filters(request):
+    plan_id = request.GET.get("plan")
+    plans = Plan.objects.all()
+    plan = plans.filter(pk=plan_id).first() if plan_id and plan_id.isdigit() else plans.first()
+    if plan is None:
+        raise Http404(_t("Không có kế hoạch."))
+    group = unit = period = None
+    if request.GET.get("group"):
+        group = (
+            get_object_or_404(TaskGroup, pk=request.GET["group"], plan=plan) if request.GET["group"].isdigit() else None
+        )
+        if group is None:
+            raise Http404(_t("Không tìm thấy nhóm nhiệm vụ."))
+    if request.GET.get("unit"):
+        unit = get_object_or_404(Unit, code=request.GET["unit"])
+    if request.GET.get("period"):
+        try:
+            period = scoring.Period.parse(request.GET["period"])
+        except ValueError as exc:
+            raise Http404(str(exc)) from exc
+    return plan, group, unit, period
+
+
+@login_required
+def summary_export(request, fmt):
+    _check_format(fmt)
+    plan, group, unit, period = _report_filters(request)
+    summary = build_summary(plan, group=group, unit=unit, period=period, actor=request.user)
+    name = f"bao-cao-tong-hop-{plan.year}" + (f"-{period.label}" if period else "")
+    if fmt == "csv":
+        return _download(summary_csv(summary), f"{name}.csv", "text/csv; charset=utf-8")
+    return _download(to_bytes(summary_workbook(summary)), f"{name}.xlsx", XLSX_CONTENT_TYPE)
+
+
+@login_required
+def appendix_export(request):
+    if not _sees_all(request):
+        raise PermissionDenied(_t("Chỉ lãnh đạo thành phố và Văn phòng UBND được tải phụ lục kế hoạch."))
+    plan, _group, _unit, _period = _report_filters(request)
+    return _download(to_bytes(plan_appendix(plan)), f"phu-luc-nhiem-vu-{plan.year}.xlsx", XLSX_CONTENT_TYPE)
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("Tệp phụ lục (.xlsx)"))
+    year = forms.IntegerField(label=_("Năm kế hoạch"), min_value=2000, max_value=2100, initial=2026)
+    plan_name = forms.CharField(label=_("Tên kế hoạch"), max_length=300, required=False)
+    dry_run = forms.BooleanField(label=_("Chỉ kiểm tra, chưa nhập"), required=False, initial=True)
+
+    MAX_BYTES = 10 * 1024 * 1024
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(_t("Tệp quá lớn (tối đa 10 MB)."))
+        return upload
+
+
+def handle_import(request, form, template, extra=None):
+    """Shared by the web page and the admin page: run the import, show the result or every problem."""
+    result = problems = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = import_plan(
+                data["file"].read(),
+                year=data["year"],
+                name=data["plan_name"] or None,
+                by=request.user,
+                dry_run=data["dry_run"],
+            )
+        except PlanImportError as exc:
+            problems = exc.problems
+        else:
+            messages.success(request, result.summary())
+    return render(request, template, {"form": form, "result": result, "problems": problems, **(extra or {})})
+
+
+@login_required
+def import_page(request):
+    if not (_sees_all(request) or request.user.is_superuser):
+        raise PermissionDenied(_t("Chỉ lãnh đạo thành phố và Văn phòng UBND được nhập phụ lục kế hoạch."))
+    return handle_import(request, ImportForm(request.POST or None, request.FILES or None), "reports/import.html")
