@@ -10,8 +10,9 @@ from django.contrib import messages
 from django.db.models import Exists, OuterRef, Q
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django_otp import user_has_device
+from two_factor.utils import default_device
 
 # Paths an unverified authority may still open: the two-factor pages, sign-out, the language
 # switch, static files, and machine endpoints that authenticate by key, not by session.
@@ -43,10 +44,10 @@ def require_two_factor_for_authority(get_response):
             and not request.path.startswith(_OPEN_PREFIXES)
             and holds_authority(user)
         ):
-            if user_has_device(user):
+            if default_device(user) is not None:
                 # Signed in some other way (e.g. the admin's form): sign in again with the token.
                 messages.warning(request, _("Hãy đăng nhập lại bằng mã xác thực hai lớp."))
-                return redirect(f"{reverse('two_factor:login')}?next={request.get_full_path()}")
+                return redirect(f"{reverse('two_factor:login')}?{urlencode({'next': request.get_full_path()})}")
             messages.warning(
                 request,
                 _("Tài khoản có thẩm quyền phải đăng nhập hai lớp. Hãy bật xác thực hai lớp để tiếp tục."),

@@ -13,3 +13,13 @@ document.addEventListener("submit", function (event) {
     event.preventDefault();
   }
 });
+// On a wide screen the menu starts open (its "Menu" button is then hidden by the CSS).
+var wide = window.matchMedia("(min-width: 48rem)");
+function syncMenu() {
+  var menu = document.querySelector(".nav-toggle");
+  if (menu && wide.matches) {
+    menu.open = true;
+  }
+}
+document.addEventListener("DOMContentLoaded", syncMenu);
+wide.addEventListener("change", syncMenu);
