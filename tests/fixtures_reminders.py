@@ -229,7 +229,13 @@ class Worker:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        wait_for(lambda: b"ready." in Path(self.log.name).read_bytes(), timeout=60, what="the Celery worker")
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the Celery worker exited:\n{self.output()[-3000:]}")
+            return b"ready." in Path(self.log.name).read_bytes()
+
+        wait_for(ready, timeout=60, what="the Celery worker")
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
