@@ -9,6 +9,7 @@ from __future__ import annotations
 from io import BytesIO
 
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
@@ -48,6 +49,8 @@ def _sheet(ws, title: str, columns: list[tuple[str, int]], subtitle: str = "") -
 
 def _row(ws, row: int, values: list, *, bold=False, fill=None) -> None:
     for index, value in enumerate(values, start=1):
+        if isinstance(value, Promise):
+            value = str(value)  # a lazy translation
         cell = ws.cell(row=row, column=index, value=value)
         if isinstance(value, str) and value.startswith("="):
             cell.data_type = "s"  # text from users is never a formula
