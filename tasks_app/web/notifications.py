@@ -4,20 +4,25 @@ Both come from the reminders area (`tasks_app.reminders.feeds`); this module onl
 """
 
 from django.core.paginator import Paginator
+from django.utils import timezone
 
-try:
-    from tasks_app.reminders import feeds
-except ImportError:  # until the reminders area lands its feeds, the page shows its empty state
-    feeds = None
+from tasks_app.reminders import feeds
+from tasks_app.reminders.models import FeedItem
 
 PAGE_SIZE = 30
 
 
 def context_for(request) -> dict:
     user = request.user
-    if feeds is None or getattr(user, "official", None) is None:
+    if getattr(user, "official", None) is None:
         return {"page": None, "feed_urls": None}
     page = Paginator(feeds.feed_for(user), PAGE_SIZE).get_page(request.GET.get("page"))
+    unread = []
     for item in page:
         item.days = abs(item.offset_days)
+        if item.read_at is None:
+            unread.append(item.pk)
+    # Shown once as new, then read: one update for the whole page.
+    if unread:
+        FeedItem.objects.filter(pk__in=unread, read_at__isnull=True).update(read_at=timezone.now())
     return {"page": page, "feed_urls": feeds.feed_urls(user)}
