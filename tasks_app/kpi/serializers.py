@@ -37,6 +37,10 @@ def figure_data(figure, result, *, detail_url: str) -> dict:
     }
 
 
+def _places(scheme, name) -> int:
+    return scheme._meta.get_field(name).decimal_places
+
+
 def result_meta(result) -> dict:
     scheme = result.scheme
     return {
@@ -51,7 +55,8 @@ def result_meta(result) -> dict:
             "name": scheme.name,
             "effective_from": scheme.effective_from.isoformat(),
             **{
-                name: str(getattr(scheme, name))
+                # Quantized to the field's places: an unsaved default reads like a stored version.
+                name: str(Decimal(getattr(scheme, name)).quantize(Decimal(1).scaleb(-_places(scheme, name))))
                 for name in (
                     "general_points_max",
                     "task_points_max",
