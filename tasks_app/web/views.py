@@ -235,6 +235,13 @@ def _render_detail(request, assignment, bound=None, status=200):
     if is_authority and assignment.status in Status.CANCELLABLE:
         forms["cancel"] = bound.get("cancel") or CancelForm(initial=initial, prefix="cancel")
 
+    # A posted form whose action is no longer open (the state changed) still shows its errors.
+    for name, form in bound.items():
+        if name not in forms and (name != "decide" or pending is not None):
+            forms[name] = form
+        elif name not in forms:
+            messages.error(request, " ".join(form.non_field_errors()))
+
     timeline = [{"when": r.created_at, "kind": "report", "item": r} for r in reports]
     for e in extensions:
         timeline.append({"when": e.requested_at, "kind": "extension", "item": e})
