@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -247,7 +248,12 @@ WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
 # so the demo's web, worker and beat talk to each other with nothing else installed.
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+    # A task taken but not acknowledged within the visibility timeout is given to another worker.
+    # It must exceed the longest countdown of a retry (REMINDER_RETRY_MAX_SECONDS), or Redis would
+    # hand a waiting retry out twice; the reminders' ledger makes a second copy harmless anyway.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 7200, minimum=60),
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     _broker_dir = VAR_DIR / "broker"
@@ -260,6 +266,44 @@ else:
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Reliability, chosen because every task is idempotent (the reminders' ledger and the webhook rows
+# decide what is sent, a second run of a task finds nothing to do):
+# - acks_late + reject_on_worker_lost: a task is acknowledged after it ran, so a worker killed
+#   mid-task leaves its message to be delivered again instead of losing it;
+# - prefetch 1: a worker holds one unacknowledged message at a time, so a slow SMTP or Zalo call
+#   does not hold other messages hostage and a dead worker strands at most one;
+# - Redis must run with `maxmemory-policy noeviction` (deploy/): an evicted queue key is a lost task.
+#   Lost or not, the periodic `reminders.dispatch` re-enqueues every ledger row still due.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The one beat schedule of the project. The sweep runs every 15 minutes and does nothing before
+# the send hour or on a day off; once a day's rows exist a later run creates nothing (the ledger's
+# unique key), so a beat restarted at 08:20 still sends that day's reminders.
+CELERY_BEAT_SCHEDULE = {
+    "reminders-sweep": {"task": "reminders.sweep", "schedule": crontab(minute="*/15")},
+    "reminders-dispatch": {"task": "reminders.dispatch", "schedule": 60.0},
+}
+
+# Reminders (tasks_app/reminders): retry backoff of a failed delivery, and after how long a row
+# claimed by a sender that never finished (a killed worker) may be claimed again. The claim
+# timeout must exceed the slowest send (EMAIL_TIMEOUT, ZALO_TIMEOUT).
+REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 60, minimum=1)
+REMINDER_RETRY_MAX_SECONDS = env_int("REMINDER_RETRY_MAX_SECONDS", 3600, minimum=1)
+REMINDER_CLAIM_TIMEOUT = env_int("REMINDER_CLAIM_TIMEOUT", 300, minimum=1)
+# Zalo Official Account messages and ZNS template messages; tests point the bases at loopback.
+ZALO_API_BASE = env_str("ZALO_API_BASE", "https://openapi.zalo.me").rstrip("/")
+ZALO_ZNS_BASE = env_str("ZALO_ZNS_BASE", "https://business.openapi.zalo.me").rstrip("/")
+ZALO_OAUTH_BASE = env_str("ZALO_OAUTH_BASE", "https://oauth.zaloapp.com").rstrip("/")
+ZALO_OA_ACCESS_TOKEN = env_str("ZALO_OA_ACCESS_TOKEN")
+ZALO_OA_REFRESH_TOKEN = env_str("ZALO_OA_REFRESH_TOKEN")
+ZALO_APP_ID = env_str("ZALO_APP_ID")
+ZALO_APP_SECRET = env_str("ZALO_APP_SECRET")
+ZALO_ZNS_TEMPLATE_ID = env_str("ZALO_ZNS_TEMPLATE_ID")
+ZALO_TIMEOUT = env_int("ZALO_TIMEOUT", 10, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -5,6 +5,8 @@ from two_factor.urls import urlpatterns as two_factor_urls
 # Each area adds its own include here (web at "", API under "api/", feeds, KPI pages).
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("tasks_app.reminders.api_urls")),
+    path("feeds/", include("tasks_app.reminders.urls")),
     path("api/", include("tasks_app.api.urls")),
     # Sign-in is django-two-factor-auth's wizard (account/login/, account/two_factor/…); sign-out,
     # password change and reset by email under accounts/; the language switch.

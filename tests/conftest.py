@@ -13,7 +13,7 @@ from tasks_app.models import Assignment, Official, Plan, Task, TaskGroup, Unit
 from tests import services
 
 # Fixtures of each area, kept in their own modules.
-pytest_plugins = ["tests.fixtures_api", "tests.fixtures_kpi", "tests.fixtures_web"]
+pytest_plugins = ["tests.fixtures_api", "tests.fixtures_kpi", "tests.fixtures_web", "tests.fixtures_reminders"]
 
 
 def pytest_runtest_setup(item):
