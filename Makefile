@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_PASSWORD ?= demo-haiphong-2026
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-dev demo test lint format clean
+.PHONY: install install-dev demo test lint format clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Benchmarks on PostgreSQL at national scale (1,000,000 assignments, generated on first run into
+# BENCH_DATABASE_URL, default acc_scale); needs wrk (apt-get install -y wrk). See bench/README.md.
+bench: install-dev
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
