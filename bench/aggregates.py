@@ -1,0 +1,188 @@
+"""Leader dashboard and unit KPI at national scale vs the raw SQL GROUP BY computing the same figures.
+
+- Dashboard: the page a city leader opens (/dashboard/, rendered, every unit's row), and its three
+  ORM aggregates alone (by unit, by group × timeliness, by month × timeliness), against three
+  hand-written GROUP BY statements over the same rows. The figures are checked to be equal.
+- Unit KPI: `tasks_app.kpi.scoring.unit_kpi` for the year (every commune, scored and ranked) against
+  one GROUP BY giving the same per-unit counts and kept points.
+
+    python bench/aggregates.py [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common  # noqa: E402
+
+TIMELINESS_SQL = """
+CASE
+  WHEN a.status IN ('draft', 'cancelled') OR {deadline} IS NULL THEN NULL
+  WHEN a.status = 'accepted' THEN CASE WHEN (a.completed_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date <= {deadline}
+       THEN 'completed_on_time' ELSE 'completed_late' END
+  WHEN a.status = 'submitted' THEN CASE WHEN (a.submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date <= {deadline}
+       THEN 'in_progress_on_time' ELSE 'in_progress_overdue' END
+  WHEN {deadline} < %(today)s THEN 'in_progress_overdue'
+  WHEN a.status = 'issued' THEN 'not_yet_due'
+  ELSE 'in_progress_on_time'
+END"""
+
+RAW_DASHBOARD = {
+    "unit": f"""
+SELECT unit_id, count(*),
+       count(*) FILTER (WHERE t = 'completed_on_time'), count(*) FILTER (WHERE t = 'completed_late'),
+       count(*) FILTER (WHERE t = 'in_progress_overdue'),
+       count(*) FILTER (WHERE status IN ('issued', 'in_progress', 'submitted', 'returned'))
+FROM (SELECT a.unit_id, a.status, {TIMELINESS_SQL.format(deadline="a.deadline")} AS t
+      FROM tasks_app_assignment a WHERE a.status NOT IN ('draft', 'cancelled')) x
+GROUP BY unit_id""",
+    "group": f"""
+SELECT k.group_id, {TIMELINESS_SQL.format(deadline="a.deadline")} AS t, count(*)
+FROM tasks_app_assignment a JOIN tasks_app_task k ON k.id = a.task_id
+WHERE a.status NOT IN ('draft', 'cancelled') GROUP BY 1, 2""",
+    "month": f"""
+SELECT date_trunc('month', a.deadline)::date, {TIMELINESS_SQL.format(deadline="a.deadline")} AS t, count(*)
+FROM tasks_app_assignment a WHERE a.status NOT IN ('draft', 'cancelled') GROUP BY 1, 2""",
+}
+
+RAW_KPI = f"""
+SELECT unit_id, count(*), sum(delayed), sum(return_count),
+       sum(1 - least(1, delayed * %(delay)s + return_count * %(ret)s))
+FROM (SELECT a.unit_id, a.return_count,
+             CASE WHEN {TIMELINESS_SQL.format(deadline="coalesce(a.original_deadline, a.deadline)")}
+                  IN ('in_progress_overdue', 'completed_late') THEN 1 ELSE 0 END AS delayed
+      FROM tasks_app_assignment a
+      JOIN tasks_app_task k ON k.id = a.task_id JOIN tasks_app_taskgroup g ON g.id = k.group_id
+      WHERE g.plan_id = %(plan)s AND a.status NOT IN ('draft', 'cancelled')
+        AND coalesce(a.original_deadline, a.deadline) BETWEEN %(start)s AND %(end)s) x
+GROUP BY unit_id"""
+
+
+def raw(sql: str, params: dict):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def dashboard(repeat: int) -> dict:
+    from django.db.models import Count, Q
+    from django.db.models.functions import TruncMonth
+    from django.test import Client
+
+    from tasks_app.lifecycle import Status, Timeliness
+    from tasks_app.models import Assignment, Official
+    from tasks_app.web import views
+
+    today = views._today()
+    # The city office monitors the whole plan (leaders hold authority and must pass two-factor sign-in).
+    leader = Official.objects.filter(role=Official.Role.OFFICE).select_related("user").first()
+    client = Client(HTTP_X_FORWARDED_PROTO="https")
+    client.force_login(leader.user)
+
+    def page():
+        response = client.get("/dashboard/")
+        assert response.status_code == 200, response.status_code
+        return len(response.content)
+
+    def orm():
+        tracked = (
+            Assignment.objects.exclude(status__in=[Status.DRAFT, Status.CANCELLED]).with_timeliness(today).order_by()
+        )
+        by_unit = list(
+            tracked.values("unit_id").annotate(
+                assigned=Count("pk"),
+                on_time=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
+                late=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),
+                overdue=Count("pk", filter=Q(timeliness=Timeliness.OVERDUE)),
+                open=Count("pk", filter=Q(status__in=Status.OPEN)),
+            )
+        )
+        by_group = list(tracked.values("task__group_id", "timeliness").annotate(n=Count("pk")))
+        by_month = list(
+            tracked.annotate(month=TruncMonth("deadline")).values("month", "timeliness").annotate(n=Count("pk"))
+        )
+        return by_unit, by_group, by_month
+
+    def sql():
+        return {name: raw(statement, {"today": today}) for name, statement in RAW_DASHBOARD.items()}
+
+    page_s, size = common.timed(page, repeat=repeat)
+    orm_s, (by_unit, by_group, by_month) = common.timed(orm, repeat=repeat)
+    raw_s, rows = common.timed(sql, repeat=repeat)
+    # The same figures, or the comparison means nothing.
+    assert sorted(tuple(r.values()) for r in by_unit) == sorted(rows["unit"])
+    assert sorted((r["task__group_id"], r["timeliness"], r["n"]) for r in by_group) == sorted(rows["group"])
+    assert sum(r["n"] for r in by_month) == sum(r[2] for r in rows["month"])
+    return {"page_s": page_s, "page_bytes": size, "orm_s": orm_s, "raw_s": raw_s, "units": len(by_unit)}
+
+
+def kpi(repeat: int) -> dict:
+    from tasks_app.kpi import scoring
+    from tasks_app.kpi.models import Level
+    from tasks_app.models import Plan
+
+    plan = Plan.objects.get(name__startswith="Kế hoạch thử tải")
+    period = scoring.Period.parse(f"{plan.year}")
+    today = dt.date.fromisoformat(common.AS_OF)
+    scheme = scoring.scheme_for(plan, period)
+    as_of = period.as_of(today)
+
+    def orm():
+        return scoring.unit_kpi(plan, period, Level.COMMUNES, today=today)
+
+    def sql():
+        return raw(
+            RAW_KPI,
+            {
+                "today": as_of,
+                "plan": plan.pk,
+                "start": period.start,
+                "end": period.end,
+                "delay": scheme.delay_penalty,
+                "ret": scheme.return_penalty,
+            },
+        )
+
+    orm_s, result = common.timed(orm, repeat=repeat)
+    raw_s, rows = common.timed(sql, repeat=repeat)
+    by_unit = {r[0]: r for r in rows}
+    for figure in result.figures:
+        row = by_unit.get(figure.unit_id)
+        assert (figure.assignments or 0) == (row[1] if row else 0), figure.code
+        assert (figure.delays or 0) == (row[2] if row else 0), figure.code
+    return {"orm_s": orm_s, "raw_s": raw_s, "units": len(result.figures)}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    common.setup_django()
+    from tasks_app.models import Assignment
+
+    common.header(f"Dashboard and unit KPI over {Assignment.objects.count():,} assignments vs raw SQL GROUP BY")
+    d = dashboard(args.repeat)
+    k = kpi(args.repeat)
+    print("| | ours (median) | raw SQL (median) | ratio | target |")
+    print("|---|---:|---:|---:|---:|")
+    print(
+        f"| dashboard aggregates (3 GROUP BY, ORM) | {d['orm_s']:.2f} s | {d['raw_s']:.2f} s | {d['orm_s'] / d['raw_s']:.2f}× | ≤ 2× |"
+    )
+    print(
+        f"| dashboard page, rendered ({d['units']} units, {d['page_bytes'] // 1024} KiB) | {d['page_s']:.2f} s | {d['raw_s']:.2f} s | {d['page_s'] / d['raw_s']:.2f}× | ≤ 2× |"
+    )
+    print(
+        f"| unit KPI, year, {k['units']} communes scored and ranked | {k['orm_s']:.2f} s | {k['raw_s']:.2f} s | {k['orm_s'] / k['raw_s']:.2f}× | ≤ 2× |"
+    )
+    return {"dashboard": d, "kpi": k}
+
+
+if __name__ == "__main__":
+    main()
