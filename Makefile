@@ -27,7 +27,7 @@ demo: install
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_haiphong --demo-password $(DEMO_PASSWORD)
-	$(BIN)/python manage.py load_sample_plan
+	$(BIN)/python manage.py load_sample_plan --demo-activity
 	@echo "Mật khẩu các tài khoản demo / demo password: $(DEMO_PASSWORD)"
 	@echo "Mở / open http://127.0.0.1:8000  —  Ctrl-C để dừng / to stop"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.demo start

@@ -450,6 +450,10 @@ def decide_extension(request, *, by, approve: bool, note: str = ""):
             )
     for field in locked_request._meta.concrete_fields:
         setattr(request, field.attname, getattr(locked_request, field.attname))
+    # A caller holding request.assignment sees the new deadline and version, not a stale copy.
+    if ExtensionRequest.assignment.is_cached(request):
+        for field in assignment._meta.concrete_fields:
+            setattr(request.assignment, field.attname, getattr(assignment, field.attname))
     return request
 
 

@@ -186,6 +186,7 @@ class TestExtensions:
         request = assignment_a.request_extension(by=head_a, requested_deadline=dt.date(2026, 7, 31), reason="Chờ vốn")
         request.decide(by=leader, approve=True, note="Đồng ý")
         stored = Assignment.objects.get(pk=assignment_a.pk)
+        assert (request.assignment.deadline, request.assignment.version) == (stored.deadline, stored.version)
         assert stored.deadline == dt.date(2026, 7, 31)
         assert stored.original_deadline == dt.date(2026, 6, 30)
         assert ExtensionRequest.objects.get().status == ExtensionRequest.Status.APPROVED

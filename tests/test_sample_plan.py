@@ -85,7 +85,7 @@ def test_tasks_are_numbered_coded_dated_and_linked(haiphong):
     leader = Official.objects.get(user__username="city-leader")
     months = set()
     for n_in_group, task in _numbered_in_group(tasks):
-        assert task.code == f"2026-{task.group.number:02d}-{n_in_group:02d}"
+        assert task.code == f"MH-2026-{task.group.number:02d}-{n_in_group:02d}"
         assert task.authority == leader
         assert task.title and task.description and task.deliverable and task.acceptance_criteria
         assert task.default_deadline.year == 2026

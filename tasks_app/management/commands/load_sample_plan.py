@@ -105,7 +105,8 @@ def read_content(path: Path = DATA_FILE) -> dict:
         _text(group, "title", f"group {group['number']}")
         for n, task in enumerate(group["tasks"], start=1):
             number += 1
-            code = f"{year}-{group['number']:02d}-{n:02d}"
+            # "MH" (minh họa): sample codes never collide with the real appendix the city imports.
+            code = f"MH-{year}-{group['number']:02d}-{n:02d}"
             where = f"task {task.get('code')}"
             if task.get("code") != code or task.get("number") != number:
                 _fail(f"{where}: expected code {code} and number {number}")
