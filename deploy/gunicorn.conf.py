@@ -31,10 +31,10 @@ keepalive = 5
 # Recycle workers now and then so a slow leak in any library never grows without bound.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
 max_requests_jitter = max_requests // 10
-# Load the project once in the master: workers fork with it ready, and a broken settings file
-# stops `systemctl start` at once instead of failing in every worker. Database connections are
-# opened lazily by Django, after the fork, so none is shared between workers.
-preload_app = True
+# Each worker imports the project itself (no preload), so `systemctl reload` (HUP) starts workers
+# on the new code after an upgrade and retires the old ones without dropping a request. Broken
+# settings still stop start-up: the workers fail to boot and gunicorn exits.
+preload_app = False
 # Heartbeat files in memory, not on a possibly slow disk (a docker overlay, a busy VM disk).
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 
