@@ -64,20 +64,26 @@ def test_sweep_twice_creates_nothing_twice(task, city, leader, clock, overdue_ev
     assert roles == {"responsible", "authority"}
 
 
-def test_sweep_query_count_does_not_grow(task, city, leader, clock, django_assert_max_num_queries):
+def test_sweep_query_count_does_not_grow(task, city, leader, clock):
+    from django.test.utils import CaptureQueriesContext
+
+    def selects_and_updates():
+        # INSERTs come in batches (2,000 rows; fewer on SQLite's variable limit); all else is constant.
+        with CaptureQueriesContext(connection) as ctx:
+            run_sweep()
+        return [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith("INSERT")]
+
     many_assignments(task, city, 4)
-    with django_assert_max_num_queries(16) as small:
-        run_sweep()
+    small = selects_and_updates()
     Delivery.objects.all().delete()
     OverdueNotice.objects.all().delete()
-    many_assignments_more = 40
-    for n in range(many_assignments_more):
+    for n in range(40):
         unit = Unit.objects.create(code=f"V{n:04d}", name=f"Phường {n}", kind=Unit.Kind.WARD, parent=city)
         make_official(f"head-v{n}", unit, head=True)
         make_assignment(task, unit, deadline=dt.date(2026, 7, 8))
     # (Not overdue: the OVERDUE event's receivers, e.g. webhooks, have query costs of their own.)
-    with django_assert_max_num_queries(len(small.captured_queries)):
-        run_sweep()
+    large = selects_and_updates()
+    assert len(large) == len(small) <= 14
     assert Delivery.objects.filter(offset_days=-7).count() == 41 * 3  # email, zalo (skipped), feed
 
 
