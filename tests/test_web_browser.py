@@ -184,7 +184,7 @@ def test_commune_reports_and_submits_the_authority_accepts_the_dashboard_shows_i
 
 
 def test_stale_form_is_refused_and_keeps_what_was_typed(browser, live_server, official_a, leader, assignment_a):
-    page = browser.new_context(viewport=PHONE).new_page()
+    page = browser.new_context(viewport=PHONE, locale="vi-VN").new_page()
     sign_in(page, live_server.url, "official-a", "pw-official-a")
     page.goto(f"{live_server.url}/assignments/{assignment_a.pk}/")
     # Meanwhile the authority changes the assignment.
@@ -201,7 +201,7 @@ def test_stale_form_is_refused_and_keeps_what_was_typed(browser, live_server, of
 
 
 def test_pages_work_in_english_and_the_menu_opens_by_keyboard(browser, live_server, official_a, assignment_a):
-    page = browser.new_context(viewport=PHONE).new_page()
+    page = browser.new_context(viewport=PHONE, locale="vi-VN").new_page()
     sign_in(page, live_server.url, "official-a", "pw-official-a")
     page.select_option("#lang-select", "en")
     page.wait_for_load_state()
