@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -23,8 +22,8 @@ class OfficialSerializer(serializers.ModelSerializer):
 
 
 class UnitSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    head = OfficialSerializer(read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    head = OfficialSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Unit
@@ -38,8 +37,8 @@ class AssignmentSerializer(serializers.ModelSerializer):
     plan = serializers.IntegerField(source="task.group.plan_id", read_only=True)
     unit = serializers.CharField(source="unit.code", read_only=True)
     unit_name = serializers.CharField(source="unit.name", read_only=True)
-    responsible = OfficialSerializer(read_only=True)
-    authority = OfficialSerializer(read_only=True)
+    responsible = OfficialSerializer(read_only=True, allow_null=True)
+    authority = OfficialSerializer(read_only=True, allow_null=True)
     deliverable = serializers.CharField(source="effective_deliverable", read_only=True)
     acceptance_criteria = serializers.CharField(source="effective_acceptance_criteria", read_only=True)
     timeliness = serializers.SerializerMethodField()
@@ -87,7 +86,7 @@ class TaskSerializer(serializers.ModelSerializer):
     group = serializers.IntegerField(source="group_id", read_only=True)
     group_title = serializers.CharField(source="group.title", read_only=True)
     plan = serializers.IntegerField(source="group.plan_id", read_only=True)
-    authority = OfficialSerializer(read_only=True)
+    authority = OfficialSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Task
@@ -117,14 +116,19 @@ class TaskDetailSerializer(TaskSerializer):
 
 
 class EvidenceSerializer(serializers.ModelSerializer):
-    download_url = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(help_text="A link given as evidence (null for a file).")
+    download_url = serializers.SerializerMethodField(help_text="Where to download a file (null for a link).")
 
     class Meta:
         model = Evidence
         fields = ["id", "url", "original_name", "content_type", "size", "download_url", "created_at"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_url(self, evidence) -> str | None:
+        return evidence.url or None
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
     def get_download_url(self, evidence) -> str | None:
         if not evidence.file:
             return None
@@ -134,7 +138,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
 
 class ProgressReportSerializer(serializers.ModelSerializer):
-    author = OfficialSerializer(read_only=True)
+    author = OfficialSerializer(read_only=True, allow_null=True)
     evidence = EvidenceSerializer(many=True, read_only=True)
 
     class Meta:
@@ -176,8 +180,8 @@ class ReturnInputSerializer(serializers.Serializer):
 
 
 class ExtensionRequestSerializer(serializers.ModelSerializer):
-    requested_by = OfficialSerializer(read_only=True)
-    decided_by = OfficialSerializer(read_only=True)
+    requested_by = OfficialSerializer(read_only=True, allow_null=True)
+    decided_by = OfficialSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = ExtensionRequest

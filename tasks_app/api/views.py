@@ -289,7 +289,11 @@ class EvidenceDownloadView(generics.GenericAPIView):
 
     @extend_schema(
         summary="Download an evidence file",
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+        responses={
+            (200, "*/*"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The file, as an attachment, with the type read from its content."
+            )
+        },
     )
     def get(self, request, pk):
         visible = Assignment.objects.visible_to(request_actor(request)).values("pk")
