@@ -192,3 +192,19 @@ def test_bad_webhook_registration_is_400(key_a, body):
     response = key_a.client().post("/api/v1/webhooks/", body, format="json")
     assert response.status_code == 400
     assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_readme_verification_snippet_accepts_a_real_delivery(receiver, key_a, assignment_a):
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parent.parent.joinpath("README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## REST API") :]
+    snippet = section[section.index("def verify(") : section.index("```", section.index("def verify("))]
+    namespace = {}
+    exec("import hashlib, hmac, time\n" + snippet, namespace)  # noqa: S102 (our own README)
+    hook = register(key_a, receiver.url, ["assignment.progress_reported"])
+    assignment_a.report_progress(by=key_a.obj, percent=5)
+    ((headers, body),) = receiver.requests
+    assert namespace["verify"](hook["secret"], body, headers[webhooks.SIGNATURE_HEADER])
+    assert not namespace["verify"](hook["secret"], body.replace(b"5", b"6"), headers[webhooks.SIGNATURE_HEADER])
