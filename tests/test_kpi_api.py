@@ -149,6 +149,18 @@ def test_general_points_entered_by_the_evaluator_with_who_and_when(api, work, le
     assert both.status_code == 400
     assert GeneralScore.objects.count() == 2
 
+    listed = as_(api, head_a).get("/api/v1/kpi/general-scores/", {"period": "2026-Q1"}).json()["results"]
+    assert {(r["unit"], r["official"], r["points"]) for r in listed} == {
+        ("10507", None, "26.00"),
+        (None, official_a.pk, "25.00"),
+    }
+    mine = as_(api, official_a).get("/api/v1/kpi/general-scores/", {"period": "2026-Q1"}).json()["results"]
+    # An official sees their unit's entry and their own, not a colleague's.
+    assert {(r["unit"], r["official"], r["entered_by"]) for r in mine} == {
+        ("10507", None, "city-leader"),
+        (None, official_a.pk, "head-a"),
+    }
+
 
 def test_indicators_list_with_target_and_actuals(api, indicator, leader, django_assert_max_num_queries):
     IndicatorActual.objects.create(indicator=indicator, quarter=1, value=Decimal("10.5"))

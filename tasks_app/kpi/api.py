@@ -7,6 +7,7 @@ sees is scoped by `visible_figures` / `visible_to`, exactly as on the web pages.
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _t
@@ -173,9 +174,36 @@ def may_evaluate(actor, *, unit=None, official=None) -> bool:
     return False
 
 
-@extend_schema(request=GeneralScoreInput, responses=OpenApiTypes.OBJECT)
+def _score_data(score) -> dict:
+    return {
+        "id": score.pk,
+        "plan": score.plan_id,
+        "period": score.period,
+        "unit": score.unit.code if score.unit else None,
+        "official": score.official_id,
+        "points": str(score.points),
+        "note": score.note,
+        "entered_by": score.entered_by.get_username() if score.entered_by else None,
+        "entered_at": score.entered_at.isoformat(),
+    }
+
+
+@extend_schema(request=GeneralScoreInput, responses=OpenApiTypes.OBJECT, parameters=[PERIOD, PLAN])
 class GeneralScoreView(APIView):
-    """Enter (or correct) the general-criteria points of a unit or an official for a period."""
+    """The general-criteria points of a period (GET) and entering or correcting them (POST)."""
+
+    def get(self, request):
+        period, plan = _period_and_plan(request)
+        scope = actor_scope(request_actor(request))
+        scores = GeneralScore.objects.filter(plan=plan, period=period.label).select_related("unit", "entered_by")
+        if not scope.sees_all:
+            official = scope.official
+            heads_unit = official is not None and official.unit.head_id == official.pk
+            mine = Q(unit_id=scope.unit_id) | Q(official_id=scope.official_id)
+            if heads_unit:
+                mine |= Q(official__unit_id=scope.unit_id)
+            scores = scores.filter(mine) if scope.unit_id or scope.official_id else scores.none()
+        return Response({"period": period.label, "plan": plan.pk, "results": [_score_data(s) for s in scores]})
 
     def post(self, request):
         data = GeneralScoreInput(data=request.data)
@@ -212,20 +240,7 @@ class GeneralScoreView(APIView):
                 official=official,
                 defaults={"points": values["points"], "note": values["note"], "entered_by": scope.user},
             )
-        return Response(
-            {
-                "id": score.pk,
-                "plan": plan.pk,
-                "period": score.period,
-                "unit": unit.code if unit else None,
-                "official": official.pk if official else None,
-                "points": str(score.points),
-                "note": score.note,
-                "entered_by": scope.label,
-                "entered_at": score.entered_at.isoformat(),
-            },
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        return Response(_score_data(score), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 def indicators():
