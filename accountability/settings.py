@@ -243,6 +243,8 @@ API_EVIDENCE_MAX_FILES = env_int("API_EVIDENCE_MAX_FILES", 10, minimum=1)
 # Webhook delivery: seconds to wait for the receiver, and attempts before a delivery is given up.
 WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10, minimum=1)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+# Webhook URLs on loopback or private networks: allowed while developing, refused in production.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)
 
 # Celery: Redis in production; with no REDIS_URL an embedded filesystem broker under var/
 # so the demo's web, worker and beat talk to each other with nothing else installed.

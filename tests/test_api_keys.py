@@ -87,7 +87,14 @@ def test_key_not_yet_expired_works(key_a):
 
 @pytest.mark.parametrize(
     "header",
-    ["Bearer", "Bearer a b", "Bearer nothing-like-a-key", "Bearer ABCDEFGH.wrongsecret", "Bearer \u00e9t\u00e9"],
+    [
+        "Bearer",
+        "Bearer a b",
+        "Bearer nothing-like-a-key",
+        "Bearer ABCDEFGH.wrongsecret",
+        "Bearer \u00e9t\u00e9",
+        "Bearer ab\x00c.d",
+    ],
 )
 def test_malformed_or_wrong_bearer_gets_401(key_a, header):
     client = APIClient()

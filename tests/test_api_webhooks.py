@@ -208,3 +208,14 @@ def test_the_readme_verification_snippet_accepts_a_real_delivery(receiver, key_a
     ((headers, body),) = receiver.requests
     assert namespace["verify"](hook["secret"], body, headers[webhooks.SIGNATURE_HEADER])
     assert not namespace["verify"](hook["secret"], body.replace(b"5", b"6"), headers[webhooks.SIGNATURE_HEADER])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8000/x", "http://10.0.0.5/hook", "http://[::1]/h", "http://169.254.169.254/latest"]
+)
+def test_private_webhook_urls_are_refused_in_production(key_a, settings, url):
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
+    response = key_a.client().post("/api/v1/webhooks/", {"url": url, "events": [events.OVERDUE]}, format="json")
+    assert response.status_code == 400 and "url" in response.json()
+    assert not WebhookEndpoint.objects.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
@@ -14,6 +15,8 @@ from tasks_app.api.models import ApiKey
 
 # last_used_at is written at most this often per key, so a syncing portal does not write on every read.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+# prefix.secret as djangorestframework-api-key makes them; anything else never reaches the database.
+KEY_FORMAT = re.compile(r"[A-Za-z0-9]{1,16}\.[A-Za-z0-9]{1,128}")
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -29,6 +32,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             key = header[1].decode("ascii")
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed(_("Khóa API không hợp lệ.")) from exc
+        if not KEY_FORMAT.fullmatch(key):
+            raise exceptions.AuthenticationFailed(_("Khóa API không hợp lệ."))
         try:
             api_key = ApiKey.objects.get_from_key(key)
         except ApiKey.DoesNotExist as exc:

@@ -3,9 +3,15 @@ a code exists (units, tasks)."""
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -226,6 +232,12 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
     def validate_events(self, events):
         return sorted(set(events))
 
+    def validate_url(self, url):
+        # A unit's key must not make this server call into the city's internal network.
+        if not settings.WEBHOOK_ALLOW_PRIVATE_URLS and not is_public_host(urlsplit(url).hostname or ""):
+            raise serializers.ValidationError(_("Địa chỉ nhận phải là một địa chỉ công khai trên Internet."))
+        return url
+
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     """The registration answer: the signing secret, shown this once."""
@@ -233,3 +245,12 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     class Meta(WebhookEndpointSerializer.Meta):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
         read_only_fields = ["id", "created_at", "secret"]
+
+
+def is_public_host(host: str) -> bool:
+    """Whether every address the host name resolves to is a global (Internet) address."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses)
