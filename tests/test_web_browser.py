@@ -210,3 +210,18 @@ def test_pages_work_in_english_and_the_menu_opens_by_keyboard(browser, live_serv
     page.keyboard.press("Enter")
     assert page.locator("nav .nav a", has_text="Notifications").is_visible()
     shot(page, "08-english-menu-390")
+
+
+def test_filters_refresh_the_list_in_place_without_csp_violations(browser, live_server, official_a, assignment_a):
+    page = browser.new_context(viewport=PHONE, locale="vi-VN").new_page()
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    sign_in(page, live_server.url, "official-a", "pw-official-a")
+    assert page.locator("#results .item").count() == 1
+    page.fill("#id_q", "không có việc này")
+    page.locator("#results .empty").wait_for()
+    assert "q=" in page.url  # the filtered list has its own URL (htmx pushes it)
+    page.select_option("#id_status", "")
+    page.fill("#id_q", "")
+    page.locator("#results .item").first.wait_for()
+    assert not [text for text in console if "Content Security Policy" in text or "Refused" in text], console

@@ -294,3 +294,32 @@ def test_a_city_leader_home_lists_what_awaits_their_decision(client, leader, bot
     response = sign_in(client, leader).get(reverse("web:home"))
     assert response.context["counts"]["awaiting"] == 1
     assert Official.objects.get(pk=leader.pk).role == Official.Role.LEADER
+
+
+def test_filtering_with_htmx_returns_only_the_list(client, official_a, both):
+    sign_in(client, official_a)
+    response = client.get(reverse("web:home"), {"q": "giải ngân"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="results"') and "<html" not in html
+    assert reverse("web:assignment", args=[both[0].pk]) in html
+
+
+def test_inspection_photos_are_downloads_for_the_unit_and_404_for_another_commune(
+    client, official_a, head_b, leader, assignment_a
+):
+    from django.core.files.base import ContentFile
+
+    from tasks_app.models import Inspection, InspectionPhoto
+
+    inspection = Inspection.objects.create(
+        assignment=assignment_a, date=dt.date(2026, 5, 2), inspector=leader, findings="Đúng tiến độ"
+    )
+    photo = InspectionPhoto(inspection=inspection, caption="Công trường")
+    photo.file.save("cong-truong.jpg", ContentFile(b"\xff\xd8\xff\xe0" + b"\x00" * 32), save=True)
+    url = reverse("web:inspection-photo", args=[photo.pk])
+    response = sign_in(client, official_a).get(url)
+    assert response.status_code == 200 and response["Content-Disposition"].startswith("attachment;")
+    page = client.get(reverse("web:assignment", args=[assignment_a.pk])).content.decode()
+    assert "Đúng tiến độ" in page and url in page
+    assert sign_in(client, head_b).get(url).status_code == 404

@@ -133,7 +133,8 @@ class AssignmentFilterForm(forms.Form):
 
     def __init__(self, *args, groups=(), show_unit=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["q"].widget.attrs.update({"type": "search", "placeholder": _("Mã, tên nhiệm vụ, đơn vị…")})
+        self.fields["q"].widget.input_type = "search"
+        self.fields["q"].widget.attrs["placeholder"] = _("Mã, tên nhiệm vụ, đơn vị…")
         self.fields["status"].choices = [("", _("Mọi trạng thái")), ("open", _("Chưa hoàn thành")), *Status.choices]
         self.fields["timeliness"].choices = [("", _("Mọi phân loại")), *Timeliness.choices]
         self.fields["group"].choices = [("", _("Mọi nhóm"))] + [(g.pk, str(g)) for g in groups]
@@ -172,7 +173,7 @@ class DashboardFilterForm(forms.Form):
     def __init__(self, *args, groups=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["group"].choices = [("", _("Mọi nhóm"))] + [(g.pk, str(g)) for g in groups]
-        self.fields["q"].widget.attrs["type"] = "search"
+        self.fields["q"].widget.input_type = "search"
 
 
 def group_choices():

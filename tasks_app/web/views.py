@@ -124,6 +124,9 @@ def _assignment_page(request, base, *, template, show_unit, extra=None):
         "filtered": any(data.get(name) for name in form.fields),
         **(extra or {}),
     }
+    if request.htmx and request.htmx.target == "results":
+        # The filter form's in-place refresh needs only the list: less to send on a slow link.
+        template = "web/_results.html"
     return render(request, template, context)
 
 
