@@ -1,0 +1,167 @@
+"""The reminder sweep over the national-scale data (1,000,000 assignments, ~814,000 open), against
+the single raw SQL statement selecting the same rows. Nothing is kept: each case runs inside a
+transaction that is rolled back.
+
+- normal day: 2 March 2026 on the generated data (deadlines spread over the year; about 1% of the
+  open assignments cross a stage), in the steady state where earlier overdue work was announced;
+- worst case: every open assignment due tomorrow, so all of them cross the 1-day stage at once.
+
+For each: the sweep's selection (`plan_day`), the whole sweep (`run_sweep`: ledger rows inserted),
+the raw statement, the queries and the process's peak resident memory. Not the
+reminders area's own benchmark (bench/reminder_sweep.py, 100,000 assignments); this one is at 1M.
+
+    python bench/sweep_scale.py
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common  # noqa: E402
+
+DAY = dt.date(2026, 3, 2)
+BASELINE_RSS = 0
+
+
+class Rollback(Exception):
+    pass
+
+
+def raw_rows(day: dt.date) -> tuple[float, int]:
+    """The same rows as the sweep's selection, by the SQL the sweep's query compiles to, fetched raw."""
+    from django.db import connection
+    from django.db.models.functions import Mod
+
+    from tasks_app.models import Assignment
+    from tasks_app.reminders.models import ReminderPolicy
+    from tasks_app.reminders.policy import PolicyRules, WorkingCalendar, window_for
+    from tasks_app.reminders.sweep import DaysSince, _due_filter
+
+    policy = ReminderPolicy.default()
+    rules = PolicyRules(policy)
+    window = window_for(day, WorkingCalendar.load())
+    query = (
+        Assignment.objects.open()
+        .filter(deadline__isnull=False)
+        .annotate(overdue_phase=Mod(DaysSince(day, "deadline") - policy.overdue_first_day, policy.overdue_every))
+        .filter(_due_filter(rules, window))
+        .values_list("id", "deadline", "responsible_id", "unit__head_id", "authority_id")
+        .query
+    )
+    sql, params = query.sql_with_params()
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        count = len(cursor.fetchall())
+    return time.perf_counter() - started, count
+
+
+def measure(label: str, day: dt.date) -> dict:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tasks_app.models import Assignment
+    from tasks_app.reminders.sweep import plan_day, run_sweep
+
+    open_count = Assignment.objects.open().count()
+    raw_s, raw_count = raw_rows(day)
+    raw_s = min(raw_s, raw_rows(day)[0])
+    started = time.perf_counter()
+    planned = plan_day(day, force=True)
+    plan_s = time.perf_counter() - started
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        result = run_sweep(day, now=common_now(day), force=True)
+        sweep_s = time.perf_counter() - started
+    # The process's peak resident memory so far (Linux: KiB); the normal day runs first.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    assignments = len({p.assignment_id for p in planned.planned})
+    assert assignments == raw_count, (assignments, raw_count)
+    return {
+        "case": label,
+        "open": open_count,
+        "crossing": raw_count,
+        "share": raw_count / open_count,
+        "rows": result.created,
+        "raw_s": raw_s,
+        "plan_s": plan_s,
+        "sweep_s": sweep_s,
+        "queries": len(queries),
+        "peak_mib": peak / 2**20,
+        "baseline_mib": BASELINE_RSS / 2**20,
+    }
+
+
+def common_now(day: dt.date) -> dt.datetime:
+    from tasks_app.lifecycle import local_tz
+
+    return dt.datetime.combine(day, dt.time(8, 0), tzinfo=local_tz())
+
+
+def steady_state(day: dt.date) -> None:
+    """What a system running every day already has: earlier overdue work announced."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO reminders_overduenotice (assignment_id, deadline, created_at) "
+            "SELECT id, deadline, now() FROM tasks_app_assignment "
+            "WHERE status IN ('issued', 'in_progress', 'submitted', 'returned') AND deadline < %s "
+            "ON CONFLICT DO NOTHING",
+            [day - dt.timedelta(days=1)],
+        )
+
+
+def run_case(label: str, prepare) -> dict:
+    from django.db import transaction
+
+    outcome = {}
+    try:
+        with transaction.atomic():
+            prepare()
+            outcome = measure(label, DAY)
+            raise Rollback
+    except Rollback:
+        pass
+    return outcome
+
+
+def main() -> list[dict]:
+    global BASELINE_RSS
+    common.setup_django()
+    from django.db import connection
+
+    BASELINE_RSS = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    def worst():
+        steady_state(DAY)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE tasks_app_assignment SET deadline = %s "
+                "WHERE status IN ('issued', 'in_progress', 'submitted', 'returned')",
+                [DAY + dt.timedelta(days=1)],
+            )
+
+    common.header("Reminder sweep at 1,000,000 assignments vs the raw SQL selecting the same rows")
+    results = [run_case("normal day", lambda: steady_state(DAY)), run_case("worst case: all due at once", worst)]
+    print(
+        "| case | open | crossing a stage | ledger rows | raw SQL | selection (plan_day) | whole sweep | queries | peak RSS |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(
+            f"| {r['case']} | {r['open']:,} | {r['crossing']:,} ({r['share']:.1%}) | {r['rows']:,} | {r['raw_s']:.2f} s "
+            f"| {r['plan_s']:.2f} s | {r['sweep_s']:.2f} s | {r['queries']} | {r['peak_mib']:.0f} MiB |"
+        )
+    print(f"\n(peak RSS of the process before the sweeps: {BASELINE_RSS / 2**20:.0f} MiB)")
+    return results
+
+
+if __name__ == "__main__":
+    main()
