@@ -241,11 +241,8 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
             .prefetch_related("evidence")
             .order_by("created_at", "id")
         )
-        page = self.paginate_queryset(reports)
-        serializer = s.ProgressReportSerializer(
-            page if page is not None else reports, many=True, context=self.get_serializer_context()
-        )
-        return self.get_paginated_response(serializer.data) if page is not None else Response(serializer.data)
+        # Unpaginated: one assignment's reports are few, and a reader wants them all in order.
+        return Response(s.ProgressReportSerializer(reports, many=True, context=self.get_serializer_context()).data)
 
 
 @extend_schema_view(
