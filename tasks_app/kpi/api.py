@@ -58,10 +58,10 @@ def _unit_level(unit: Unit) -> str:
     return Level.COMMUNES if unit.is_commune_level else Level.DEPARTMENTS
 
 
-@extend_schema(parameters=[PERIOD, PLAN, LEVEL], responses=OpenApiTypes.OBJECT)
 class KpiUnitsView(APIView):
     """Units of a level ranked by KPI for the period."""
 
+    @extend_schema(parameters=[PERIOD, PLAN, LEVEL], responses=OpenApiTypes.OBJECT, operation_id="kpi_units_list")
     def get(self, request):
         period, plan = _period_and_plan(request)
         result = scoring.unit_kpi(plan, period, _level(request))
@@ -76,10 +76,10 @@ class KpiUnitsView(APIView):
         )
 
 
-@extend_schema(parameters=[PERIOD, PLAN], responses=OpenApiTypes.OBJECT)
 class KpiUnitDetailView(APIView):
     """One unit's KPI and the assignments behind it."""
 
+    @extend_schema(parameters=[PERIOD, PLAN], responses=OpenApiTypes.OBJECT, operation_id="kpi_unit_retrieve")
     def get(self, request, code):
         actor = request_actor(request)
         unit = Unit.objects.filter(code=code).first()
@@ -111,12 +111,14 @@ def _officials_units(request, scope):
     return units
 
 
-@extend_schema(
-    parameters=[PERIOD, PLAN, OpenApiParameter("unit", str, description="unit code")], responses=OpenApiTypes.OBJECT
-)
 class KpiOfficialsView(APIView):
     """Officials ranked by KPI for the period (the cap and the leader rule apply per unit)."""
 
+    @extend_schema(
+        parameters=[PERIOD, PLAN, OpenApiParameter("unit", str, description="unit code")],
+        responses=OpenApiTypes.OBJECT,
+        operation_id="kpi_officials_list",
+    )
     def get(self, request):
         actor = request_actor(request)
         scope = actor_scope(actor)
@@ -139,8 +141,8 @@ class KpiOfficialsView(APIView):
         )
 
 
-@extend_schema(parameters=[PERIOD, PLAN], responses=OpenApiTypes.OBJECT)
 class KpiOfficialDetailView(APIView):
+    @extend_schema(parameters=[PERIOD, PLAN], responses=OpenApiTypes.OBJECT, operation_id="kpi_official_retrieve")
     def get(self, request, pk):
         actor = request_actor(request)
         official = Official.objects.select_related("unit").filter(pk=pk).first()
@@ -188,10 +190,10 @@ def _score_data(score) -> dict:
     }
 
 
-@extend_schema(request=GeneralScoreInput, responses=OpenApiTypes.OBJECT, parameters=[PERIOD, PLAN])
 class GeneralScoreView(APIView):
     """The general-criteria points of a period (GET) and entering or correcting them (POST)."""
 
+    @extend_schema(parameters=[PERIOD, PLAN], responses=OpenApiTypes.OBJECT, operation_id="kpi_general_scores_list")
     def get(self, request):
         period, plan = _period_and_plan(request)
         scope = actor_scope(request_actor(request))
@@ -205,6 +207,7 @@ class GeneralScoreView(APIView):
             scores = scores.filter(mine) if scope.unit_id or scope.official_id else scores.none()
         return Response({"period": period.label, "plan": plan.pk, "results": [_score_data(s) for s in scores]})
 
+    @extend_schema(request=GeneralScoreInput, responses=OpenApiTypes.OBJECT, operation_id="kpi_general_scores_create")
     def post(self, request):
         data = GeneralScoreInput(data=request.data)
         data.is_valid(raise_exception=True)

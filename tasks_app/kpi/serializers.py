@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tasks_app.lifecycle import Timeliness
@@ -124,9 +126,11 @@ class IndicatorSerializer(serializers.ModelSerializer):
             "latest",
         ]
 
+    @extend_schema_field(OpenApiTypes.OBJECT)
     def get_responsible_unit(self, obj):
         return {"code": obj.responsible_unit.code, "name": obj.responsible_unit.name}
 
+    @extend_schema_field(OpenApiTypes.OBJECT)
     def get_latest(self, obj):
         actuals = list(obj.actuals.all())
         if not actuals:
