@@ -17,6 +17,8 @@ from accountability.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+# The embedded mode keeps SQLite, the broker's queue and beat's schedule here.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", True)
 
@@ -133,7 +135,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Tiếng Việt")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "tasks_app" / "locale"]
+# The second holds hand-written Vietnamese for DRF's own untranslated messages (not makemessages').
+LOCALE_PATHS = [BASE_DIR / "tasks_app" / "locale", BASE_DIR / "accountability" / "locale_drf"]
+FORMAT_MODULE_PATH = ["accountability.formats"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True
