@@ -24,3 +24,7 @@ MEDIA_ROOT = tempfile.mkdtemp(prefix="accountability-uploads-")
 # Tests sign officials in with force_login, which has no second factor; the web tests turn the
 # requirement back on where they test it (tests/test_web_auth.py, the browser journey).
 TWO_FACTOR_REQUIRED_FOR_AUTHORITY = False
+
+# Close connections after each request: live-server and worker threads would otherwise keep the
+# test database open past the run and stop pytest-django from dropping it.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
