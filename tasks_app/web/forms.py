@@ -154,6 +154,8 @@ class DashboardFilterForm(forms.Form):
 
     q = forms.CharField(label=_("Tìm đơn vị"), required=False, max_length=200)
     kind = forms.ChoiceField(label=_("Loại đơn vị"), required=False, choices=KIND_CHOICES)
+    # The province (a unit of kind city) the units belong to: what makes 3,321 communes navigable.
+    parent = forms.TypedChoiceField(label=_("Tỉnh, thành phố"), required=False, coerce=int, empty_value=None)
     group = forms.TypedChoiceField(label=_("Nhóm nhiệm vụ"), required=False, coerce=int, empty_value=None)
     sort = forms.ChoiceField(
         label=_("Sắp xếp"),
@@ -170,10 +172,15 @@ class DashboardFilterForm(forms.Form):
         ],
     )
 
-    def __init__(self, *args, groups=(), **kwargs):
+    def __init__(self, *args, groups=(), provinces=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["group"].choices = [("", _("Mọi nhóm"))] + [(g.pk, str(g)) for g in groups]
         self.fields["q"].widget.input_type = "search"
+        if len(provinces) > 1:
+            self.fields["parent"].choices = [("", _("Mọi tỉnh, thành phố"))] + [(p.pk, p.name) for p in provinces]
+        else:
+            # One city (Hải Phòng alone): nothing to choose, one field less on a phone.
+            del self.fields["parent"]
 
 
 def group_choices():

@@ -9,13 +9,15 @@ may make it: a 403 otherwise), and every list is fetched with a fixed number of 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
 from django.db.models.functions import TruncMonth
 from django.http import FileResponse, Http404
@@ -43,6 +45,10 @@ from tasks_app.web.forms import (
 )
 
 PAGE_SIZE = 50
+# The leader dashboard's unit table: 3,321 communes at national scale, shown a page at a time.
+DASHBOARD_UNITS_PER_PAGE = 50
+# How long the dashboard's aggregates may be served from the cache under an unchanged fingerprint.
+DASHBOARD_CACHE_SECONDS = 300
 # Statuses in which the unit still works on the assignment (may report and ask for more time).
 WORKING = (Status.ISSUED, Status.IN_PROGRESS, Status.RETURNED)
 
@@ -458,45 +464,90 @@ def _list_url(**params):
     return reverse("web:assignments") + "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
 
 
-@login_required
-def dashboard(request):
-    """The plan as a whole: by group, by unit, by month; set-based aggregates, fixed query count."""
-    _require_city_wide(request)
-    today = _today()
-    groups = _groups()
-    form = DashboardFilterForm(request.GET or None, groups=groups)
-    data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
-    group_id = data.get("group")
+def _dashboard_fingerprint() -> str:
+    """A stamp that every change of the dashboard's figures moves: four index lookups, milliseconds at 1M.
 
-    tracked = Assignment.objects.exclude(status__in=[Status.DRAFT, Status.CANCELLED]).with_timeliness(today).order_by()
-    if group_id:
-        tracked = tracked.filter(task__group_id=group_id)
-
-    # 1. By unit: one GROUP BY over assignments, then the units themselves.
-    per_unit = {
-        row["unit_id"]: row
-        for row in tracked.values("unit_id").annotate(
-            assigned=Count("pk"),
-            on_time=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
-            late=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),
-            overdue=Count("pk", filter=Q(timeliness=Timeliness.OVERDUE)),
-            open=Count("pk", filter=Q(status__in=Status.OPEN)),
+    - a new assignment (one by one, fan-out, the importer): the largest id;
+    - an assignment saved (every lifecycle transition and the admin save the row, so `auto_now`
+      moves `updated_at`): the newest `updated_at`;
+    - any save or deletion through the model, and the bulk paths that write history
+      (`bulk_create_with_history` in fan-out and the importer): the newest assignment history row;
+    - a task moved to another group: the newest task history row.
+    No `QuerySet.update()` in the code base changes a counted field of a row without one of these
+    moving in the same transaction (the sample plan's backdating runs in the transaction that saved
+    those rows). The stamp lives in the database, so every process and every cache backend agrees.
+    """
+    a, ha, ht = (m._meta.db_table for m in (Assignment, Assignment.history.model, Task.history.model))
+    with connection.cursor() as cursor:
+        # Table names from the models' metadata; nothing from the request.
+        cursor.execute(
+            f"SELECT (SELECT max(id) FROM {a}), (SELECT max(updated_at) FROM {a}), "  # noqa: S608
+            f"(SELECT max(history_id) FROM {ha}), (SELECT max(history_id) FROM {ht})"
         )
-    }
-    units = Unit.objects.exclude(kind=Unit.Kind.CITY).select_related("head")
+        stamp = cursor.fetchone()
+    return hashlib.blake2b(repr(stamp).encode(), digest_size=12).hexdigest()
+
+
+def _dashboard_figures(tracked, today, group_id) -> dict:
+    """The three aggregates (by unit, by group, by month), cached per (local date, group, fingerprint).
+
+    The fingerprint is read first, so figures computed after a write never hide under a stamp that
+    write moved. What it cannot see, a transaction that took its ids and timestamps before another
+    one yet commits after it, is bounded by the timeout.
+    """
+    key = f"dashboard:v1:{today.isoformat()}:{group_id or 'all'}:{_dashboard_fingerprint()}"
+
+    def compute():
+        per_unit = {
+            row["unit_id"]: row
+            for row in tracked.values("unit_id").annotate(
+                assigned=Count("pk"),
+                on_time=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
+                late=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),
+                overdue=Count("pk", filter=Q(timeliness=Timeliness.OVERDUE)),
+                open=Count("pk", filter=Q(status__in=Status.OPEN)),
+            )
+        }
+        by_group = defaultdict(dict)
+        for row in tracked.values("task__group_id", "timeliness").annotate(n=Count("pk")):
+            by_group[row["task__group_id"]][row["timeliness"]] = row["n"]
+        by_month = defaultdict(dict)
+        for row in tracked.annotate(month=TruncMonth("deadline")).values("month", "timeliness").annotate(n=Count("pk")):
+            by_month[row["month"]][row["timeliness"]] = row["n"]
+        return {"per_unit": per_unit, "by_group": dict(by_group), "by_month": dict(by_month)}
+
+    return cache.get_or_set(key, compute, DASHBOARD_CACHE_SECONDS)
+
+
+def _unit_page(request, data, per_unit, group_id, sort):
+    """One page of the unit table: every matching unit sorted by its figures, 50 rendered with links."""
+    units = Unit.objects.exclude(kind=Unit.Kind.CITY)
     if data.get("kind") == "commune":
         units = units.filter(kind__in=Unit.COMMUNE_LEVEL)
     elif data.get("kind"):
         units = units.filter(kind=data["kind"])
+    if data.get("parent"):
+        units = units.filter(parent_id=data["parent"])
     if data.get("q"):
         units = units.filter(Q(name__icontains=data["q"]) | Q(code=data["q"]))
     empty = {"assigned": 0, "on_time": 0, "late": 0, "overdue": 0, "open": 0}
-    unit_rows = []
-    for unit in units:
-        counts = per_unit.get(unit.pk, empty)
-        row = {"unit": unit, **{k: counts[k] for k in empty}}
+    # Sorting needs every matching unit's figures, but only the page's rows become objects and links.
+    rows = []
+    for pk, code, name in units.values_list("pk", "code", "name"):
+        row = {"pk": pk, "code": code, "name": name, **per_unit.get(pk, empty)}
         row["rate"] = round(100 * row["on_time"] / row["assigned"]) if row["assigned"] else None
-        link = {"unit": unit.code, "group": group_id}
+        rows.append(row)
+    if sort in ("name", "code"):
+        rows.sort(key=lambda r: r[sort])
+    elif sort == "rate":
+        rows.sort(key=lambda r: (r["rate"] is None, r["rate"] if r["rate"] is not None else 0, r["code"]))
+    else:
+        rows.sort(key=lambda r: (-r[sort], r["code"]))
+    page = Paginator(rows, DASHBOARD_UNITS_PER_PAGE).get_page(request.GET.get("page"))
+    objects = Unit.objects.select_related("head", "parent").in_bulk([r["pk"] for r in page.object_list])
+    for row in page.object_list:
+        row["unit"] = objects[row["pk"]]
+        link = {"unit": row["code"], "group": group_id}
         row["links"] = {
             "assigned": _list_url(**link),
             "on_time": _list_url(**link, timeliness=Timeliness.COMPLETED_ON_TIME.value),
@@ -504,27 +555,36 @@ def dashboard(request):
             "overdue": _list_url(**link, timeliness=Timeliness.OVERDUE.value),
             "open": _list_url(**link, status="open"),
         }
-        unit_rows.append(row)
-    sort = data.get("sort") or "overdue"
-    if sort in ("name", "code"):
-        unit_rows.sort(key=lambda r: getattr(r["unit"], sort))
-    elif sort == "rate":
-        unit_rows.sort(key=lambda r: (r["rate"] is None, r["rate"] if r["rate"] is not None else 0, r["unit"].code))
-    else:
-        unit_rows.sort(key=lambda r: (-r[sort], r["unit"].code))
+    return page
 
-    # 2. By group and by month: one GROUP BY each over (group or month, timeliness).
-    by_group = defaultdict(dict)
-    for row in tracked.values("task__group_id", "timeliness").annotate(n=Count("pk")):
-        by_group[row["task__group_id"]][row["timeliness"]] = row["n"]
+
+@login_required
+def dashboard(request):
+    """The plan as a whole: by group, by unit (a page at a time), by month; cached aggregates, fixed query count."""
+    _require_city_wide(request)
+    today = _today()
+    groups = _groups()
+    provinces = list(Unit.objects.filter(kind=Unit.Kind.CITY).order_by("name"))
+    form = DashboardFilterForm(request.GET or None, groups=groups, provinces=provinces)
+    data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
+    group_id = data.get("group")
+
+    tracked = Assignment.objects.exclude(status__in=[Status.DRAFT, Status.CANCELLED]).with_timeliness(today).order_by()
+    if group_id:
+        tracked = tracked.filter(task__group_id=group_id)
+
+    # 1. The three GROUP BYs (by unit, by group, by month), from the cache while nothing changed.
+    figures = _dashboard_figures(tracked, today, group_id)
+    sort = data.get("sort") or "overdue"
+    unit_page = _unit_page(request, data, figures["per_unit"], group_id, sort)
+
+    # 2. By group and by month: the totals and charts cover every unit, whatever the table shows.
+    by_group, by_month = figures["by_group"], figures["by_month"]
     group_rows = [
         {"group": g, "counts": by_group[g.pk], "total": sum(by_group[g.pk].values())}
         for g in groups
         if g.pk in by_group
     ]
-    by_month = defaultdict(dict)
-    for row in tracked.annotate(month=TruncMonth("deadline")).values("month", "timeliness").annotate(n=Count("pk")):
-        by_month[row["month"]][row["timeliness"]] = row["n"]
     month_rows = [
         {"month": m, "key": m.strftime("%Y-%m"), "counts": by_month[m], "total": sum(by_month[m].values())}
         for m in sorted(by_month)
@@ -559,7 +619,8 @@ def dashboard(request):
         "today": today,
         "total": total,
         "classes": classes,
-        "unit_rows": unit_rows,
+        "unit_rows": unit_page.object_list,
+        "unit_page": unit_page,
         "group_rows": group_rows,
         "month_rows": month_rows,
         "most_overdue": most_overdue,
