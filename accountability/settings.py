@@ -244,6 +244,8 @@ SPECTACULAR_SETTINGS = {
 # Evidence uploads: the largest file accepted, and how many files one report may carry.
 API_EVIDENCE_MAX_BYTES = env_int("API_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
 API_EVIDENCE_MAX_FILES = env_int("API_EVIDENCE_MAX_FILES", 10, minimum=1)
+# Seconds a worker trusts an API key it verified: a revoked key is refused everywhere within this.
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5, minimum=0, maximum=60)
 # Webhook delivery: seconds to wait for the receiver, and attempts before a delivery is given up.
 WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10, minimum=1)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)

@@ -1,11 +1,23 @@
-"""`Authorization: Bearer <key>` for unit systems and portals; the key object becomes request.auth."""
+"""`Authorization: Bearer <key>` for unit systems and portals; the key object becomes request.auth.
+
+A verified key is kept in the worker's memory for `API_KEY_CACHE_SECONDS` (5 s by default), so a
+client's requests cost neither a query nor a SHA-512 each. The bound: a key revoked, expired early
+or deleted is refused by every worker within that many seconds (at once by the worker that saved
+the change, which forgets it on `post_save`/`post_delete`); a key reaching its `expiry_date` is
+refused at that very moment, since no entry outlives its key's expiry.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+import time
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -17,6 +29,46 @@ from tasks_app.api.models import ApiKey
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 # prefix.secret as djangorestframework-api-key makes them; anything else never reaches the database.
 KEY_FORMAT = re.compile(r"[A-Za-z0-9]{1,16}\.[A-Za-z0-9]{1,128}")
+# The most verified keys one worker remembers; past that it forgets them all and starts again.
+KEY_CACHE_SIZE = 1000
+
+# SHA-256 of the presented key → (the key object, monotonic time after which it is checked again).
+_verified: dict[bytes, tuple[ApiKey, float]] = {}
+
+
+def _cache_seconds() -> float:
+    return getattr(settings, "API_KEY_CACHE_SECONDS", 5)
+
+
+def verified_key(key: str) -> ApiKey:
+    """The usable key object for a presented key, from memory when verified recently; else
+    ApiKey.DoesNotExist. A wrong key is never remembered."""
+    digest = hashlib.sha256(key.encode()).digest()
+    found = _verified.get(digest)
+    now = time.monotonic()
+    if found is not None and now < found[1]:
+        return found[0]
+    api_key = ApiKey.objects.get_from_key(key)
+    seconds = _cache_seconds()
+    if api_key.expiry_date is not None:  # never remembered past its own expiry
+        seconds = min(seconds, (api_key.expiry_date - timezone.now()).total_seconds())
+    if seconds > 0:
+        if len(_verified) >= KEY_CACHE_SIZE:
+            _verified.clear()
+        _verified[digest] = (api_key, now + seconds)
+    else:
+        _verified.pop(digest, None)
+    return api_key
+
+
+@receiver(post_save, sender=ApiKey, dispatch_uid="api_forget_changed_key")
+@receiver(post_delete, sender=ApiKey, dispatch_uid="api_forget_deleted_key")
+def forget_key(sender, instance, **kwargs):
+    """A key saved (revoked, renamed, its expiry moved) or deleted is verified again at its next use
+    in this worker; the other workers do so within API_KEY_CACHE_SECONDS."""
+    for digest, (api_key, _until) in list(_verified.items()):
+        if api_key.pk == instance.pk:
+            _verified.pop(digest, None)
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -35,7 +87,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not KEY_FORMAT.fullmatch(key):
             raise exceptions.AuthenticationFailed(_("Khóa API không hợp lệ."))
         try:
-            api_key = ApiKey.objects.get_from_key(key)
+            api_key = verified_key(key)
         except ApiKey.DoesNotExist as exc:
             raise exceptions.AuthenticationFailed(_("Khóa API không hợp lệ, đã bị thu hồi hoặc đã hết hạn.")) from exc
         now = timezone.now()
