@@ -1,0 +1,203 @@
+"""What makes the API cheap must not change what it answers: the assignment list built from plain
+rows equals AssignmentSerializer's output; a verified key is remembered for a bounded time only;
+the fixed-window throttle counts per key and answers 429 with Retry-After."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
+from rest_framework.test import APIClient
+
+from tasks_app.api import authentication
+from tasks_app.api.models import ApiKey
+from tasks_app.api.serializers import AssignmentSerializer
+from tasks_app.lifecycle import Status
+from tasks_app.models import Assignment, Task
+from tests.conftest import make_assignment, make_official
+
+pytestmark = pytest.mark.django_db
+
+
+def serializer_output(queryset) -> list[dict]:
+    """What the list showed before it read plain rows: model instances through the serializer."""
+    objects = queryset.with_timeliness().select_related("task__group", "unit", "responsible", "authority")
+    return json.loads(JSONRenderer().render(AssignmentSerializer(objects.order_by("deadline", "id"), many=True).data))
+
+
+@pytest.fixture
+def varied(task, group, leader, head_a, commune_a):
+    """Assignments covering every shape a row can take: own or inherited deliverable and criteria,
+    null officials and dates (a draft), every moment set (accepted), a past deadline, a blank position."""
+    other = Task.objects.create(
+        group=group,
+        code="2026-01-02",
+        number=2,
+        title="Nhiệm vụ không có sản phẩm mặc định",
+        description="Mỗi xã tự xác định sản phẩm.",
+        deliverable="",
+        acceptance_criteria="",
+        default_deadline=dt.date(2026, 3, 31),
+        authority=leader,
+    )
+    member = make_official("member_a", commune_a, position="")
+    rows = [
+        make_assignment(task, commune_a),
+        make_assignment(
+            other,
+            commune_a,
+            status=Status.ACCEPTED,
+            deliverable="Sản phẩm riêng của xã",
+            acceptance_criteria="Tiêu chí riêng",
+            start_date=dt.date(2026, 1, 5),
+            issued_at=dt.datetime(2026, 1, 5, 1, 2, 3, 456789, tzinfo=dt.UTC),
+            submitted_at=dt.datetime(2026, 3, 30, 23, 59, 59, tzinfo=dt.UTC),
+            completed_at=dt.datetime(2026, 4, 1, 17, 0, tzinfo=dt.UTC),
+            progress=100,
+            return_count=2,
+        ),
+    ]
+    third = Task.objects.create(
+        group=group, code="2026-01-03", number=3, title="Dự thảo", default_deadline=None, authority=None
+    )
+    rows.append(
+        Assignment.objects.create(task=third, unit=commune_a, status=Status.DRAFT, responsible=None, authority=None)
+    )
+    fourth = Task.objects.create(
+        group=group,
+        code="2026-01-04",
+        number=4,
+        title="Quá hạn",
+        description="Thời hạn đã qua.",
+        deliverable="Báo cáo",
+        acceptance_criteria="Đúng hạn",
+        authority=leader,
+    )
+    overdue = make_assignment(fourth, commune_a, deadline=dt.date(2026, 1, 10))
+    overdue.responsible = member
+    overdue.save()
+    rows.append(overdue)
+    return rows
+
+
+@pytest.mark.parametrize("zone", [None, "UTC"])
+def test_list_rows_equal_the_serializer(varied, key_a, zone):
+    client = key_a.client()
+    with timezone.override(zone) if zone else timezone.override(timezone.get_default_timezone()):
+        answered = client.get("/api/v1/assignments/?page_size=100").json()["results"]
+        expected = serializer_output(Assignment.objects.filter(unit=key_a.obj.unit))
+    assert len(answered) == len(varied) == 4
+    assert answered == expected
+    # Key order is part of the shape too.
+    assert [list(row) for row in answered] == [list(row) for row in expected]
+    # Both branches of every computed value are covered by the fixture.
+    by_id = {row["id"]: row for row in answered}
+    assert by_id[varied[1].pk]["deliverable"] == "Sản phẩm riêng của xã"
+    assert by_id[varied[0].pk]["deliverable"] == "Báo cáo kết quả giải ngân"
+    assert by_id[varied[2].pk]["responsible"] is None and by_id[varied[2].pk]["deadline"] is None
+    assert by_id[varied[3].pk]["responsible"]["position"] == ""
+    assert by_id[varied[1].pk]["completed_at"].endswith("Z" if zone == "UTC" else "+07:00")
+
+
+def test_list_rows_equal_the_serializer_with_filters_and_ordering(varied, key_a):
+    client = key_a.client()
+    answered = client.get("/api/v1/assignments/?ordering=-progress&status=accepted").json()["results"]
+    expected = serializer_output(Assignment.objects.filter(unit=key_a.obj.unit, status=Status.ACCEPTED))
+    assert answered == expected and len(answered) == 1
+
+
+# --- verified keys in memory ----------------------------------------------------------------
+
+
+def test_a_key_revoked_elsewhere_is_refused_within_the_cache_time(key_a, settings):
+    """A revocation made by another worker (here: an UPDATE, which no signal reports) takes effect
+    once this worker's memory of the key expires, API_KEY_CACHE_SECONDS at most."""
+    settings.API_KEY_CACHE_SECONDS = 1
+    client = key_a.client()
+    assert client.get("/api/v1/units/").status_code == 200
+    ApiKey.objects.filter(pk=key_a.obj.pk).update(revoked=True)
+    assert client.get("/api/v1/units/").status_code == 200  # still remembered: the documented bound
+    time.sleep(1.1)
+    assert client.get("/api/v1/units/").status_code == 401
+
+
+def test_a_key_revoked_in_this_process_is_refused_at_once(key_a):
+    client = key_a.client()
+    assert client.get("/api/v1/units/").status_code == 200
+    key_a.obj.revoked = True
+    key_a.obj.save()  # the admin's revocation: post_save makes this worker forget the key
+    assert client.get("/api/v1/units/").status_code == 401
+
+
+def test_a_key_deleted_is_refused_at_once(key_a):
+    client = key_a.client()
+    assert client.get("/api/v1/units/").status_code == 200
+    ApiKey.objects.get(pk=key_a.obj.pk).delete()
+    assert client.get("/api/v1/units/").status_code == 401
+
+
+def test_a_key_is_never_remembered_past_its_expiry(key_a, settings):
+    settings.API_KEY_CACHE_SECONDS = 60
+    ApiKey.objects.filter(pk=key_a.obj.pk).update(expiry_date=timezone.now() + dt.timedelta(seconds=1))
+    client = key_a.client()
+    assert client.get("/api/v1/units/").status_code == 200
+    time.sleep(1.1)
+    assert client.get("/api/v1/units/").status_code == 401
+
+
+def test_a_remembered_key_costs_no_query(key_a, django_assert_num_queries):
+    client = key_a.client()
+    client.get("/api/v1/units/?page_size=1")
+    with django_assert_num_queries(2):  # the count and the page; no key lookup
+        assert client.get("/api/v1/units/?page_size=1").status_code == 200
+
+
+def test_wrong_keys_are_not_remembered(key_a):
+    prefix = key_a.raw.split(".")[0]
+    wrong = APIClient()
+    wrong.credentials(HTTP_AUTHORIZATION=f"Bearer {prefix}.wrongsecret")
+    assert wrong.get("/api/v1/units/").status_code == 401
+    assert all(entry.pk != key_a.obj.pk for entry, _until in authentication._verified.values())
+
+
+def test_no_memory_when_the_cache_time_is_zero(key_a, settings):
+    settings.API_KEY_CACHE_SECONDS = 0
+    client = key_a.client()
+    assert client.get("/api/v1/units/").status_code == 200
+    ApiKey.objects.filter(pk=key_a.obj.pk).update(revoked=True)
+    assert client.get("/api/v1/units/").status_code == 401
+
+
+# --- the fixed-window throttle ---------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_counters():
+    """Counters of an earlier run (same key ids, same window) must not spend this run's budget."""
+    cache.clear()  # the test cache: REDIS_URL's own database, or memory
+
+
+def test_throttle_counts_each_key_in_its_window(key_a, key_b, settings, fresh_counters):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api": "2/hour"}}
+    client_a = key_a.client()
+    assert [client_a.get("/api/v1/units/").status_code for _ in range(3)] == [200, 200, 429]
+    throttled = client_a.get("/api/v1/units/")
+    # The window is the clock hour: the wait is to its end, at most an hour.
+    assert throttled.status_code == 429
+    assert 0 < int(throttled["Retry-After"]) <= 3600
+    assert key_b.client().get("/api/v1/units/").status_code == 200
+
+
+def test_throttle_budget_is_whole_again_in_the_next_window(key_a, settings, fresh_counters):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api": "1/s"}}
+    client = key_a.client()
+    # Start at the beginning of a second so both requests fall in one window.
+    time.sleep(1 - time.time() % 1 + 0.01)
+    assert [client.get("/api/v1/units/").status_code for _ in range(2)] == [200, 429]
+    time.sleep(1 - time.time() % 1 + 0.01)
+    assert client.get("/api/v1/units/").status_code == 200
