@@ -32,10 +32,9 @@ def commune_task(group, haiphong):
     )
 
 
-def test_fan_out_to_all_communes_issues_114_with_heads(commune_task, haiphong, django_assert_max_num_queries):
+def test_fan_out_to_all_communes_issues_114_with_heads(commune_task, haiphong):
     units = commune_units().order_by("code")
-    with django_assert_max_num_queries(8):
-        created = fan_out(commune_task, units, role=Assignment.Role.LEAD, by=haiphong, issue=True)
+    created = fan_out(commune_task, units, role=Assignment.Role.LEAD, by=haiphong, issue=True)
     assert len(created) == 114
     rows = Assignment.objects.filter(task=commune_task).select_related("unit")
     assert rows.count() == 114
@@ -45,8 +44,11 @@ def test_fan_out_to_all_communes_issues_114_with_heads(commune_task, haiphong, d
     assert Assignment.history.filter(task_id=commune_task.pk).count() == 114
 
 
+# On SQLite Django splits bulk inserts to stay under its 999-variable limit, so the count is
+# constant per batch there; the production database (PostgreSQL) inserts 114 rows in one statement.
+@pytest.mark.postgres
 def test_query_count_does_not_grow_with_units(group, haiphong):
-    """Measure 10 and 114 units: the same number of queries."""
+    """Measure 10 and 114 units: the same number of queries (at most 8)."""
     counts = []
     for n, size in enumerate((10, 114)):
         task = Task.objects.create(
@@ -57,7 +59,7 @@ def test_query_count_does_not_grow_with_units(group, haiphong):
         with CaptureQueriesContext(connection) as ctx:
             fan_out(task, units, role=Assignment.Role.COORDINATING, by=Official.objects.get(pk=haiphong.pk), issue=True)
         counts.append(len(ctx.captured_queries))
-    assert counts[0] == counts[1]
+    assert counts[0] == counts[1] <= 8
 
 
 def test_fan_out_is_all_or_nothing_when_a_unit_lacks_a_head(commune_task, haiphong):
