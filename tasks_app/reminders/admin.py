@@ -15,6 +15,8 @@ from tasks_app.models import Assignment, Official
 from .models import Delivery, FeedItem, FeedToken, HolidayOverride, ReminderPolicy
 from .sweep import plan_day
 
+PREVIEW_ROWS = 500
+
 
 @admin.register(ReminderPolicy)
 class ReminderPolicyAdmin(admin.ModelAdmin):
@@ -73,24 +75,27 @@ class DeliveryAdmin(admin.ModelAdmin):
                 day = dt.date.fromisoformat(request.GET["date"])
             except ValueError:
                 error = _("Ngày không hợp lệ, dùng định dạng YYYY-MM-DD.")
-        result = plan_day(day, force=True)
-        assignments = Assignment.objects.select_related("task", "unit").in_bulk(
-            {p.assignment_id for p in result.planned}
-        )
-        officials = Official.objects.in_bulk({p.recipient_id for p in result.planned})
+        plan = plan_day(day, force=True)
+        due, assignment_count = plan.counts() if plan.working_day else (0, 0)
+        # The first rows only: a national-scale day has hundreds of thousands.
+        planned = list(plan.rows(limit=PREVIEW_ROWS))
+        assignments = Assignment.objects.select_related("task", "unit").in_bulk({p.assignment_id for p in planned})
+        officials = Official.objects.in_bulk({p.recipient_id for p in planned})
         rows = [
             {
                 "planned": p,
                 "assignment": assignments.get(p.assignment_id),
                 "recipient": officials.get(p.recipient_id),
             }
-            for p in result.planned
+            for p in planned
         ]
         context = {
             **self.admin_site.each_context(request),
             "title": _("Nhắc việc sẽ gửi ngày %(d)s") % {"d": day.strftime("%d/%m/%Y")},
             "day": day,
-            "result": result,
+            "plan": plan,
+            "due": due,
+            "assignment_count": assignment_count,
             "rows": rows,
             "error": error,
             "opts": self.model._meta,

@@ -1,52 +1,44 @@
-"""The sweep: find, with set-based queries, what needs a reminder today and record it in the ledger.
+"""The sweep: find, with set-based statements, what needs a reminder today and record it in the ledger.
 
-The sweep never sends. It inserts ledger rows (`Delivery`) with INSERT … ON CONFLICT DO NOTHING
-on the unique key (assignment, stage, recipient, channel), marks newly overdue assignments, and
-after commit asks the senders (`tasks.send_reminders`) to deliver each recipient's pending rows.
-Running it twice, or on two workers at once, creates nothing twice.
+The sweep never sends. It writes the ledger (`Delivery`) in SQL — one INSERT … SELECT … ON CONFLICT
+DO NOTHING per policy, on the unique key (assignment, stage, recipient, channel) — marks newly
+overdue assignments, and after commit asks the senders (`tasks.send_reminders`) to deliver each
+recipient's pending rows. No selected row passes through Python, so time and memory are the
+database's whatever the number of assignments. Running it twice, or on two workers at once, creates
+nothing twice.
+
+The calendar stays in Python: `PolicyRules.stage_on` decides, for each deadline that can have a
+stage on the day (a few hundred at most), which stage it is; the SQL joins the assignments to that
+small list by deadline.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from django.db import connection, models, transaction
-from django.db.models import F, Q, Value
-from django.db.models.functions import Cast, Mod
+from django.db import connection, transaction
+from django.db.models import Min, Q
+from django.utils import timezone
 
 from tasks_app import events
 from tasks_app.models import Assignment, Official
 
 from .models import Channel, Delivery, OverdueNotice, RecipientRole, ReminderPolicy
-from .policy import DayWindow, PolicyRules, Stage, WorkingCalendar, local_now, window_for
+from .policy import ONE_DAY, DayWindow, PolicyRules, Stage, WorkingCalendar, local_now, window_for
 
 # Any constant will do: it names the sweep's PostgreSQL advisory lock.
 _SWEEP_LOCK_KEY = 0x5E3A_0004
-_ROLE_PRIORITY = {RecipientRole.RESPONSIBLE: 0, RecipientRole.HEAD: 1, RecipientRole.AUTHORITY: 2}
+# Newly overdue assignments are loaded this many at a time to send their OVERDUE events.
+_EVENT_BATCH = 500
 
-
-class DaysSince(models.Func):
-    """`day - field` in whole days, as an integer, on PostgreSQL and SQLite."""
-
-    output_field = models.IntegerField()
-
-    def __init__(self, day: dt.date, field_name: str):
-        super().__init__(Cast(Value(day), models.DateField()), F(field_name))
-
-    def as_postgresql(self, compiler, conn, **extra):
-        # date - date is an integer number of days in PostgreSQL.
-        return self.as_sql(compiler, conn, template="(%(expressions)s)", arg_joiner=" - ", **extra)
-
-    def as_sqlite(self, compiler, conn, **extra):
-        return self.as_sql(
-            compiler,
-            conn,
-            template="CAST(julianday(%(expressions)s) AS INTEGER)",
-            arg_joiner=") - julianday(",
-            **extra,
-        )
+SKIP_NO_RECIPIENT = "không tìm thấy người nhận"
+SKIP_REASONS = {
+    Channel.EMAIL: "không có địa chỉ email / no email address",
+    Channel.ZALO: "không có Zalo user id / no Zalo user id",
+    Channel.ZNS: "không có số điện thoại / no phone number",
+}
 
 
 @dataclass(frozen=True)
@@ -61,11 +53,196 @@ class Planned:
     skip_reason: str = ""
 
 
+@dataclass(frozen=True)
+class DueStage:
+    """A deadline with a stage to send on the day, and who hears of it besides the responsible."""
+
+    stage: Stage
+    to_head: bool
+    to_authority: bool
+
+
+def due_stages(rules: PolicyRules, window: DayWindow, earliest: dt.date) -> list[DueStage]:
+    """Every deadline from `earliest` (the oldest open deadline) that has a stage on window.day."""
+    last = window.next + max(rules.days_before, default=0) * ONE_DAY  # exclusive
+    due, deadline = [], earliest
+    while deadline < last:
+        stage = rules.stage_on(deadline, window)
+        if stage is not None:
+            roles = rules.roles_for(stage)
+            due.append(DueStage(stage, RecipientRole.HEAD in roles, RecipientRole.AUTHORITY in roles))
+        deadline += ONE_DAY
+    return due
+
+
+# The statements below are built from quoted table names, placeholders and the ORM's own compiled
+# SQL only; every value goes in as a parameter.
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+@dataclass
+class PolicyGroup:
+    """One policy's share of the day: its assignments joined to its due stages, as one SELECT."""
+
+    policy: ReminderPolicy
+    plan_q: Q
+    due: list[DueStage]
+
+    def assignments(self):
+        """The open assignments with a stage on the day (the set the statements work on)."""
+        return (
+            Assignment.objects.open()
+            .filter(self.plan_q, deadline__in=sorted({d.stage.deadline for d in self.due}))
+            .order_by()
+            .values_list("id", "deadline", "responsible_id", "unit__head_id", "authority_id")
+        )
+
+    def ctes(self) -> tuple[str, list]:
+        """WITH clauses ending in `planned`: one row per assignment, stage, recipient and channel,
+        with the reason to skip it (no address on that channel) or ''."""
+        picked_sql, picked_params = self.assignments().query.sql_with_params()
+        due_values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(self.due))
+        due_params = [
+            v
+            for d in self.due
+            for v in (
+                connection.ops.adapt_datefield_value(d.stage.deadline),
+                d.stage.offset,
+                d.stage.key,
+                d.to_head,
+                d.to_authority,
+            )
+        ]
+        channels = list(dict.fromkeys(self.policy.channels))
+        channel_values = ", ".join(["(%s)"] * len(channels))
+        user_model = Official._meta.get_field("user").related_model
+        # One row per person and assignment: a person in several roles keeps the first of
+        # responsible, head, authority (the responsible official may also be the unit head).
+        sql = f"""
+WITH due (deadline, offset_days, stage, to_head, to_authority) AS (VALUES {due_values}),
+channel (name) AS (VALUES {channel_values}),
+picked (assignment_id, deadline, responsible_id, head_id, authority_id) AS ({picked_sql}),
+recipient (assignment_id, deadline, offset_days, stage, official_id, role) AS (
+    SELECT p.assignment_id, p.deadline, due.offset_days, due.stage, p.responsible_id, %s
+    FROM picked p JOIN due ON due.deadline = p.deadline
+    WHERE p.responsible_id IS NOT NULL
+    UNION ALL
+    SELECT p.assignment_id, p.deadline, due.offset_days, due.stage, p.head_id, %s
+    FROM picked p JOIN due ON due.deadline = p.deadline
+    WHERE due.to_head AND p.head_id IS NOT NULL AND p.head_id <> COALESCE(p.responsible_id, 0)
+    UNION ALL
+    SELECT p.assignment_id, p.deadline, due.offset_days, due.stage, p.authority_id, %s
+    FROM picked p JOIN due ON due.deadline = p.deadline
+    WHERE due.to_authority AND p.authority_id IS NOT NULL AND p.authority_id <> COALESCE(p.responsible_id, 0)
+        AND NOT (due.to_head AND p.authority_id = COALESCE(p.head_id, 0))
+),
+planned (assignment_id, stage, offset_days, deadline, recipient_id, role, channel, skip_reason) AS (
+    SELECT r.assignment_id, r.stage, r.offset_days, r.deadline, r.official_id, r.role, channel.name,
+        CASE
+            WHEN o.id IS NULL THEN %s
+            WHEN channel.name = %s AND COALESCE(u.email, '') = '' THEN %s
+            WHEN channel.name = %s AND o.zalo_user_id = '' THEN %s
+            WHEN channel.name = %s AND o.phone = '' THEN %s
+            ELSE ''
+        END
+    FROM recipient r CROSS JOIN channel
+    LEFT JOIN {_table(Official)} o ON o.id = r.official_id
+    LEFT JOIN {_table(user_model)} u ON u.id = o.user_id
+)
+"""  # noqa: S608
+        params = [
+            *due_params,
+            *channels,
+            *picked_params,
+            RecipientRole.RESPONSIBLE.value,
+            RecipientRole.HEAD.value,
+            RecipientRole.AUTHORITY.value,
+            SKIP_NO_RECIPIENT,
+            *[v for channel, reason in SKIP_REASONS.items() for v in (channel.value, reason)],
+        ]
+        return sql, params
+
+    def insert(self, day: dt.date, now: dt.datetime) -> int:
+        """Record the group's rows in the ledger; the number of rows that were not there yet."""
+        ctes, params = self.ctes()
+        # INSERT first, its SELECT with the WITH clauses: SQLite's rowcount counts only then.
+        sql = f"""INSERT INTO {_table(Delivery)} (assignment_id, stage, offset_days, deadline, recipient_id,
+    recipient_role, channel, day, status, last_error, created_at, next_attempt_at, attempts, claim_token, provider_id)
+{ctes}
+SELECT assignment_id, stage, offset_days, deadline, recipient_id, role, channel, %s,
+    CASE WHEN skip_reason = '' THEN %s ELSE %s END, skip_reason, %s, %s, 0, '', ''
+FROM planned
+WHERE true
+ON CONFLICT DO NOTHING"""  # noqa: S608
+        # (`WHERE true` lets SQLite tell the upsert's ON from a join's ON.)
+        ops = connection.ops  # dates and times as the ORM stores them (SQLite: UTC text)
+        params += [
+            ops.adapt_datefield_value(day),
+            Delivery.Status.PENDING.value,
+            Delivery.Status.SKIPPED.value,
+            ops.adapt_datetimefield_value(timezone.now()),
+            ops.adapt_datetimefield_value(now),
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+
+    def counts(self) -> tuple[int, int]:
+        """(ledger rows, assignments) due in this group."""
+        ctes, params = self.ctes()
+        with connection.cursor() as cursor:
+            cursor.execute(f"{ctes} SELECT COUNT(*), COUNT(DISTINCT assignment_id) FROM planned", params)  # noqa: S608
+            return tuple(cursor.fetchone())
+
+    def rows(self, limit: int | None = None) -> Iterator[Planned]:
+        """The group's rows by recipient, channel and assignment, streamed from the database."""
+        ctes, params = self.ctes()
+        sql = (
+            f"{ctes} SELECT assignment_id, offset_days, deadline, recipient_id, role, channel, skip_reason "  # noqa: S608
+            "FROM planned ORDER BY recipient_id, channel, assignment_id"
+        )
+        if limit is not None:
+            sql, params = f"{sql} LIMIT %s", [*params, limit]
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, params)
+            while chunk := cursor.fetchmany(2000):
+                for assignment_id, offset, deadline, recipient_id, role, channel, skip in chunk:
+                    if isinstance(deadline, str):  # SQLite gives the VALUES dates back as text
+                        deadline = dt.date.fromisoformat(deadline)
+                    yield Planned(assignment_id, Stage(offset, deadline), recipient_id, role, channel, skip)
+
+
+@dataclass
+class DayPlan:
+    """What is due on a day, per policy: statements not yet run, so nothing is held in memory."""
+
+    day: dt.date
+    working_day: bool = True
+    groups: list[PolicyGroup] = field(default_factory=list)
+    skipped_policies: list[str] = field(default_factory=list)
+
+    def counts(self) -> tuple[int, int]:
+        """(ledger rows, assignments) the sweep would record on the day."""
+        totals = [g.counts() for g in self.groups]
+        return sum(r for r, _ in totals), sum(a for _, a in totals)
+
+    def rows(self, limit: int | None = None) -> Iterator[Planned]:
+        """Up to `limit` rows (None: all, streamed), each group's by recipient, channel and assignment."""
+        for group in self.groups:
+            for row in group.rows(limit):
+                yield row
+                if limit is not None:
+                    limit -= 1
+            if limit is not None and limit <= 0:
+                return
+
+
 @dataclass
 class SweepResult:
     day: dt.date
     working_day: bool = True
-    planned: list[Planned] = field(default_factory=list)
+    due: int | None = None
     created: int = 0
     newly_overdue: int = 0
     enqueued: int = 0
@@ -74,27 +251,11 @@ class SweepResult:
     def summary(self) -> str:
         if not self.working_day:
             return f"{self.day:%d/%m/%Y}: not a working day, nothing due"
+        due = "" if self.due is None else f"{self.due} reminder(s) due, "
         return (
-            f"{self.day:%d/%m/%Y}: {len(self.planned)} reminder(s) due, {self.created} new in the ledger, "
+            f"{self.day:%d/%m/%Y}: {due}{self.created} new in the ledger, "
             f"{self.newly_overdue} newly overdue, {self.enqueued} recipient/channel send(s) enqueued"
         )
-
-
-def _due_filter(rules: PolicyRules, window: DayWindow) -> Q:
-    """Deadlines with a stage to send on window.day, as index-friendly ranges plus one modulo."""
-    day, span = window.day, window.overdue_span
-    q = Q()
-    for k in rules.days_before:
-        q |= Q(deadline__gte=day + dt.timedelta(days=k), deadline__lt=window.next + dt.timedelta(days=k))
-    for e in rules.escalation_days:
-        if e >= 1:
-            q |= Q(deadline__gt=day - dt.timedelta(days=e + span), deadline__lte=day - dt.timedelta(days=e))
-    # Repeats: day - deadline = a >= first, and a repeat day lies in (a - span, a].
-    q |= Q(
-        deadline__lte=day - dt.timedelta(days=rules.policy.overdue_first_day),
-        overdue_phase__lt=span,
-    )
-    return q
 
 
 def _policy_groups(policies: list[ReminderPolicy]):
@@ -106,68 +267,27 @@ def _policy_groups(policies: list[ReminderPolicy]):
     yield default, ~Q(task__group__plan_id__in=[p.plan_id for p in own]) if own else Q()
 
 
-def plan_day(day: dt.date, *, now: dt.datetime | None = None, force: bool = False) -> SweepResult:
-    """What is due on `day`: ledger rows to record. `force` ignores the send hour (operator runs)."""
+def plan_day(day: dt.date, *, now: dt.datetime | None = None, force: bool = False) -> DayPlan:
+    """What is due on `day`, as statements to run. `force` ignores the send hour (operator runs)."""
     calendar = WorkingCalendar.load()
-    result = SweepResult(day=day)
+    plan = DayPlan(day=day)
     if not calendar.is_working_day(day):
-        result.working_day = False
-        return result
+        plan.working_day = False
+        return plan
     window = window_for(day, calendar)
     now = now or local_now()
-    due_rows = []
+    # Uses the partial index on open deadlines: the oldest deadline a stage could belong to.
+    earliest = Assignment.objects.open().aggregate(earliest=Min("deadline"))["earliest"]
+    if earliest is None:
+        return plan
     for policy, plan_q in _policy_groups(list(ReminderPolicy.objects.all())):
         if not force and now.date() == day and now.hour < policy.send_hour:
-            result.skipped_policies.append(str(policy))
+            plan.skipped_policies.append(str(policy))
             continue
-        rules = PolicyRules(policy)
-        rows = (
-            Assignment.objects.open()
-            .filter(plan_q, deadline__isnull=False)
-            .annotate(overdue_phase=Mod(DaysSince(day, "deadline") - policy.overdue_first_day, policy.overdue_every))
-            .filter(_due_filter(rules, window))
-            .values_list("id", "deadline", "responsible_id", "unit__head_id", "authority_id")
-        )
-        for assignment_id, deadline, responsible_id, head_id, authority_id in rows:
-            stage = rules.stage_on(deadline, window)
-            if stage is None:
-                continue
-            by_role = {
-                RecipientRole.RESPONSIBLE: responsible_id,
-                RecipientRole.HEAD: head_id,
-                RecipientRole.AUTHORITY: authority_id,
-            }
-            due_rows.append((assignment_id, stage, [(r, by_role[r]) for r in rules.roles_for(stage)], policy))
-
-    recipient_ids = {rid for *_, recipients, _ in due_rows for _, rid in recipients if rid}
-    addresses = {
-        o["id"]: o
-        for o in Official.objects.filter(id__in=recipient_ids).values("id", "user__email", "zalo_user_id", "phone")
-    }
-    for assignment_id, stage, recipients, policy in due_rows:
-        # One row per person: the responsible official may also be the unit head.
-        seen = {}
-        for role, rid in recipients:
-            if rid and (rid not in seen or _ROLE_PRIORITY[role] < _ROLE_PRIORITY[seen[rid]]):
-                seen[rid] = role
-        for rid, role in seen.items():
-            for channel in policy.channels:
-                result.planned.append(
-                    Planned(assignment_id, stage, rid, role, channel, _skip_reason(channel, addresses.get(rid)))
-                )
-    return result
-
-
-def _skip_reason(channel: str, address: dict | None) -> str:
-    if address is None:
-        return "không tìm thấy người nhận"
-    if channel == Channel.EMAIL and not address["user__email"]:
-        return "không có địa chỉ email / no email address"
-    if channel == Channel.ZALO and not address["zalo_user_id"]:
-        return "không có Zalo user id / no Zalo user id"
-    if channel == Channel.ZNS and not address["phone"]:
-        return "không có số điện thoại / no phone number"
-    return ""
+        due = due_stages(PolicyRules(policy), window, earliest)
+        if due and policy.channels:
+            plan.groups.append(PolicyGroup(policy, plan_q, due))
+    return plan
 
 
 def _lock_sweep():
@@ -180,30 +300,32 @@ def _lock_sweep():
 
 def _mark_overdue(day: dt.date) -> int:
     """Send OVERDUE once per assignment and deadline, when first seen past its deadline."""
-    candidates = list(
-        Assignment.objects.open()
-        .filter(deadline__lt=day)
-        .exclude(
-            models.Exists(
-                OverdueNotice.objects.filter(assignment_id=models.OuterRef("pk"), deadline=models.OuterRef("deadline"))
+    overdue_sql, overdue_params = (
+        Assignment.objects.open().filter(deadline__lt=day).order_by().values_list("id", "deadline").query
+    ).sql_with_params()
+    notices = _table(OverdueNotice)
+    with connection.cursor() as cursor:
+        # The notice row is the "once": inserted here or by an earlier sweep, never both.
+        cursor.execute(
+            f"INSERT INTO {notices} (assignment_id, deadline, created_at) "  # noqa: S608
+            f"SELECT a.id, a.deadline, %s FROM ({overdue_sql}) a "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {notices} n WHERE n.assignment_id = a.id AND n.deadline = a.deadline) "
+            "ON CONFLICT DO NOTHING RETURNING assignment_id",
+            [connection.ops.adapt_datetimefield_value(timezone.now()), *overdue_params],
+        )
+        # Only ids are held: at most one per newly overdue assignment, each an event to send.
+        ids = sorted(row[0] for row in cursor.fetchall())
+    for start in range(0, len(ids), _EVENT_BATCH):
+        batch = Assignment.objects.select_related("task", "unit").in_bulk(ids[start : start + _EVENT_BATCH])
+        for assignment in batch.values():
+            events.send(
+                assignment,
+                events.OVERDUE,
+                actor_label="reminders",
+                deadline=assignment.deadline.isoformat(),
+                overdue_days=(day - assignment.deadline).days,
             )
-        )
-        .select_related("task", "unit")
-    )
-    if not candidates:
-        return 0
-    OverdueNotice.objects.bulk_create(
-        [OverdueNotice(assignment_id=a.pk, deadline=a.deadline) for a in candidates], ignore_conflicts=True
-    )
-    for assignment in candidates:
-        events.send(
-            assignment,
-            events.OVERDUE,
-            actor_label="reminders",
-            deadline=assignment.deadline.isoformat(),
-            overdue_days=(day - assignment.deadline).days,
-        )
-    return len(candidates)
+    return len(ids)
 
 
 def run_sweep(
@@ -218,29 +340,13 @@ def run_sweep(
     day = day or now.date()
     with transaction.atomic():
         _lock_sweep()
-        result = plan_day(day, now=now, force=force)
-        rows = [
-            Delivery(
-                assignment_id=p.assignment_id,
-                stage=p.stage.key,
-                offset_days=p.stage.offset,
-                deadline=p.stage.deadline,
-                recipient_id=p.recipient_id,
-                recipient_role=p.role,
-                channel=p.channel,
-                day=day,
-                status=Delivery.Status.SKIPPED if p.skip_reason else Delivery.Status.PENDING,
-                last_error=p.skip_reason,
-                next_attempt_at=now,
-            )
-            for p in result.planned
-        ]
-        before = Delivery.objects.filter(day=day).count() if rows else 0
-        Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
-        result.created = Delivery.objects.filter(day=day).count() - before if rows else 0
+        plan = plan_day(day, now=now, force=force)
+        result = SweepResult(day=day, working_day=plan.working_day, skipped_policies=plan.skipped_policies)
+        result.created = sum(group.insert(day, now) for group in plan.groups)
         if day <= now.date():
             result.newly_overdue = _mark_overdue(day)
         if enqueue is not None:
+            # One pair per recipient and channel (bounded by the officials, not the rows).
             pairs = list(
                 Delivery.objects.filter(day=day, status=Delivery.Status.PENDING)
                 .values_list("recipient_id", "channel")
