@@ -150,8 +150,14 @@ class Delivery(models.Model):
         SKIPPED = "skipped", _("Bỏ qua (không có địa chỉ)")
         DEAD = "dead", _("Gửi thất bại")
 
+    # No index of its own: the unique constraint below starts with the assignment and serves its
+    # lookups and cascades; one index fewer to write for each of the sweep's inserted rows.
     assignment = models.ForeignKey(
-        "tasks_app.Assignment", verbose_name=_("phân công"), on_delete=models.CASCADE, related_name="reminders"
+        "tasks_app.Assignment",
+        verbose_name=_("phân công"),
+        on_delete=models.CASCADE,
+        related_name="reminders",
+        db_index=False,
     )
     # The stage includes the deadline it was computed from ("before-7@2026-06-30"), so an approved
     # extension starts a fresh schedule instead of colliding with the old one's rows.
