@@ -6,8 +6,9 @@ transaction that is rolled back.
   open assignments cross a stage), in the steady state where earlier overdue work was announced;
 - worst case: every open assignment due tomorrow, so all of them cross the 1-day stage at once.
 
-For each: the sweep's selection (`plan_day`), the whole sweep (`run_sweep`: ledger rows inserted),
-the raw statement, the queries and the process's peak resident memory. Not the
+For each: the sweep's selection (`plan_day(…).counts()`: the rows it would record, counted in SQL),
+the whole sweep (`run_sweep`: ledger rows inserted), the raw statement selecting the same
+assignments, the queries and the process's peak resident memory. Not the
 reminders area's own benchmark (bench/reminder_sweep.py, 100,000 assignments); this one is at 1M.
 
     python bench/sweep_scale.py
@@ -34,27 +35,13 @@ class Rollback(Exception):
 
 
 def raw_rows(day: dt.date) -> tuple[float, int]:
-    """The same rows as the sweep's selection, by the SQL the sweep's query compiles to, fetched raw."""
+    """The same assignments as the sweep's selection, by the SQL its query compiles to, fetched raw."""
     from django.db import connection
-    from django.db.models.functions import Mod
 
-    from tasks_app.models import Assignment
-    from tasks_app.reminders.models import ReminderPolicy
-    from tasks_app.reminders.policy import PolicyRules, WorkingCalendar, window_for
-    from tasks_app.reminders.sweep import DaysSince, _due_filter
+    from tasks_app.reminders.sweep import plan_day
 
-    policy = ReminderPolicy.default()
-    rules = PolicyRules(policy)
-    window = window_for(day, WorkingCalendar.load())
-    query = (
-        Assignment.objects.open()
-        .filter(deadline__isnull=False)
-        .annotate(overdue_phase=Mod(DaysSince(day, "deadline") - policy.overdue_first_day, policy.overdue_every))
-        .filter(_due_filter(rules, window))
-        .values_list("id", "deadline", "responsible_id", "unit__head_id", "authority_id")
-        .query
-    )
-    sql, params = query.sql_with_params()
+    (group,) = plan_day(day, force=True).groups  # the generated data has the default policy only
+    sql, params = group.assignments().query.sql_with_params()
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -70,19 +57,20 @@ def measure(label: str, day: dt.date) -> dict:
     from tasks_app.reminders.sweep import plan_day, run_sweep
 
     open_count = Assignment.objects.open().count()
-    raw_s, raw_count = raw_rows(day)
-    raw_s = min(raw_s, raw_rows(day)[0])
     started = time.perf_counter()
-    planned = plan_day(day, force=True)
+    due_rows, assignments = plan_day(day, force=True).counts()
     plan_s = time.perf_counter() - started
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         result = run_sweep(day, now=common_now(day), force=True)
         sweep_s = time.perf_counter() - started
-    # The process's peak resident memory so far (Linux: KiB); the normal day runs first.
+    # The process's peak resident memory so far (Linux: KiB); the normal day runs first. Taken
+    # before the raw baseline, which fetches every selected row into this process.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    assignments = len({p.assignment_id for p in planned.planned})
+    raw_s, raw_count = raw_rows(day)
+    raw_s = min(raw_s, raw_rows(day)[0])
     assert assignments == raw_count, (assignments, raw_count)
+    assert result.created == due_rows, (result.created, due_rows)
     return {
         "case": label,
         "open": open_count,
@@ -118,9 +106,20 @@ def steady_state(day: dt.date) -> None:
         )
 
 
+def vacuum() -> None:
+    """Clear what earlier rolled-back cases left (dead rows and index entries by the million), so a
+    case measures the sweep rather than the garbage of the one before."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in ("tasks_app_assignment", "reminders_delivery", "reminders_overduenotice"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+
+
 def run_case(label: str, prepare) -> dict:
     from django.db import transaction
 
+    vacuum()
     outcome = {}
     try:
         with transaction.atomic():
