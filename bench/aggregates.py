@@ -1,6 +1,7 @@
 """Leader dashboard and unit KPI at national scale vs the raw SQL GROUP BY computing the same figures.
 
-- Dashboard: the page a city leader opens (/dashboard/, rendered, every unit's row), and its three
+- Dashboard: the page a city leader opens (/dashboard/, rendered: totals, charts and the first 50
+  units), with its aggregates computed (the first load after a change) and from the cache, and its three
   ORM aggregates alone (by unit, by group × timeliness, by month × timeliness), against three
   hand-written GROUP BY statements over the same rows. The figures are checked to be equal.
 - Unit KPI: `tasks_app.kpi.scoring.unit_kpi` for the year (every commune, scored and ranked) against
@@ -72,6 +73,7 @@ def raw(sql: str, params: dict):
 
 
 def dashboard(repeat: int) -> dict:
+    from django.core.cache import cache
     from django.db.models import Count, Q
     from django.db.models.functions import TruncMonth
     from django.test import Client
@@ -90,6 +92,11 @@ def dashboard(repeat: int) -> dict:
         response = client.get("/dashboard/")
         assert response.status_code == 200, response.status_code
         return len(response.content)
+
+    def page_cold():
+        # The first load after a change: the cached aggregates dropped, so they are computed.
+        cache.delete(views.dashboard_cache_key(today, None))
+        return page()
 
     def orm():
         tracked = (
@@ -113,14 +120,22 @@ def dashboard(repeat: int) -> dict:
     def sql():
         return {name: raw(statement, {"today": today}) for name, statement in RAW_DASHBOARD.items()}
 
-    page_s, size = common.timed(page, repeat=repeat)
+    cold_s, size = common.timed(page_cold, repeat=repeat)
+    page_s, _size = common.timed(page, repeat=repeat)
     orm_s, (by_unit, by_group, by_month) = common.timed(orm, repeat=repeat)
     raw_s, rows = common.timed(sql, repeat=repeat)
     # The same figures, or the comparison means nothing.
     assert sorted(tuple(r.values()) for r in by_unit) == sorted(rows["unit"])
     assert sorted((r["task__group_id"], r["timeliness"], r["n"]) for r in by_group) == sorted(rows["group"])
     assert sum(r["n"] for r in by_month) == sum(r[2] for r in rows["month"])
-    return {"page_s": page_s, "page_bytes": size, "orm_s": orm_s, "raw_s": raw_s, "units": len(by_unit)}
+    return {
+        "cold_s": cold_s,
+        "page_s": page_s,
+        "page_bytes": size,
+        "orm_s": orm_s,
+        "raw_s": raw_s,
+        "units": len(by_unit),
+    }
 
 
 def kpi(repeat: int) -> dict:
@@ -175,8 +190,12 @@ def main(argv=None) -> dict:
     print(
         f"| dashboard aggregates (3 GROUP BY, ORM) | {d['orm_s']:.2f} s | {d['raw_s']:.2f} s | {d['orm_s'] / d['raw_s']:.2f}× | ≤ 2× |"
     )
+    page = f"dashboard page, rendered ({d['units']} units in pages of 50, {d['page_bytes'] // 1024} KiB)"
     print(
-        f"| dashboard page, rendered ({d['units']} units, {d['page_bytes'] // 1024} KiB) | {d['page_s']:.2f} s | {d['raw_s']:.2f} s | {d['page_s'] / d['raw_s']:.2f}× | ≤ 2× |"
+        f"| {page}, aggregates computed | {d['cold_s']:.2f} s | {d['raw_s']:.2f} s | {d['cold_s'] / d['raw_s']:.2f}× | ≤ 2× |"
+    )
+    print(
+        f"| {page}, aggregates cached | {d['page_s']:.2f} s | {d['raw_s']:.2f} s | {d['page_s'] / d['raw_s']:.2f}× | ≤ 2× |"
     )
     print(
         f"| unit KPI, year, {k['units']} communes scored and ranked | {k['orm_s']:.2f} s | {k['raw_s']:.2f} s | {k['orm_s'] / k['raw_s']:.2f}× | ≤ 2× |"

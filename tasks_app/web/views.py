@@ -488,6 +488,10 @@ def _dashboard_fingerprint() -> str:
     return hashlib.blake2b(repr(stamp).encode(), digest_size=12).hexdigest()
 
 
+def dashboard_cache_key(today: dt.date, group_id: int | None) -> str:
+    return f"dashboard:v1:{today.isoformat()}:{group_id or 'all'}:{_dashboard_fingerprint()}"
+
+
 def _dashboard_figures(tracked, today, group_id) -> dict:
     """The three aggregates (by unit, by group, by month), cached per (local date, group, fingerprint).
 
@@ -495,7 +499,7 @@ def _dashboard_figures(tracked, today, group_id) -> dict:
     write moved. What it cannot see, a transaction that took its ids and timestamps before another
     one yet commits after it, is bounded by the timeout.
     """
-    key = f"dashboard:v1:{today.isoformat()}:{group_id or 'all'}:{_dashboard_fingerprint()}"
+    key = dashboard_cache_key(today, group_id)
 
     def compute():
         per_unit = {
