@@ -21,7 +21,7 @@ def _ensure_filesystem_broker_folders() -> None:
     if not str(getattr(settings, "CELERY_BROKER_URL", "")).startswith("filesystem://"):
         return
     options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
 
