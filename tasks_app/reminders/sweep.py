@@ -174,8 +174,11 @@ SELECT assignment_id, stage, offset_days, deadline, recipient_id, role, channel,
     CASE WHEN skip_reason = '' THEN %s ELSE %s END, skip_reason, %s, %s, 0, '', ''
 FROM planned
 WHERE true
+ORDER BY assignment_id, stage, recipient_id, channel
 ON CONFLICT DO NOTHING"""  # noqa: S608
-        # (`WHERE true` lets SQLite tell the upsert's ON from a join's ON.)
+        # (`WHERE true` lets SQLite tell the upsert's ON from a join's ON.) In the unique key's order,
+        # the key's index and the table grow at their ends instead of at random pages: a fifth
+        # faster for 2.4M rows on PostgreSQL (measured: 27–28 s against 33–37 s).
         ops = connection.ops  # dates and times as the ORM stores them (SQLite: UTC text)
         params += [
             ops.adapt_datefield_value(day),
