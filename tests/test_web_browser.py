@@ -203,8 +203,10 @@ def test_stale_form_is_refused_and_keeps_what_was_typed(browser, live_server, of
 def test_pages_work_in_english_and_the_menu_opens_by_keyboard(browser, live_server, official_a, assignment_a):
     page = browser.new_context(viewport=PHONE, locale="vi-VN").new_page()
     sign_in(page, live_server.url, "official-a", "pw-official-a")
-    page.select_option("#lang-select", "en")
-    page.wait_for_load_state()
+    # Choosing a language submits the form: wait for that navigation, not just the current load.
+    with page.expect_navigation():
+        page.select_option("#lang-select", "en")
+    page.locator("h1", has_text="My work").wait_for()
     assert page.locator("h1").inner_text() == "My work"
     page.focus(".nav-toggle summary")
     page.keyboard.press("Enter")
