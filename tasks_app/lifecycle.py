@@ -212,8 +212,9 @@ def _require_authority(assignment, scope: ActorScope) -> None:
         raise PermissionDenied(_t("Chỉ người có thẩm quyền của phân công này mới được thực hiện thao tác này."))
 
 
-def _require_issuer(assignment, scope: ActorScope) -> None:
-    is_authority = scope.official_id is not None and scope.official_id == assignment.authority_id
+def require_issuer(authority_id, scope: ActorScope) -> None:
+    """Who may issue work: its authority, the city-wide offices and leaders, or an administrator."""
+    is_authority = scope.official_id is not None and scope.official_id == authority_id
     is_admin = scope.user is not None and getattr(scope.user, "is_superuser", False)
     office = scope.official is not None and scope.official.is_city_wide
     if scope.read_only or not (is_authority or is_admin or office):
@@ -299,7 +300,7 @@ def issue(assignment, *, by):
     scope = actor_scope(by)
     with transaction.atomic():
         locked = _locked(assignment, None)
-        _require_issuer(locked, scope)
+        require_issuer(locked.authority_id, scope)
         _require_status(locked, (Status.DRAFT,), _t("giao"))
         missing = missing_clears(locked)
         if missing:

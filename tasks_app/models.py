@@ -392,13 +392,10 @@ class Assignment(models.Model):
         return lifecycle.request_extension(self, by=by, requested_deadline=requested_deadline, reason=reason)
 
 
-def _scoped_by_assignment(queryset, actor):
-    return queryset.filter(assignment__in=Assignment.objects.visible_to(actor).values("pk"))
-
-
 class ScopedByAssignmentQuerySet(models.QuerySet):
     def visible_to(self, actor):
-        return _scoped_by_assignment(self, actor)
+        """Rows of the assignments the actor may see (the one rule in AssignmentQuerySet)."""
+        return self.filter(assignment__in=Assignment.objects.visible_to(actor).values("pk"))
 
 
 class ProgressReport(models.Model):

@@ -91,3 +91,14 @@ def test_draft_fan_out_may_be_incomplete(group, haiphong):
     created = fan_out(task, commune_units(), role=Assignment.Role.LEAD)
     assert len(created) == 114
     assert {a.status for a in Assignment.objects.all()} == {Status.DRAFT}
+
+
+def test_only_an_issuer_may_fan_out_and_issue(commune_task, haiphong):
+    from django.core.exceptions import PermissionDenied
+
+    head = Official.objects.get(user__username="head-10507")
+    with pytest.raises(PermissionDenied):
+        fan_out(commune_task, commune_units(), role=Assignment.Role.LEAD, by=head, issue=True)
+    assert not Assignment.objects.exists()
+    office = Official.objects.get(user__username="city-office")
+    assert len(fan_out(commune_task, commune_units(), role=Assignment.Role.LEAD, by=office, issue=True)) == 114
