@@ -337,7 +337,8 @@ def submit(assignment, *, by, note="", links=(), expected_version=None):
     with transaction.atomic():
         locked = _locked(assignment, expected_version)
         _require_unit_member(locked, scope)
-        _require_status(locked, (Status.IN_PROGRESS,), _t("nộp sản phẩm"))
+        # A returned deliverable is resubmitted in one step: the return's reason is what to fix.
+        _require_status(locked, (Status.IN_PROGRESS, Status.RETURNED), _t("nộp sản phẩm"))
         locked.status = Status.SUBMITTED
         locked.progress = 100
         locked.submitted_at = timezone.now()

@@ -26,7 +26,7 @@ def _snapshot(a):
 TRANSITIONS = {
     "issue": ([Status.DRAFT], Status.ISSUED, "leader"),
     "report_progress": ([Status.ISSUED, Status.IN_PROGRESS, Status.RETURNED], Status.IN_PROGRESS, "head_a"),
-    "submit": ([Status.IN_PROGRESS], Status.SUBMITTED, "head_a"),
+    "submit": ([Status.IN_PROGRESS, Status.RETURNED], Status.SUBMITTED, "head_a"),
     "accept": ([Status.SUBMITTED], Status.ACCEPTED, "leader"),
     "return_": ([Status.SUBMITTED], Status.RETURNED, "leader"),
     "cancel": (
@@ -130,6 +130,18 @@ def test_return_counts_and_requires_reason(assignment_a, head_a, leader):
     assignment_a.return_(by=leader, reason="Thiếu phụ lục")
     stored = Assignment.objects.get(pk=assignment_a.pk)
     assert (stored.status, stored.return_count, stored.submitted_at) == (Status.RETURNED, 1, None)
+
+
+def test_returned_deliverable_is_resubmitted_in_one_step(assignment_a, head_a, leader):
+    assignment_a.report_progress(by=head_a, percent=100)
+    assignment_a.submit(by=head_a, note="bản 1")
+    assignment_a.return_(by=leader, reason="Thiếu phụ lục")
+    assignment_a.submit(by=head_a, note="bản 2, đã bổ sung phụ lục")
+    stored = Assignment.objects.get(pk=assignment_a.pk)
+    assert (stored.status, stored.return_count, stored.progress) == (Status.SUBMITTED, 1, 100)
+    assert stored.submitted_at is not None
+    assignment_a.accept(by=leader)
+    assert Assignment.objects.get(pk=assignment_a.pk).status == Status.ACCEPTED
 
 
 @pytest.mark.parametrize("percent", [-1, 101, "abc", None, 3.5e9])

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from tasks_app.web import views
+from tasks_app.web import queues, views
 
 app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("inbox/", queues.inbox_page, name="inbox"),
     path("assignments/", views.assignment_list, name="assignments"),
     path("assignments/<int:pk>/", views.assignment_detail, name="assignment"),
     path("assignments/<int:pk>/extensions/<int:request_pk>/decide/", views.decide_extension, name="decide-extension"),

@@ -1,0 +1,253 @@
+"""What waits for one official to act ("Việc chờ tôi"), oldest first, and how much of it there is.
+
+- As an authority (rõ thẩm quyền): deliverables submitted for acceptance and extension requests
+  awaiting decision, on the assignments they hold authority over.
+- As a unit (its officials, and whoever answers for an assignment): returned deliverables with the
+  reason, extension requests decided in the last `DECIDED_DAYS` days, and overdue open work.
+- The city office (and an administrator) sees the authorities' queues of the whole city, by authority.
+
+Every figure is a fixed number of set-based queries whatever the queue's length: `counts()` costs
+two, `queues()` a handful, each list is capped at `LIMIT` rows and says how many there are in all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from tasks_app import lifecycle
+from tasks_app.lifecycle import ActorScope, Status
+from tasks_app.models import Assignment, ExtensionRequest, Official, ProgressReport
+
+# A decided extension stays in the unit's queue this long: long enough to be read, not forever.
+DECIDED_DAYS = 14
+# The most rows one list of the inbox shows; the count above it says how many there are.
+LIMIT = 50
+# Overdue work in the unit's queue; returned work is listed (once) with its reason instead.
+OVERDUE_STATUSES = (Status.ISSUED, Status.IN_PROGRESS)
+
+
+def _today() -> dt.date:
+    return timezone.localdate(timezone=lifecycle.local_tz())
+
+
+def _days_since(moment: dt.datetime | dt.date | None, today: dt.date) -> int:
+    if moment is None:
+        return 0
+    day = moment if isinstance(moment, dt.date) and not isinstance(moment, dt.datetime) else None
+    if day is None:
+        day = timezone.localtime(moment, lifecycle.local_tz()).date()
+    return max((today - day).days, 0)
+
+
+@dataclass
+class Item:
+    """One thing waiting: what it is, on which assignment, since when, and what was said."""
+
+    kind: str  # submitted | extension | returned | decided | overdue
+    assignment: Assignment
+    since: dt.datetime | dt.date | None
+    days: int
+    who: str = ""
+    note: str = ""
+    extension: ExtensionRequest | None = None
+
+
+@dataclass
+class Section:
+    items: list[Item] = field(default_factory=list)
+    total: int = 0
+
+
+@dataclass
+class Queues:
+    decide: Section  # as an authority: accept/return, decide extensions
+    unit: Section  # as a unit: returned, decided extensions, overdue
+    by_authority: list[dict] | None = None  # the city office's overview
+    city: Section | None = None  # the city office: every authority's waiting items
+
+    @property
+    def total(self) -> int:
+        # The city office's own decisions are part of the city's queue, not counted twice.
+        return self.city.total if self.city else self.decide.total + self.unit.total
+
+
+def _sees_city_queues(scope: ActorScope) -> bool:
+    """The city office and administrators watch every authority's queue; a leader acts on their own."""
+    if scope.official is not None:
+        return scope.official.role == Official.Role.OFFICE
+    return bool(scope.user is not None and getattr(scope.user, "is_superuser", False))
+
+
+def _unit_filter(scope: ActorScope, prefix: str = "") -> Q | None:
+    """The assignments the official works on as a unit: their unit's and those they answer for."""
+    if scope.read_only or (scope.unit_id is None and scope.official_id is None):
+        return None
+    q = Q()
+    if scope.unit_id is not None:
+        q |= Q(**{f"{prefix}unit_id": scope.unit_id})
+    if scope.official_id is not None:
+        q |= Q(**{f"{prefix}responsible_id": scope.official_id})
+    return q
+
+
+def _authority_filter(scope: ActorScope, prefix: str = "", *, city: bool = False) -> Q | None:
+    if city:
+        return Q()
+    if scope.read_only or scope.official_id is None:
+        return None
+    return Q(**{f"{prefix}authority_id": scope.official_id})
+
+
+def counts(actor, today: dt.date | None = None) -> int:
+    """The number in the menu: everything in the official's inbox, in two queries."""
+    scope = lifecycle.actor_scope(actor)
+    today = today or _today()
+    city = _sees_city_queues(scope)
+    authority, unit = _authority_filter(scope, city=city), _unit_filter(scope)
+    if authority is None and unit is None:
+        return 0
+    a_parts = {}
+    if authority is not None:
+        a_parts["submitted"] = Count("pk", filter=authority & Q(status=Status.SUBMITTED))
+    if unit is not None and not city:
+        a_parts["returned"] = Count("pk", filter=unit & Q(status=Status.RETURNED))
+        a_parts["overdue"] = Count("pk", filter=unit & Q(status__in=OVERDUE_STATUSES, deadline__lt=today))
+    total = sum(v or 0 for v in Assignment.objects.order_by().aggregate(**a_parts).values()) if a_parts else 0
+    e_parts = {}
+    if authority is not None:
+        e_auth = _authority_filter(scope, "assignment__", city=city)
+        e_parts["pending"] = Count("pk", filter=e_auth & Q(status=ExtensionRequest.Status.PENDING))
+    if unit is not None and not city:
+        since = timezone.now() - dt.timedelta(days=DECIDED_DAYS)
+        e_parts["decided"] = Count(
+            "pk",
+            filter=_unit_filter(scope, "assignment__")
+            & Q(decided_at__gte=since)
+            & ~Q(status=ExtensionRequest.Status.PENDING),
+        )
+    if e_parts:
+        total += sum(v or 0 for v in ExtensionRequest.objects.order_by().aggregate(**e_parts).values())
+    return total
+
+
+def _last_return():
+    """The newest return of each assignment (its reason, who and when), as subqueries."""
+    newest = ProgressReport.objects.filter(assignment=OuterRef("pk"), kind=ProgressReport.Kind.RETURN).order_by(
+        "-created_at", "-id"
+    )
+    return {
+        "return_note": Subquery(newest.values("note")[:1]),
+        "return_by": Subquery(newest.values("author_label")[:1]),
+        "return_at": Subquery(newest.values("created_at")[:1]),
+    }
+
+
+def _assignments() -> QuerySet[Assignment]:
+    return Assignment.objects.select_related("task", "unit", "responsible", "authority").order_by()
+
+
+def _extensions() -> QuerySet[ExtensionRequest]:
+    return ExtensionRequest.objects.select_related(
+        "assignment__task", "assignment__unit", "assignment__authority", "decided_by"
+    ).order_by()
+
+
+def _decide_section(authority: Q, e_authority: Q, today: dt.date) -> Section:
+    submitted = _assignments().filter(authority, status=Status.SUBMITTED)
+    pending = _extensions().filter(e_authority, status=ExtensionRequest.Status.PENDING)
+    items = [
+        Item("submitted", a, a.submitted_at, _days_since(a.submitted_at, today), who=a.unit.name)
+        for a in submitted.order_by("submitted_at", "pk")[:LIMIT]
+    ] + [
+        Item(
+            "extension",
+            e.assignment,
+            e.requested_at,
+            _days_since(e.requested_at, today),
+            who=e.requested_by_label,
+            note=e.reason,
+            extension=e,
+        )
+        for e in pending.order_by("requested_at", "pk")[:LIMIT]
+    ]
+    items.sort(key=lambda i: (i.since, i.assignment.pk))
+    return Section(items[:LIMIT], submitted.count() + pending.count())
+
+
+def _unit_section(scope: ActorScope, today: dt.date) -> Section:
+    unit, e_unit = _unit_filter(scope), _unit_filter(scope, "assignment__")
+    returned = _assignments().filter(unit, status=Status.RETURNED).annotate(**_last_return())
+    overdue = _assignments().filter(unit, status__in=OVERDUE_STATUSES, deadline__lt=today)
+    since = timezone.now() - dt.timedelta(days=DECIDED_DAYS)
+    decided = _extensions().filter(e_unit, decided_at__gte=since).exclude(status=ExtensionRequest.Status.PENDING)
+    items = [
+        Item("returned", a, a.return_at, _days_since(a.return_at, today), who=a.return_by or "", note=a.return_note)
+        for a in returned.order_by("return_at", "pk")[:LIMIT]
+    ]
+    items += [
+        Item(
+            "decided",
+            e.assignment,
+            e.decided_at,
+            _days_since(e.decided_at, today),
+            who=str(e.decided_by or ""),
+            note=e.decision_note,
+            extension=e,
+        )  # fmt: skip
+        for e in decided.order_by("decided_at", "pk")[:LIMIT]
+    ]
+    # Overdue since the day after the deadline: the oldest deadline has waited longest.
+    items += [
+        Item("overdue", a, a.deadline + dt.timedelta(days=1), (today - a.deadline).days)
+        for a in overdue.order_by("deadline", "pk")[:LIMIT]
+    ]
+    items.sort(key=lambda i: (-i.days, i.assignment.pk))
+    total = returned.count() + decided.count() + overdue.count()
+    return Section(items[:LIMIT], total)
+
+
+def _by_authority(today: dt.date) -> list[dict]:
+    """The city office's overview: per authority, what waits and since when (two GROUP BYs)."""
+    rows: dict[int, dict] = {}
+    for r in (
+        Assignment.objects.filter(status=Status.SUBMITTED)
+        .order_by()
+        .values("authority_id")
+        .annotate(n=Count("pk"), oldest=Min("submitted_at"))
+    ):
+        rows[r["authority_id"]] = {"submitted": r["n"], "extensions": 0, "oldest": r["oldest"]}
+    for r in (
+        ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING)
+        .order_by()
+        .values(authority_id=F("assignment__authority_id"))
+        .annotate(n=Count("pk"), oldest=Min("requested_at"), newest=Max("requested_at"))
+    ):
+        row = rows.setdefault(r["authority_id"], {"submitted": 0, "extensions": 0, "oldest": r["oldest"]})
+        row["extensions"] = r["n"]
+        row["oldest"] = min(row["oldest"], r["oldest"]) if row["oldest"] else r["oldest"]
+    officials = Official.objects.select_related("unit").in_bulk(list(rows))
+    result = [
+        {"authority": officials.get(pk), **row, "days": _days_since(row["oldest"], today)} for pk, row in rows.items()
+    ]
+    result.sort(key=lambda r: (-r["days"], -(r["submitted"] + r["extensions"])))
+    return result
+
+
+def queues(actor, today: dt.date | None = None) -> Queues:
+    scope = lifecycle.actor_scope(actor)
+    today = today or _today()
+    city = _sees_city_queues(scope)
+    authority = None if city else _authority_filter(scope)
+    decide = Section()
+    if authority is not None:
+        decide = _decide_section(authority, _authority_filter(scope, "assignment__"), today)
+    unit = _unit_section(scope, today) if _unit_filter(scope) is not None and not city else Section()
+    result = Queues(decide=decide, unit=unit)
+    if city:
+        result.by_authority = _by_authority(today)
+        result.city = _decide_section(Q(), Q(), today)
+    return result
