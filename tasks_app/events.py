@@ -16,6 +16,16 @@ OVERDUE = "assignment.overdue"
 EVENTS = (STATUS_CHANGED, PROGRESS_REPORTED, DEADLINE_CHANGED, OVERDUE)
 
 
+# A change of hands (submitted, returned, accepted, extension requested or decided), sent inside the
+# transaction that made it, with: assignment, kind, actor (an ActorScope), note, extension.
+# The reminders app records the notices (tasks_app.reminders.handoffs).
+handoff = Signal()
+
+
+def send_handoff(assignment, kind: str, *, actor, note: str = "", extension=None) -> None:
+    handoff.send(sender=type(assignment), assignment=assignment, kind=kind, actor=actor, note=note, extension=extension)
+
+
 def send(assignment, event: str, *, actor_label: str = "", **data) -> None:
     assignment_event.send(
         sender=type(assignment), assignment=assignment, event=event, actor_label=actor_label, data=data

@@ -32,6 +32,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
+from tasks_app import events
+
 
 class Status(models.TextChoices):
     DRAFT = "draft", _("Dự thảo")
@@ -250,8 +252,6 @@ def request_actor(request):
 
 
 def _save(locked, original, scope: ActorScope, reason: str = "", event: str | None = None, **data):
-    from tasks_app import events
-
     previous_status = locked._loaded_status
     locked.version += 1
     locked._history_user = scope.user
@@ -343,7 +343,9 @@ def submit(assignment, *, by, note="", links=(), expected_version=None):
         locked.progress = 100
         locked.submitted_at = timezone.now()
         _save(locked, assignment, scope, "submitted")
-        return _record(locked, scope, "submission", note, links)
+        report = _record(locked, scope, "submission", note, links)
+        events.send_handoff(locked, "submitted", actor=scope, note=note)
+        return report
 
 
 def accept(assignment, *, by, note="", expected_version=None):
@@ -356,7 +358,9 @@ def accept(assignment, *, by, note="", expected_version=None):
         # Completion is when the accepted deliverable was handed in, not when it was reviewed.
         locked.completed_at = locked.submitted_at
         _save(locked, assignment, scope, "accepted")
-        return _record(locked, scope, "acceptance", note)
+        report = _record(locked, scope, "acceptance", note)
+        events.send_handoff(locked, "accepted", actor=scope, note=note)
+        return report
 
 
 def return_(assignment, *, by, reason, expected_version=None):
@@ -371,7 +375,9 @@ def return_(assignment, *, by, reason, expected_version=None):
         locked.submitted_at = None
         locked.return_count += 1
         _save(locked, assignment, scope, "returned")
-        return _record(locked, scope, "return", reason)
+        report = _record(locked, scope, "return", reason)
+        events.send_handoff(locked, "returned", actor=scope, note=reason)
+        return report
 
 
 def cancel(assignment, *, by, reason, expected_version=None):
@@ -405,7 +411,7 @@ def request_extension(assignment, *, by, requested_deadline, reason):
             raise TransitionError(_t("Đã có một đề nghị gia hạn đang chờ quyết định."), code="pending_extension")
         try:
             with transaction.atomic():
-                return ExtensionRequest.objects.create(
+                extension = ExtensionRequest.objects.create(
                     assignment=locked,
                     requested_by_id=scope.official_id,
                     requested_by_label=scope.label,
@@ -417,6 +423,8 @@ def request_extension(assignment, *, by, requested_deadline, reason):
             raise TransitionError(
                 _t("Đã có một đề nghị gia hạn đang chờ quyết định."), code="pending_extension"
             ) from exc
+        events.send_handoff(locked, "extension_requested", actor=scope, note=reason, extension=extension)
+        return extension
 
 
 def decide_extension(request, *, by, approve: bool, note: str = ""):
@@ -450,6 +458,7 @@ def decide_extension(request, *, by, approve: bool, note: str = ""):
                 previous_deadline=previous.isoformat(),
                 deadline=assignment.deadline.isoformat(),
             )
+        events.send_handoff(assignment, "extension_decided", actor=scope, note=note, extension=locked_request)
     for field in locked_request._meta.concrete_fields:
         setattr(request, field.attname, getattr(locked_request, field.attname))
     # A caller holding request.assignment sees the new deadline and version, not a stale copy.

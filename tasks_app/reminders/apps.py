@@ -6,3 +6,7 @@ class RemindersConfig(AppConfig):
     name = "tasks_app.reminders"
     label = "reminders"
     verbose_name = _("Nhắc việc")
+
+    def ready(self):
+        # Connects the handoff notices to the lifecycle's events.
+        from . import handoffs  # noqa: F401

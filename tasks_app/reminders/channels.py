@@ -263,6 +263,7 @@ class FeedChannel(BaseChannel):
                     official=recipient,
                     assignment=item.assignment,
                     read_at=None,
+                    handoff=None,
                     defaults={
                         "stage": item.stage,
                         "offset_days": item.offset,

@@ -30,7 +30,13 @@ def feed_for(user):
     """The user's in-app reminders, newest first (unread ones carry read_at=None)."""
     return (
         FeedItem.objects.filter(official__user=user)
-        .select_related("assignment__task", "assignment__unit")
+        .select_related(
+            "assignment__task",
+            "assignment__unit",
+            "handoff__extension",
+            "handoff__assignment__task",
+            "handoff__assignment__unit",
+        )
         .order_by("-created_at", "-id")
     )
 

@@ -126,6 +126,57 @@ class HolidayOverride(models.Model):
         return f"{self.date:%d/%m/%Y} — {self.name}"
 
 
+class Handoff(models.Model):
+    """A change of hands on an assignment (submitted, returned, accepted, extension requested or
+    decided), recorded in the transaction that made it; its notices are ledger rows (`Delivery`
+    with kind "handoff"), so a rolled-back change leaves neither the event nor a notice."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", _("Đã nộp sản phẩm")
+        RETURNED = "returned", _("Sản phẩm bị trả lại")
+        ACCEPTED = "accepted", _("Sản phẩm đã được nghiệm thu")
+        EXTENSION_REQUESTED = "extension_requested", _("Đề nghị gia hạn")
+        EXTENSION_DECIDED = "extension_decided", _("Quyết định về đề nghị gia hạn")
+
+    assignment = models.ForeignKey(
+        "tasks_app.Assignment", verbose_name=_("phân công"), on_delete=models.CASCADE, related_name="handoffs"
+    )
+    kind = models.CharField(_("loại"), max_length=30, choices=Kind.choices)
+    actor = models.ForeignKey(
+        "tasks_app.Official",
+        verbose_name=_("người thực hiện"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("người/hệ thống thực hiện"), max_length=200, blank=True)
+    # The reason of a return, the note of an acceptance or a decision, the reason for more time.
+    note = models.TextField(_("nội dung"), blank=True)
+    extension = models.ForeignKey(
+        "tasks_app.ExtensionRequest",
+        verbose_name=_("đề nghị gia hạn"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("thời điểm"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("chuyển giao")
+        verbose_name_plural = _("chuyển giao")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.assignment_id} {self.kind}"
+
+    @property
+    def stage(self) -> str:
+        """The ledger's stage of this event's notices: one row per recipient and channel, ever."""
+        return f"handoff-{self.pk}"
+
+
 class DeliveryQuerySet(models.QuerySet):
     def visible_to(self, actor) -> DeliveryQuerySet:
         """Deliveries of assignments the actor may see; an official who is not city-wide sees only
@@ -142,6 +193,10 @@ class DeliveryQuerySet(models.QuerySet):
 
 class Delivery(models.Model):
     """One reminder of one assignment at one stage to one recipient on one channel: the ledger."""
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", _("Nhắc hạn")
+        HANDOFF = "handoff", _("Thông báo chuyển giao")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Chờ gửi")
@@ -179,6 +234,13 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(_("số lần thử"), default=0)
     last_error = models.TextField(_("lỗi gần nhất"), blank=True)
     provider_id = models.CharField(_("mã tin của kênh"), max_length=200, blank=True)
+    # A database default: the sweep's INSERT … SELECT names no kind and records reminders.
+    kind = models.CharField(
+        _("loại"), max_length=10, choices=Kind.choices, default=Kind.REMINDER, db_default=Kind.REMINDER
+    )
+    handoff = models.ForeignKey(
+        Handoff, verbose_name=_("chuyển giao"), null=True, blank=True, on_delete=models.CASCADE, db_index=False
+    )
 
     objects = DeliveryQuerySet.as_manager()
 
@@ -201,6 +263,8 @@ class Delivery(models.Model):
             ),
             # Used by the sweep (the day's rows, the day's pending rows) and the admin's list by day and status.
             models.Index(fields=["day", "status"], name="delivery_day_status_idx"),
+            # Used by the cascade from a handoff; partial, so the sweep's reminder rows add nothing to it.
+            models.Index(fields=["handoff"], name="delivery_handoff_idx", condition=Q(handoff__isnull=False)),
         ]
 
     def __str__(self):
@@ -223,6 +287,10 @@ class FeedItem(models.Model):
     recipient_role = models.CharField(_("vai trò người nhận"), max_length=20, choices=RecipientRole.choices)
     created_at = models.DateTimeField(_("thời điểm"), default=timezone.now)
     read_at = models.DateTimeField(_("đã đọc lúc"), null=True, blank=True)
+    # Set for a handoff notice; such items stand on their own instead of replacing a reminder.
+    handoff = models.ForeignKey(
+        Handoff, verbose_name=_("chuyển giao"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("thông báo nhắc việc")
@@ -230,7 +298,9 @@ class FeedItem(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["official", "assignment"], condition=Q(read_at__isnull=True), name="feeditem_one_unread_uniq"
+                fields=["official", "assignment"],
+                condition=Q(read_at__isnull=True, handoff__isnull=True),
+                name="feeditem_one_unread_uniq",
             ),
         ]
         indexes = [

@@ -56,9 +56,9 @@ def deliver(recipient_id: int, channel: str, *, now: dt.datetime | None = None, 
     if not force and not PolicyRules(policy).in_send_window(now):
         return outcome  # quiet hours: the dispatcher sends it in the morning
     token = uuid.uuid4().hex
-    outcome.claimed = Delivery.objects.filter(_claimable(now), recipient_id=recipient_id, channel=channel).update(
-        status=Delivery.Status.SENDING, claim_token=token, claimed_at=now, attempts=F("attempts") + 1
-    )
+    outcome.claimed = Delivery.objects.filter(
+        _claimable(now), kind=Delivery.Kind.REMINDER, recipient_id=recipient_id, channel=channel
+    ).update(status=Delivery.Status.SENDING, claim_token=token, claimed_at=now, attempts=F("attempts") + 1)
     if not outcome.claimed:
         return outcome
     mine = Delivery.objects.filter(claim_token=token, status=Delivery.Status.SENDING)
@@ -120,7 +120,12 @@ def deliver(recipient_id: int, channel: str, *, now: dt.datetime | None = None, 
 def due_pairs(now: dt.datetime | None = None) -> list[tuple[int, str]]:
     """(recipient, channel) pairs with rows to send now, including rows whose sender died."""
     now = now or timezone.now()
-    return list(Delivery.objects.filter(_claimable(now)).values_list("recipient_id", "channel").distinct().order_by())
+    return list(
+        Delivery.objects.filter(_claimable(now), kind=Delivery.Kind.REMINDER)
+        .values_list("recipient_id", "channel")
+        .distinct()
+        .order_by()
+    )
 
 
 def in_send_window(now: dt.datetime | None = None) -> bool:

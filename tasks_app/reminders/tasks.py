@@ -7,6 +7,7 @@ import logging
 
 from celery import shared_task
 
+from . import handoffs
 from .channels import ChannelError
 from .sender import deliver, due_pairs, in_send_window
 from .sweep import run_sweep
@@ -35,7 +36,10 @@ def dispatch() -> int:
     pairs = due_pairs()
     for recipient_id, channel in pairs:
         enqueue_send(recipient_id, channel)
-    return len(pairs)
+    waiting = handoffs.due_pairs()
+    for recipient_id, channel in waiting:
+        handoffs.enqueue(recipient_id, channel)
+    return len(pairs) + len(waiting)
 
 
 @shared_task(name="reminders.send", bind=True, ignore_result=True, max_retries=None)
@@ -47,5 +51,17 @@ def send_reminders(self, recipient_id: int, channel: str) -> int:
     except ChannelError as exc:
         if exc.gave_up:
             log.warning("reminders to official %s by %s are dead: %s", recipient_id, channel, exc)
+            raise
+        raise self.retry(exc=exc, countdown=exc.retry_in.total_seconds()) from exc
+
+
+@shared_task(name="reminders.send_handoffs", bind=True, ignore_result=True, max_retries=None)
+def send_handoffs(self, recipient_id: int, channel: str) -> int:
+    """Send one recipient's due handoff notices on one channel; retry a channel failure with backoff."""
+    try:
+        return handoffs.deliver(recipient_id, channel)
+    except ChannelError as exc:
+        if exc.gave_up:
+            log.warning("handoff notices to official %s by %s are dead: %s", recipient_id, channel, exc)
             raise
         raise self.retry(exc=exc, countdown=exc.retry_in.total_seconds()) from exc

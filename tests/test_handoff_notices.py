@@ -1,0 +1,177 @@
+"""Handoff notices through the reminders' ledger and channels: each change of hands reaches whoever
+acts next once per recipient and channel (in-app at once; e-mail and Zalo after commit, within the
+send window), in the recipient's language, and a rolled-back change records and sends nothing.
+
+Real services: the loopback SMTP server (aiosmtpd) and the loopback Zalo HTTP server; Celery runs
+in-process (eager) so a commit runs the send at once, as a worker would."""
+
+import datetime as dt
+import zoneinfo
+from collections import Counter
+
+import pytest
+import time_machine
+from django.db import transaction
+
+from tasks_app.models import Assignment
+from tasks_app.reminders import handoffs
+from tasks_app.reminders.models import Delivery, FeedItem, Handoff, ReminderPolicy
+from tasks_app.reminders.tasks import dispatch
+from tests.conftest import make_assignment, make_official
+
+HCM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    from accountability.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def policy(db):
+    return ReminderPolicy.objects.create(send_hour=8, send_until_hour=20, channels=["email", "zalo", "feed"])
+
+
+@pytest.fixture
+def people(head_a, head_b, leader, commune_a):
+    official_a = make_official("official-a", commune_a, position="Chuyên viên")
+    for who, zalo in ((head_a, "z-head-a"), (head_b, "z-head-b"), (leader, "z-leader"), (official_a, "z-off-a")):
+        who.zalo_user_id = zalo
+        who.save()
+    head_b.language = "en"
+    head_b.save()
+    return {"official_a": official_a}
+
+
+@pytest.fixture
+def work(task, head_a, head_b, people):
+    a = make_assignment(task, head_a.unit, deadline=dt.date(2026, 6, 30))
+    Assignment.objects.filter(pk=a.pk).update(responsible=people["official_a"])
+    a.refresh_from_db()
+    b = make_assignment(task, head_b.unit, deadline=dt.date(2026, 6, 30))
+    return a, b
+
+
+def ledger():
+    return Counter(
+        (d.handoff.kind, d.recipient.user.username, d.channel, d.status)
+        for d in Delivery.objects.filter(kind=Delivery.Kind.HANDOFF).select_related("handoff", "recipient__user")
+    )
+
+
+def zalo_to(server, user_id):
+    return [r for r in server.delivered("/v3.0/oa/message/cs") if r["body"]["recipient"]["user_id"] == user_id]
+
+
+def test_the_loop_is_told_once_to_each_recipient_on_each_channel(
+    work, people, head_a, head_b, leader, policy, smtp_server, zalo_server
+):
+    a, b = work
+    official_a = people["official_a"]
+    with time_machine.travel(dt.datetime(2026, 6, 23, 9, 0, tzinfo=HCM), tick=True):
+        a.report_progress(by=official_a, percent=100)
+        a.submit(by=official_a, note="Báo cáo kết quả")
+        a.return_(by=leader, reason="Thiếu phụ lục số liệu quý II")
+        a.submit(by=official_a, note="Đã bổ sung phụ lục")
+        a.accept(by=leader, note="Đạt")
+        extension = b.request_extension(by=head_b, requested_deadline=dt.date(2026, 7, 31), reason="Chờ vốn")
+        extension.decide(by=leader, approve=True, note="Đồng ý")
+        # The dispatcher and a second send find nothing more to send.
+        dispatch()
+        for who in (leader, head_a, official_a, head_b):
+            for channel in ("email", "zalo"):
+                assert handoffs.deliver(who.pk, channel) == 0
+
+    sent = {"sent": 1}
+    expected = Counter()
+    for kind, users in [
+        ("submitted", ["city-leader"]),
+        ("submitted", ["city-leader"]),
+        ("returned", ["official-a", "head-a"]),
+        ("accepted", ["official-a", "head-a"]),
+        ("extension_requested", ["city-leader"]),
+        ("extension_decided", ["head-b"]),  # the requester is the head: told once
+    ]:
+        for user in users:
+            for channel in ("feed", "email", "zalo"):
+                expected[(kind, user, channel, "sent")] += sent["sent"]
+    assert ledger() == expected
+    assert Handoff.objects.count() == 6
+
+    # Each notice reached the loopback servers once: one message per notice and recipient.
+    assert len(smtp_server.to(leader.email)) == 3 and len(zalo_to(zalo_server, "z-leader")) == 3
+    assert len(smtp_server.to(official_a.email)) == 2 and len(zalo_to(zalo_server, "z-off-a")) == 2
+    assert len(smtp_server.to(head_a.email)) == 2 and len(zalo_to(zalo_server, "z-head-a")) == 2
+    assert len(smtp_server.to(head_b.email)) == 1 and len(zalo_to(zalo_server, "z-head-b")) == 1
+
+    # The return's reason reaches the unit on every channel, in Vietnamese.
+    returned = [m for m in smtp_server.to(head_a.email) if "bị trả lại" in m.get_body(("plain",)).get_content()]
+    assert len(returned) == 1 and "Thiếu phụ lục số liệu quý II" in returned[0].get_body(("plain",)).get_content()
+    assert any("Thiếu phụ lục số liệu quý II" in r["body"]["message"]["text"] for r in zalo_to(zalo_server, "z-head-a"))
+    feed = FeedItem.objects.filter(official=head_a, handoff__kind="returned").get()
+    assert feed.handoff.note == "Thiếu phụ lục số liệu quý II"
+    # Head B reads English.
+    [message] = smtp_server.to(head_b.email)
+    body = message.get_body(("plain",)).get_content()
+    assert "was approved" in body and "31/07/2026" in body, body
+    assert "Dear" in body
+
+
+def test_a_rolled_back_change_records_and_sends_nothing(work, people, leader, policy, smtp_server, zalo_server):
+    a, _ = work
+    official_a = people["official_a"]
+
+    class Abort(Exception):
+        pass
+
+    with time_machine.travel(dt.datetime(2026, 6, 23, 9, 0, tzinfo=HCM), tick=True):
+        a.report_progress(by=official_a, percent=100)
+        with pytest.raises(Abort), transaction.atomic():
+            a.submit(by=official_a, note="nộp")
+            assert Delivery.objects.filter(kind=Delivery.Kind.HANDOFF).count() == 3  # recorded inside...
+            raise Abort
+        dispatch()
+    assert not Handoff.objects.exists() and not Delivery.objects.exists() and not FeedItem.objects.exists()
+    assert smtp_server.messages == [] and zalo_server.requests == []
+    assert Assignment.objects.get(pk=a.pk).status == "in_progress"
+
+
+def test_in_app_at_once_at_night_email_and_zalo_when_the_window_opens(
+    work, people, leader, policy, smtp_server, zalo_server
+):
+    a, _ = work
+    official_a = people["official_a"]
+    with time_machine.travel(dt.datetime(2026, 6, 23, 22, 30, tzinfo=HCM), tick=True):
+        a.report_progress(by=official_a, percent=100)
+        a.submit(by=official_a, note="nộp lúc tối")
+        assert FeedItem.objects.filter(official=leader, handoff__kind="submitted").count() == 1
+        assert smtp_server.messages == [] and zalo_server.requests == []
+        assert dispatch() == 0  # quiet hours
+    with time_machine.travel(dt.datetime(2026, 6, 24, 8, 1, tzinfo=HCM), tick=True):
+        dispatch()
+        dispatch()
+    assert len(smtp_server.to(leader.email)) == 1 and len(zalo_to(zalo_server, "z-leader")) == 1
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_reminder_and_a_handoff_on_the_same_assignment_both_stay_in_the_feed(work, people, leader, policy):
+    from tasks_app.reminders.channels import CHANNELS, Digest, DigestItem
+
+    a, _ = work
+    official_a = people["official_a"]
+    with time_machine.travel(dt.datetime(2026, 6, 23, 9, 0, tzinfo=HCM), tick=True):
+        a.report_progress(by=official_a, percent=100)
+        a.submit(by=official_a, note="nộp")
+        a.return_(by=leader, reason="Thiếu chữ ký")
+        day = dt.date(2026, 6, 23)
+        digest = Digest(official_a, day, "k", [DigestItem(a, "before-7@2026-06-30", -7, a.deadline, "responsible", day)])
+        CHANNELS["feed"].send(official_a, digest)
+        CHANNELS["feed"].send(official_a, digest)
+    items = FeedItem.objects.filter(official=official_a)
+    assert sorted((i.handoff_id is not None, i.stage[:7]) for i in items) == [(False, "before-"), (True, "handoff")]
