@@ -468,6 +468,37 @@ def decide_extension(request, *, by, approve: bool, note: str = ""):
     return request
 
 
+# --- what happens next ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What has to happen next on an assignment and whose move it is (unit, authority or nobody)."""
+
+    key: str  # issue | report | submit | resubmit | review | decide_extension | done | cancelled
+    whose: str  # "unit" | "authority" | ""
+
+
+def next_step(assignment, *, pending_extension: bool = False) -> NextStep:
+    """The one rule the pages word as "Việc tiếp theo": after a return, resubmitting is the unit's."""
+    status = assignment.status
+    if status == Status.DRAFT:
+        return NextStep("issue", "authority")
+    if status == Status.ACCEPTED:
+        return NextStep("done", "")
+    if status == Status.CANCELLED:
+        return NextStep("cancelled", "")
+    if status == Status.SUBMITTED:
+        return NextStep("review", "authority")
+    if pending_extension:
+        return NextStep("decide_extension", "authority")
+    if status == Status.RETURNED:
+        return NextStep("resubmit", "unit")
+    if status == Status.ISSUED:
+        return NextStep("report", "unit")
+    return NextStep("submit", "unit")
+
+
 # --- timeliness ----------------------------------------------------------------------------
 
 

@@ -30,7 +30,16 @@ from django.views.decorators.http import require_POST
 
 from tasks_app import evidence, lifecycle
 from tasks_app.lifecycle import StaleVersion, Status, Timeliness
-from tasks_app.models import Assignment, Evidence, ExtensionRequest, InspectionPhoto, Task, TaskGroup, Unit
+from tasks_app.models import (
+    Assignment,
+    Evidence,
+    ExtensionRequest,
+    InspectionPhoto,
+    ProgressReport,
+    Task,
+    TaskGroup,
+    Unit,
+)
 from tasks_app.web import charts, notifications
 from tasks_app.web.forms import (
     AcceptForm,
@@ -234,7 +243,7 @@ def _render_detail(request, assignment, bound=None, status=200):
         )
         if pending is None:
             forms["extension"] = bound.get("extension") or ExtensionForm(initial=initial, prefix="extension")
-    if is_unit and assignment.status == Status.IN_PROGRESS:
+    if is_unit and assignment.status in (Status.IN_PROGRESS, Status.RETURNED):
         forms["submit"] = bound.get("submit") or SubmitForm(initial=initial, prefix="submit")
     if is_authority and assignment.status == Status.SUBMITTED:
         forms["accept"] = bound.get("accept") or AcceptForm(initial=initial, prefix="accept")
@@ -260,9 +269,14 @@ def _render_detail(request, assignment, bound=None, status=200):
         timeline.append({"when": i.created_at, "kind": "inspection", "item": i})
     timeline.sort(key=lambda entry: entry["when"], reverse=True)
 
+    returned = None
+    if assignment.status == Status.RETURNED:
+        returned = next((r for r in reversed(reports) if r.kind == ProgressReport.Kind.RETURN), None)
     context = {
         "a": assignment,
         "task": assignment.task,
+        "returned": returned,
+        "next_step": lifecycle.next_step(assignment, pending_extension=pending is not None),
         "timeline": timeline,
         "history": _history_rows(assignment),
         "pending": pending,
