@@ -170,7 +170,9 @@ def test_a_reminder_and_a_handoff_on_the_same_assignment_both_stay_in_the_feed(w
         a.submit(by=official_a, note="nộp")
         a.return_(by=leader, reason="Thiếu chữ ký")
         day = dt.date(2026, 6, 23)
-        digest = Digest(official_a, day, "k", [DigestItem(a, "before-7@2026-06-30", -7, a.deadline, "responsible", day)])
+        digest = Digest(
+            official_a, day, "k", [DigestItem(a, "before-7@2026-06-30", -7, a.deadline, "responsible", day)]
+        )
         CHANNELS["feed"].send(official_a, digest)
         CHANNELS["feed"].send(official_a, digest)
     items = FeedItem.objects.filter(official=official_a)
