@@ -52,7 +52,7 @@ def due_in_a_month(assignment_a, assignment_b, head_a):
     return due
 
 
-def test_submit_return_resubmit_accept_through_the_inbox(browser, live_server, head_a, leader, due_in_a_month,
+def test_submit_return_resubmit_accept_through_the_inbox(browser, live_server, head_a, leader, due_in_a_month,  # noqa: F811
                                                          assignment_a):  # fmt: skip
     base = live_server.url
     detail = f"{base}/assignments/{assignment_a.pk}/"
@@ -124,7 +124,7 @@ def test_submit_return_resubmit_accept_through_the_inbox(browser, live_server, h
     assert menu_count(unit) == 0
 
 
-def test_extension_request_and_decision_through_the_inbox(browser, live_server, head_b, leader, due_in_a_month,
+def test_extension_request_and_decision_through_the_inbox(browser, live_server, head_b, leader, due_in_a_month,  # noqa: F811
                                                           assignment_b):  # fmt: skip
     base = live_server.url
     detail = f"{base}/assignments/{assignment_b.pk}/"
