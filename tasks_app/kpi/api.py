@@ -30,8 +30,8 @@ from tasks_app.kpi.serializers import (
     figure_data,
     result_meta,
 )
-from tasks_app.lifecycle import actor_scope, request_actor
 from tasks_app.models import Indicator, IndicatorActual, Official, Plan, Unit
+from tasks_app.scope import actor_scope, request_actor
 
 PERIOD = OpenApiParameter("period", str, required=True, description="2026 | 2026-Q1 | 2026-03")
 PLAN = OpenApiParameter("plan", int, description="plan id (default: the latest plan of the period's year)")

@@ -42,8 +42,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _t
 
 from tasks_app.kpi.models import GeneralScore, KpiRanking, KpiRankingRow, Level, Rating, ScoringScheme, TaskWeight
-from tasks_app.lifecycle import Status, Timeliness, local_tz, timeliness_expression
+from tasks_app.lifecycle import local_tz, timeliness_expression
 from tasks_app.models import Assignment, Official, Plan, Unit
+from tasks_app.status import Status, Timeliness
 
 CENT = Decimal("0.01")
 DELAYED = (Timeliness.OVERDUE, Timeliness.COMPLETED_LATE)
@@ -453,7 +454,7 @@ def latest_recorded(plan: Plan, period: Period, level: str) -> KpiRanking | None
 def visible_figures(result: KpiResult, actor) -> list[Figure]:
     """City leaders, the office, superusers and portal keys see every figure; a unit sees its own
     unit's figure; a unit head sees the unit's officials; an official sees their own."""
-    from tasks_app.lifecycle import actor_scope
+    from tasks_app.scope import actor_scope
 
     scope = actor_scope(actor)
     if scope.sees_all:

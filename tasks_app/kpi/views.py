@@ -20,12 +20,13 @@ from tasks_app.importers import PlanImportError, import_plan
 from tasks_app.kpi import scoring
 from tasks_app.kpi.api import may_report_actual, save_actual
 from tasks_app.kpi.models import Level
-from tasks_app.lifecycle import Timeliness, actor_scope
 from tasks_app.models import Indicator, Official, Plan, TaskGroup, Unit
 from tasks_app.reports.appendix import plan_appendix
 from tasks_app.reports.csv import kpi_csv, summary_csv
 from tasks_app.reports.summary import build_summary
 from tasks_app.reports.xlsx import XLSX_CONTENT_TYPE, kpi_workbook, summary_workbook, to_bytes
+from tasks_app.scope import actor_scope
+from tasks_app.status import Timeliness
 
 UNIT_LEVELS = [(Level.COMMUNES.value, Level.COMMUNES.label), (Level.DEPARTMENTS.value, Level.DEPARTMENTS.label)]
 

@@ -16,8 +16,9 @@ from django.db.models import Prefetch
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _t
 
-from tasks_app.lifecycle import Status, Timeliness, local_tz, timeliness_expression
+from tasks_app.lifecycle import local_tz, timeliness_expression
 from tasks_app.models import Assignment, Task, Unit
+from tasks_app.status import Status, Timeliness
 
 # How an appendix names every commune-level unit at once.
 ALL_COMMUNES = "UBND các xã, phường, đặc khu"
