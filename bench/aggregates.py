@@ -79,7 +79,7 @@ def dashboard(repeat: int) -> dict:
     from django.test import Client
 
     from tasks_app.models import Assignment, Official
-    from tasks_app.status import OPEN, Status, Timeliness
+    from tasks_app.status import OPEN, Timeliness
     from tasks_app.web import views
 
     today = views._today()
@@ -100,7 +100,7 @@ def dashboard(repeat: int) -> dict:
 
     def orm():
         tracked = (
-            Assignment.objects.exclude(status__in=[Status.DRAFT, Status.CANCELLED]).with_timeliness(today).order_by()
+            Assignment.objects.tracked(today, original_deadline=False).order_by()
         )
         by_unit = list(
             tracked.values("unit_id").annotate(

@@ -6,15 +6,18 @@ methods here call into it so that the web, the API, the admin and the importer s
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from tasks_app import lifecycle, scope
-from tasks_app.status import OPEN, Status, Timeliness
+from tasks_app.status import OPEN, TRACKED, Status, Timeliness
 
 
 class Unit(models.Model):
@@ -251,6 +254,22 @@ class AssignmentQuerySet(models.QuerySet):
 
     def open(self) -> AssignmentQuerySet:
         return self.filter(status__in=OPEN)
+
+    def tracked(self, as_of: dt.date | None = None, *, original_deadline: bool = True) -> AssignmentQuerySet:
+        """The work that is counted: issued, done or not (no drafts, nothing cancelled), with
+        `timeliness` judged as of `as_of` (today by default).
+
+        KPI and reports judge by `kpi_deadline`, the deadline when issued (DESIGN.md: "the original
+        deadline is kept for KPI and reports"): an approved extension shows, it does not erase a
+        delay. The dashboard passes original_deadline=False: its figures link to the assignment
+        list, which judges by the current deadline, and must add up to what the list shows.
+        """
+        queryset = self.filter(status__in=TRACKED)
+        if not original_deadline:
+            return queryset.with_timeliness(as_of)
+        return queryset.annotate(kpi_deadline=Coalesce("original_deadline", "deadline")).annotate(
+            timeliness=lifecycle.timeliness_expression(as_of, deadline="kpi_deadline")
+        )
 
 
 class Assignment(models.Model):

@@ -104,6 +104,15 @@ def assignment_filter(scope: ActorScope) -> Q | None:
     return q
 
 
+def sees_assignment(scope: ActorScope, assignment: Any) -> bool:
+    """`assignment_filter` for one assignment in memory (the webhooks ask this of each event)."""
+    if scope.sees_all:
+        return True
+    return (scope.unit_id is not None and scope.unit_id == assignment.unit_id) or (
+        scope.official_id is not None and scope.official_id in (assignment.responsible_id, assignment.authority_id)
+    )
+
+
 def sees_only_own_reminders(scope: ActorScope) -> bool:
     """An official who is not city-wide sees only the reminders addressed to them."""
     return scope.official_id is not None and not scope.sees_all

@@ -135,9 +135,9 @@ class DeliveryQuerySet(models.QuerySet):
         from tasks_app.models import Assignment
 
         qs = self.filter(assignment__in=Assignment.objects.visible_to(actor).values("pk"))
-        actor_scope = scope.actor_scope(actor)
-        if scope.sees_only_own_reminders(actor_scope):
-            qs = qs.filter(recipient_id=actor_scope.official_id)
+        seen_by = scope.actor_scope(actor)
+        if scope.sees_only_own_reminders(seen_by):
+            qs = qs.filter(recipient_id=seen_by.official_id)
         return qs
 
 

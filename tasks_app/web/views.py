@@ -31,7 +31,7 @@ from django.views.decorators.http import require_POST
 from tasks_app import evidence, lifecycle
 from tasks_app.lifecycle import StaleVersion
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, InspectionPhoto, Task, TaskGroup, Unit
-from tasks_app.scope import actor_scope
+from tasks_app.scope import actor_scope, is_authority, is_unit_member, may_lead_city
 from tasks_app.status import CANCELLABLE, OPEN, WORKING, Status, Timeliness
 from tasks_app.web import charts, notifications
 from tasks_app.web.forms import (
@@ -206,13 +206,8 @@ def _history_rows(assignment):
 
 
 def _permissions(request, assignment):
-    scope = actor_scope(request.user)
-    is_unit = not scope.read_only and (
-        (scope.unit_id is not None and scope.unit_id == assignment.unit_id)
-        or (scope.official_id is not None and scope.official_id == assignment.responsible_id)
-    )
-    is_authority = scope.official_id is not None and scope.official_id == assignment.authority_id
-    return is_unit, is_authority
+    actor = actor_scope(request.user)
+    return is_unit_member(actor, assignment), is_authority(actor, assignment)
 
 
 def _render_detail(request, assignment, bound=None, status=200):
@@ -456,7 +451,7 @@ def task_detail(request, code):
 
 
 def _require_city_wide(request):
-    if not actor_scope(request.user).sees_all:
+    if not may_lead_city(actor_scope(request.user)):
         raise PermissionDenied(_("Chỉ lãnh đạo thành phố và Văn phòng UBND thành phố xem bảng điều hành."))
 
 
@@ -573,7 +568,7 @@ def dashboard(request):
     data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
     group_id = data.get("group")
 
-    tracked = Assignment.objects.exclude(status__in=[Status.DRAFT, Status.CANCELLED]).with_timeliness(today).order_by()
+    tracked = Assignment.objects.tracked(today, original_deadline=False).order_by()
     if group_id:
         tracked = tracked.filter(task__group_id=group_id)
 
