@@ -78,8 +78,8 @@ def dashboard(repeat: int) -> dict:
     from django.db.models.functions import TruncMonth
     from django.test import Client
 
-    from tasks_app.lifecycle import Status, Timeliness
     from tasks_app.models import Assignment, Official
+    from tasks_app.status import OPEN, Timeliness
     from tasks_app.web import views
 
     today = views._today()
@@ -100,7 +100,7 @@ def dashboard(repeat: int) -> dict:
 
     def orm():
         tracked = (
-            Assignment.objects.exclude(status__in=[Status.DRAFT, Status.CANCELLED]).with_timeliness(today).order_by()
+            Assignment.objects.tracked(today, original_deadline=False).order_by()
         )
         by_unit = list(
             tracked.values("unit_id").annotate(
@@ -108,7 +108,7 @@ def dashboard(repeat: int) -> dict:
                 on_time=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
                 late=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),
                 overdue=Count("pk", filter=Q(timeliness=Timeliness.OVERDUE)),
-                open=Count("pk", filter=Q(status__in=Status.OPEN)),
+                open=Count("pk", filter=Q(status__in=OPEN)),
             )
         )
         by_group = list(tracked.values("task__group_id", "timeliness").annotate(n=Count("pk")))

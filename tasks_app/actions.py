@@ -8,8 +8,9 @@ from django.utils.translation import gettext as _t
 from simple_history.utils import bulk_create_with_history
 
 from tasks_app import lifecycle
-from tasks_app.lifecycle import Status
 from tasks_app.models import Assignment, Task, Unit
+from tasks_app.scope import actor_scope
+from tasks_app.status import Status
 
 
 def commune_units():
@@ -27,7 +28,7 @@ def fan_out(task: Task, units, *, role: str, deadline=None, by=None, issue: bool
     if role not in Assignment.Role.values:
         raise ValidationError({"role": _t("Vai trò không hợp lệ: %(role)s") % {"role": role}})
     units = list(units.select_related(None) if hasattr(units, "select_related") else units)
-    scope = lifecycle.actor_scope(by)
+    scope = actor_scope(by)
     with transaction.atomic():
         taken = set(
             Assignment.objects.filter(task=task, unit__in=[u.pk for u in units]).values_list("unit__code", flat=True)

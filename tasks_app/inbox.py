@@ -19,8 +19,9 @@ from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from tasks_app import lifecycle
-from tasks_app.lifecycle import ActorScope, Status
 from tasks_app.models import Assignment, ExtensionRequest, Official, ProgressReport
+from tasks_app.scope import ActorScope, actor_scope
+from tasks_app.status import Status
 
 # A decided extension stays in the unit's queue this long: long enough to be read, not forever.
 DECIDED_DAYS = 14
@@ -104,7 +105,7 @@ def _authority_filter(scope: ActorScope, prefix: str = "", *, city: bool = False
 
 def counts(actor, today: dt.date | None = None) -> int:
     """The number in the menu: everything in the official's inbox, in two queries."""
-    scope = lifecycle.actor_scope(actor)
+    scope = actor_scope(actor)
     today = today or _today()
     city = _sees_city_queues(scope)
     authority, unit = _authority_filter(scope, city=city), _unit_filter(scope)
@@ -238,7 +239,7 @@ def _by_authority(today: dt.date) -> list[dict]:
 
 
 def queues(actor, today: dt.date | None = None) -> Queues:
-    scope = lifecycle.actor_scope(actor)
+    scope = actor_scope(actor)
     today = today or _today()
     city = _sees_city_queues(scope)
     authority = None if city else _authority_filter(scope)

@@ -7,8 +7,8 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tasks_app.lifecycle import Status
 from tasks_app.models import Assignment, Official, Task, Unit
+from tasks_app.status import Status
 from tests.conftest import make_official
 
 

@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tasks_app.actions import commune_units, fan_out
-from tasks_app.lifecycle import Status
 from tasks_app.models import Assignment, Official, Task, Unit
+from tasks_app.status import Status
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from tasks_app.lifecycle import StaleVersion, Status, TransitionError
+from tasks_app.lifecycle import StaleVersion, TransitionError
 from tasks_app.models import Assignment, ExtensionRequest, ProgressReport
+from tasks_app.status import Status
 from tests.conftest import make_assignment
 
 ALL = list(Status)

@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from tasks_app.lifecycle import Status
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, Inspection, ProgressReport
+from tasks_app.status import Status
 from tests.fixtures_web import make_communes, make_many, sign_in
 
 pytestmark = pytest.mark.django_db

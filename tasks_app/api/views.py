@@ -20,8 +20,9 @@ from tasks_app.api import serializers as s
 from tasks_app.api.filters import AssignmentFilter, ExtensionRequestFilter, TaskFilter, UnitFilter
 from tasks_app.api.models import WebhookEndpoint
 from tasks_app.api.permissions import HasApiKey, IsAuthenticatedOrApiKey, has_api_key
-from tasks_app.lifecycle import StaleVersion, request_actor
+from tasks_app.lifecycle import StaleVersion
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, ProgressReport, Task, Unit
+from tasks_app.scope import request_actor
 
 # Database ids in URLs: digits that fit a bigint, so no input reaches the database out of range.
 ID_PATTERN = r"[0-9]{1,18}"

@@ -35,8 +35,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from tasks_app import events
-from tasks_app.lifecycle import ActorScope
 from tasks_app.models import Official
+from tasks_app.scope import ActorScope
 
 from .channels import ZALO_TEXT_LIMIT, ChannelError, ZaloClient, assignment_url, send_email
 from .models import Channel, Delivery, FeedItem, Handoff, RecipientRole, ReminderPolicy

@@ -10,12 +10,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject
 
-from tasks_app import inbox, lifecycle
+from tasks_app import inbox
+from tasks_app.scope import actor_scope
 
 
 @login_required
 def inbox_page(request: HttpRequest) -> HttpResponse:
-    scope = lifecycle.actor_scope(request.user)
+    scope = actor_scope(request.user)
     queues = inbox.queues(request.user)
     return render(
         request,

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tasks_app import evidence, lifecycle
-from tasks_app.lifecycle import StaleVersion, Status, Timeliness
+from tasks_app.lifecycle import StaleVersion
 from tasks_app.models import (
     Assignment,
     Evidence,
@@ -40,6 +40,8 @@ from tasks_app.models import (
     TaskGroup,
     Unit,
 )
+from tasks_app.scope import actor_scope, is_authority, is_unit_member, may_lead_city
+from tasks_app.status import CANCELLABLE, OPEN, WORKING, Status, Timeliness
 from tasks_app.web import charts, notifications
 from tasks_app.web.forms import (
     AcceptForm,
@@ -58,8 +60,6 @@ PAGE_SIZE = 50
 DASHBOARD_UNITS_PER_PAGE = 50
 # How long the dashboard's aggregates may be served from the cache under an unchanged fingerprint.
 DASHBOARD_CACHE_SECONDS = 300
-# Statuses in which the unit still works on the assignment (may report and ask for more time).
-WORKING = (Status.ISSUED, Status.IN_PROGRESS, Status.RETURNED)
 
 # Most urgent first: overdue, then open work by deadline, then awaiting acceptance, then done.
 URGENCY = Case(
@@ -90,7 +90,7 @@ def _counts(base, today):
         overdue=Count("pk", filter=Q(timeliness=Timeliness.OVERDUE)),
         due_week=Count("pk", filter=Q(status__in=WORKING, deadline__gte=today, deadline__lte=today + dt.timedelta(7))),
         awaiting=Count("pk", filter=Q(status=Status.SUBMITTED)),
-        open=Count("pk", filter=Q(status__in=Status.OPEN)),
+        open=Count("pk", filter=Q(status__in=OPEN)),
         done=Count("pk", filter=Q(status=Status.ACCEPTED)),
     )
 
@@ -103,7 +103,7 @@ def _apply_filters(queryset, data, today):
         )
     status = data.get("status")
     if status == "open":
-        queryset = queryset.filter(status__in=Status.OPEN)
+        queryset = queryset.filter(status__in=OPEN)
     elif status:
         queryset = queryset.filter(status=status)
     if data.get("timeliness"):
@@ -148,7 +148,7 @@ def _assignment_page(request, base, *, template, show_unit, extra=None):
 @login_required
 def home(request):
     """My work: the user's unit's assignments (a city leader's: those they answer for or decide)."""
-    scope = lifecycle.actor_scope(request.user)
+    scope = actor_scope(request.user)
     base = Assignment.objects.visible_to(request.user).exclude(status=Status.DRAFT)
     if scope.sees_all and scope.official_id:
         base = base.filter(
@@ -166,7 +166,7 @@ def home(request):
 @login_required
 def assignment_list(request):
     """Every assignment the user may see, filtered; where the dashboard's numbers lead."""
-    scope = lifecycle.actor_scope(request.user)
+    scope = actor_scope(request.user)
     base = Assignment.objects.visible_to(request.user)
     if request.GET.get("status") != Status.DRAFT:
         base = base.exclude(status=Status.DRAFT)
@@ -215,13 +215,8 @@ def _history_rows(assignment):
 
 
 def _permissions(request, assignment):
-    scope = lifecycle.actor_scope(request.user)
-    is_unit = not scope.read_only and (
-        (scope.unit_id is not None and scope.unit_id == assignment.unit_id)
-        or (scope.official_id is not None and scope.official_id == assignment.responsible_id)
-    )
-    is_authority = scope.official_id is not None and scope.official_id == assignment.authority_id
-    return is_unit, is_authority
+    actor = actor_scope(request.user)
+    return is_unit_member(actor, assignment), is_authority(actor, assignment)
 
 
 def _render_detail(request, assignment, bound=None, status=200):
@@ -250,7 +245,7 @@ def _render_detail(request, assignment, bound=None, status=200):
         forms["return"] = bound.get("return") or ReturnForm(initial=initial, prefix="return")
     if is_authority and pending is not None:
         forms["decide"] = bound.get("decide") or DecideExtensionForm(prefix="decide")
-    if is_authority and assignment.status in Status.CANCELLABLE:
+    if is_authority and assignment.status in CANCELLABLE:
         forms["cancel"] = bound.get("cancel") or CancelForm(initial=initial, prefix="cancel")
 
     # A posted form whose action is no longer open (the state changed) still shows its errors.
@@ -442,7 +437,7 @@ def inspection_photo(request, pk):
 
 @login_required
 def task_detail(request, code):
-    scope = lifecycle.actor_scope(request.user)
+    scope = actor_scope(request.user)
     task = get_object_or_404(Task.objects.select_related("group__plan", "authority"), code=code)
     today = _today()
     assignments = list(
@@ -470,7 +465,7 @@ def task_detail(request, code):
 
 
 def _require_city_wide(request):
-    if not lifecycle.actor_scope(request.user).sees_all:
+    if not may_lead_city(actor_scope(request.user)):
         raise PermissionDenied(_("Chỉ lãnh đạo thành phố và Văn phòng UBND thành phố xem bảng điều hành."))
 
 
@@ -523,7 +518,7 @@ def _dashboard_figures(tracked, today, group_id) -> dict:
                 on_time=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
                 late=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),
                 overdue=Count("pk", filter=Q(timeliness=Timeliness.OVERDUE)),
-                open=Count("pk", filter=Q(status__in=Status.OPEN)),
+                open=Count("pk", filter=Q(status__in=OPEN)),
             )
         }
         by_group = defaultdict(dict)
@@ -587,7 +582,7 @@ def dashboard(request):
     data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
     group_id = data.get("group")
 
-    tracked = Assignment.objects.exclude(status__in=[Status.DRAFT, Status.CANCELLED]).with_timeliness(today).order_by()
+    tracked = Assignment.objects.tracked(today, original_deadline=False).order_by()
     if group_id:
         tracked = tracked.filter(task__group_id=group_id)
 
