@@ -185,3 +185,18 @@ class DashboardFilterForm(forms.Form):
 
 def group_choices():
     return TaskGroup.objects.select_related("plan").order_by("plan__year", "number")
+
+
+class TaskUnitsFilterForm(forms.Form):
+    """Filters of the task page's units; every field optional, bad values ignored."""
+
+    timeliness = forms.ChoiceField(label=_("Phân loại"), required=False)
+    role = forms.ChoiceField(label=_("Vai trò"), required=False)
+    q = forms.CharField(label=_("Đơn vị"), required=False, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["timeliness"].choices = [("", _("Mọi phân loại")), *Timeliness.choices]
+        self.fields["role"].choices = [("", _("Mọi vai trò")), *Assignment.Role.choices]
+        self.fields["q"].widget.input_type = "search"
+        self.fields["q"].widget.attrs["placeholder"] = _("Tên hoặc mã đơn vị")

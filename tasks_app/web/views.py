@@ -53,6 +53,7 @@ from tasks_app.web.forms import (
     ProgressForm,
     ReturnForm,
     SubmitForm,
+    TaskUnitsFilterForm,
 )
 
 PAGE_SIZE = 50
@@ -133,7 +134,8 @@ def _assignment_page(request, base, *, template, show_unit, extra=None):
     context = {
         "form": form,
         "page": page,
-        "counts": _counts(base, today),
+        # The counters describe the rows listed: the same filters, one aggregate query.
+        "counts": _counts(rows, today),
         "today": today,
         "show_unit": show_unit,
         "filtered": any(data.get(name) for name in form.fields),
@@ -437,6 +439,7 @@ def inspection_photo(request, pk):
 
 @login_required
 def task_detail(request, code):
+    """One task across its units, most urgent first; the legend's counts link to their filter."""
     scope = actor_scope(request.user)
     task = get_object_or_404(Task.objects.select_related("group__plan", "authority"), code=code)
     today = _today()
@@ -445,19 +448,42 @@ def task_detail(request, code):
         .filter(task=task)
         .exclude(status=Status.DRAFT)
         .with_timeliness(today)
+        .annotate(urgency=URGENCY)
         .select_related("unit__head", "responsible")
-        .order_by("unit__kind", "unit__code")
+        .order_by("urgency", "deadline", "unit__code")
     )
     if not assignments and not scope.sees_all:
         raise Http404  # a task none of whose work the user may see is not theirs to browse
     tally = defaultdict(int)
     for a in assignments:
         tally[a.timeliness] += 1
-    classes = [{"value": t.value, "label": t.label, "n": tally[t.value]} for t in Timeliness]
+    form = TaskUnitsFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    shown = assignments
+    if data.get("timeliness"):
+        shown = [a for a in shown if a.timeliness == data["timeliness"]]
+    if data.get("role"):
+        shown = [a for a in shown if a.role == data["role"]]
+    if data.get("q"):
+        needle = data["q"].casefold()
+        shown = [a for a in shown if needle in a.unit.name.casefold() or needle == a.unit.code.casefold()]
+    classes = [
+        {"value": t.value, "label": t.label, "n": tally[t.value], "active": data.get("timeliness") == t.value}
+        for t in Timeliness
+    ]
     return render(
         request,
         "web/task_detail.html",
-        {"task": task, "assignments": assignments, "classes": classes, "today": today, "scope": scope},
+        {
+            "task": task,
+            "assignments": shown,
+            "total": len(assignments),
+            "classes": classes,
+            "form": form,
+            "filtered": any(data.values()),
+            "today": today,
+            "scope": scope,
+        },
     )
 
 
