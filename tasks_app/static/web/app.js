@@ -23,3 +23,11 @@ function syncMenu() {
 }
 document.addEventListener("DOMContentLoaded", syncMenu);
 wide.addEventListener("change", syncMenu);
+// A refused form: move focus (and the view) to the error summary at the top of the page, whose
+// links lead to each field in error.
+document.addEventListener("DOMContentLoaded", function () {
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) {
+    summary.focus();
+  }
+});
