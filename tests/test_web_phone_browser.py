@@ -1,0 +1,106 @@
+"""Phone first: at 390 px no page scrolls sideways, for any role (Debian's Chromium).
+
+Every page of the menu, an assignment, a task, the KPI pages, the inbox and the error pages, for a
+commune head, the city office and a city leader, with a long reason in the feed and the inbox.
+"""
+
+import pytest
+
+from tasks_app.models import Assignment, Indicator
+from tasks_app.status import Status
+from tests.fixtures_web import make_communes, make_many
+from tests.test_web_browser import PHONE, browser, shot, sign_in  # noqa: F401  (browser: a fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+COMMON = [
+    "/",
+    "/inbox/",
+    "/assignments/",
+    "/assignments/?status=open&unit=10507",
+    "/notifications/",
+    "/kpi/units/",
+    "/kpi/officials/",
+    "/kpi/indicators/",
+    "/kpi/reports/",
+    "/assignments/999999999/",
+]
+CITY = ["/dashboard/", "/dashboard/?sort=rate", "/kpi/units/10507/", "/kpi/import/"]
+
+WIDTH_JS = """
+() => {
+  const root = document.documentElement;
+  const wide = Array.from(document.querySelectorAll('body *'))
+    .filter(el => el.getBoundingClientRect().right > root.clientWidth + 1)
+    .filter(el => !el.closest('.table-wrap, .visually-hidden, .skip-link'))
+    .slice(0, 3).map(el => el.tagName + '.' + el.className + ': ' + (el.textContent || '').slice(0, 60));
+  return {scroll: root.scrollWidth, client: root.clientWidth, wide};
+}
+"""
+
+
+@pytest.fixture
+def city_of_work(eager_celery, commune_a, commune_b, head_a, head_b, city, group, leader, office, plan):
+    units = [commune_a, commune_b, *make_communes(city, 12)]
+    tasks = make_many(group, units, 6, authority=leader, code_prefix="MH-2026-01")
+    Indicator.objects.create(
+        plan=plan, number=1, name="Tốc độ tăng trưởng tổng sản phẩm trên địa bàn (GRDP)", unit_of_measure="%",
+        annual_target=13, responsible_unit=commune_a,
+    )  # fmt: skip
+    # A return with a long reason, so the inbox, the feed and the banner carry long text.
+    a = Assignment.objects.filter(unit=commune_a, status=Status.IN_PROGRESS).first()
+    a.submit(by=head_a, note="Báo cáo", links=["https://phuong-thanh-dong.example.vn/" + "bao-cao-" * 20 + ".pdf"])
+    a.return_(by=leader, reason="Thiếu phụ lục số liệu giải ngân theo từng dự án " * 8)
+    return {"task": tasks[0], "assignment": a}
+
+
+@pytest.fixture
+def eager_celery():
+    from accountability.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "extra"),
+    [("head-a", "pw-head-a", []), ("city-office", "pw-city-office", CITY), ("city-leader", "pw-city-leader", CITY)],
+    ids=["commune-head", "city-office", "city-leader"],
+)
+def test_no_page_scrolls_sideways_at_390px(browser, live_server, city_of_work, username, password, extra):  # noqa: F811
+    task, a = city_of_work["task"], city_of_work["assignment"]
+    page = browser.new_context(viewport=PHONE, locale="vi-VN").new_page()
+    page.goto(live_server.url + "/account/login/")
+    measured = page.evaluate(WIDTH_JS)
+    assert measured["scroll"] <= PHONE["width"], ("/account/login/", measured)
+    sign_in(page, live_server.url, username, password)
+    problems = []
+    for path in [*COMMON, f"/assignments/{a.pk}/", f"/tasks/{task.code}/", *extra]:
+        response = page.goto(live_server.url + path)
+        page.wait_for_load_state("load")
+        assert response.status in (200, 403, 404), (path, response.status)
+        measured = page.evaluate(WIDTH_JS)
+        if measured["scroll"] > PHONE["width"]:
+            problems.append((path, measured))
+            shot(page, f"phone-{username}-{path.strip('/').replace('/', '_').replace('?', '_') or 'home'}")
+    assert problems == []
+
+
+def test_a_refused_form_moves_focus_to_the_error_summary(browser, live_server, city_of_work):  # noqa: F811
+    a = city_of_work["assignment"]
+    page = browser.new_context(viewport=PHONE, locale="vi-VN").new_page()
+    sign_in(page, live_server.url, "head-a", "pw-head-a")
+    page.goto(f"{live_server.url}/assignments/{a.pk}/")
+    # The browser's own checks would stop the value first; the server's must speak too.
+    page.evaluate("document.querySelector('#id_extension-requested_deadline').removeAttribute('required')")
+    page.fill("#id_extension-reason", "Cần thêm thời gian")
+    page.evaluate("document.querySelectorAll('form').forEach(f => f.noValidate = true)")
+    with page.expect_navigation():
+        page.click("#form-extension button[type=submit]")
+    assert page.evaluate("document.activeElement.hasAttribute('data-error-summary')")
+    box = page.locator("[data-error-summary]").bounding_box()
+    assert box["y"] < PHONE["height"]
+    page.click("[data-error-summary] a[href='#id_extension-requested_deadline']")
+    assert page.evaluate("location.hash") == "#id_extension-requested_deadline"
