@@ -64,11 +64,23 @@ def test_task_page_most_urgent_first_with_filters_and_legend_links(client, offic
     assert ranks == sorted(ranks) and ranks[0] == 0
     overdue = sum(1 for a in rows if a.timeliness == Timeliness.OVERDUE)
     assert f'href="?timeliness={Timeliness.OVERDUE.value}"' in response.content.decode()
+    assert response.context["page"].paginator.num_pages == 1
 
     filtered = client.get(url, {"timeliness": Timeliness.OVERDUE.value})
     shown = filtered.context["assignments"]
     assert len(shown) == overdue and {a.timeliness for a in shown} == {Timeliness.OVERDUE}
     legend = {c["value"]: c["n"] for c in filtered.context["classes"]}
     assert sum(legend.values()) == 21  # the legend still counts every unit
-    by_name = client.get(url, {"q": units[3].name})
+    more = make_communes(city, 24, start=50000)
+    Assignment.objects.bulk_create(
+        Assignment(
+            task=task, unit=u, role=Assignment.Role.LEAD, responsible_id=u.head_id, deadline=task.default_deadline,
+            original_deadline=task.default_deadline, authority=leader, status=Status.ISSUED,
+        )
+        for u in more
+    )  # fmt: skip
+    paged = client.get(url)
+    assert (paged.context["page"].paginator.count, len(paged.context["assignments"])) == (45, 30)
+    assert client.get(url, {"page": 2}).context["assignments"][-1].unit_id in {u.pk for u in [*units, *more]}
+    by_name = client.get(url, {"q": units[3].code})
     assert [a.unit_id for a in by_name.context["assignments"]] == [units[3].pk]
