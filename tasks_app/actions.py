@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _t
 from simple_history.utils import bulk_create_with_history
 
-from tasks_app import lifecycle
+from tasks_app import figures, lifecycle
 from tasks_app.models import Assignment, Task, Unit
 from tasks_app.scope import actor_scope
 from tasks_app.status import Status
@@ -52,6 +52,7 @@ def fan_out(task: Task, units, *, role: str, deadline=None, by=None, issue: bool
             )
             for unit in units
         ]
+
         if issue:
             if by is not None:  # commands (loaders, importer) act as the system
                 lifecycle.require_issuer(task.authority_id, scope)
@@ -74,6 +75,9 @@ def fan_out(task: Task, units, *, role: str, deadline=None, by=None, issue: bool
                 a.status = Status.ISSUED
                 a.issued_at = now
                 a.original_deadline = a.deadline
-        return bulk_create_with_history(
+        created = bulk_create_with_history(
             assignments, Assignment, batch_size=500, default_user=scope.user, default_change_reason="fan-out"
         )
+        # bulk_create sends no post_save: move the figures version here (see tasks_app.figures).
+        figures.bump()
+        return created

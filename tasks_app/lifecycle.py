@@ -214,6 +214,13 @@ def _validate_links(links):
                 raise ValidationError({"links": _t("Đường dẫn không hợp lệ: %(link)s") % {"link": link}}) from exc
 
 
+def _issue_step(assignment, now: dt.datetime) -> None:
+    """What issuing does to a draft that has its six clears: its deadline becomes the original one."""
+    assignment.status = Status.ISSUED
+    assignment.issued_at = now
+    assignment.original_deadline = assignment.deadline
+
+
 def issue(assignment, *, by):
     scope = actor_scope(by)
     with transaction.atomic():
@@ -223,9 +230,7 @@ def issue(assignment, *, by):
         missing = missing_clears(locked)
         if missing:
             raise six_clears_error(missing)
-        locked.status = Status.ISSUED
-        locked.issued_at = timezone.now()
-        locked.original_deadline = locked.deadline
+        _issue_step(locked, timezone.now())
         _save(locked, assignment, scope, "issued")
     return assignment
 
@@ -382,13 +387,18 @@ def local_tz():
     return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
+def local_today() -> dt.date:
+    """Today in Hải Phòng: deadlines are local dates."""
+    return timezone.localdate(timezone=local_tz())
+
+
 def _local_date(moment: dt.datetime | None) -> dt.date | None:
     return timezone.localtime(moment, local_tz()).date() if moment else None
 
 
 def timeliness_of(assignment, today: dt.date | None = None) -> Timeliness | None:
     """The reporting class of one assignment (see the module docstring)."""
-    today = today or timezone.localdate(timezone=local_tz())
+    today = today or local_today()
     status, deadline = assignment.status, assignment.deadline
     if status in (Status.DRAFT, Status.CANCELLED) or deadline is None:
         return None
@@ -409,7 +419,7 @@ def timeliness_expression(today: dt.date | None = None, deadline: str = "deadlin
     `deadline` names the deadline to judge by: KPI and reports pass an annotation of the
     original deadline, so an approved extension does not erase a delay.
     """
-    today = today or timezone.localdate(timezone=local_tz())
+    today = today or local_today()
     tz = local_tz()
     text = models.CharField()
     completed_by_deadline = LessThanOrEqual(TruncDate("completed_at", tzinfo=tz), F(deadline))

@@ -564,3 +564,16 @@ class InspectionPhoto(models.Model):
 
     def __str__(self):
         return self.caption or self.file.name
+
+
+class FiguresVersion(models.Model):
+    """One row whose number every write of counted work moves (see `tasks_app.figures`)."""
+
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("phiên bản số liệu")
+        verbose_name_plural = _("phiên bản số liệu")
+
+    def __str__(self):
+        return str(self.value)
