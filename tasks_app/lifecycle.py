@@ -235,6 +235,34 @@ def issue(assignment, *, by):
     return assignment
 
 
+def issue_new(assignments: list, *, by, authority_id, create):
+    """Issue drafts not stored yet, all or none (a fan-out): the issuer rule and the step of
+    `issue`, every missing clear of every unit in one error, then `create(assignments)` (one bulk
+    insert) and one status event each, sent together. `by=None` is the system (loaders, the
+    importer), which needs no issuer's right."""
+    scope = actor_scope(by)
+    if by is not None:
+        require_issuer(authority_id, scope)
+    errors = {}
+    for a in assignments:
+        missing = missing_clears(a)
+        if missing:
+            errors[a.unit.code] = [c.message for c in missing]
+    if errors:
+        raise ValidationError(
+            [
+                ValidationError(f"{code}: " + "; ".join(messages), code="missing_clears")
+                for code, messages in sorted(errors.items())
+            ]
+        )
+    now = timezone.now()
+    for a in assignments:
+        _issue_step(a, now)
+    created = create(assignments)
+    events.send_many(created, events.STATUS_CHANGED, actor_label=scope.label, previous_status=Status.DRAFT)
+    return created
+
+
 def report_progress(assignment, *, by, percent, note="", links=(), expected_version=None):
     scope = actor_scope(by)
     try:
