@@ -337,14 +337,14 @@ def cancel(assignment, *, by, reason, expected_version=None):
         return _record(locked, scope, "cancellation", reason)
 
 
-def request_extension(assignment, *, by, requested_deadline, reason):
+def request_extension(assignment, *, by, requested_deadline, reason, expected_version=None):
     scope = actor_scope(by)
     if not isinstance(requested_deadline, dt.date):
         raise ValidationError({"requested_deadline": _t("Thời hạn đề nghị phải là một ngày.")})
     if not (reason or "").strip():
         raise ValidationError({"reason": _t("Cần nêu lý do đề nghị gia hạn.")})
     with transaction.atomic():
-        locked = _locked(assignment, None)
+        locked = _locked(assignment, expected_version)
         _require_unit_member(locked, scope)
         _require_status(locked, WORKING, _t("đề nghị gia hạn"))
         if requested_deadline <= locked.deadline:

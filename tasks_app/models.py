@@ -400,8 +400,10 @@ class Assignment(models.Model):
     def cancel(self, *, by, reason, expected_version=None):
         return lifecycle.cancel(self, by=by, reason=reason, expected_version=expected_version)
 
-    def request_extension(self, *, by, requested_deadline, reason):
-        return lifecycle.request_extension(self, by=by, requested_deadline=requested_deadline, reason=reason)
+    def request_extension(self, *, by, requested_deadline, reason, expected_version=None):
+        return lifecycle.request_extension(
+            self, by=by, requested_deadline=requested_deadline, reason=reason, expected_version=expected_version
+        )
 
 
 class ScopedByAssignmentQuerySet(models.QuerySet):

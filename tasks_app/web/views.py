@@ -281,10 +281,12 @@ def _submit(request, assignment, data):
 
 
 def _extension(request, assignment, data):
-    # request_extension takes no version: the check here still refuses a form made before a change.
-    if assignment.version != data["version"]:
-        raise StaleVersion(assignment.version)
-    assignment.request_extension(by=request.user, requested_deadline=data["requested_deadline"], reason=data["reason"])
+    assignment.request_extension(
+        by=request.user,
+        requested_deadline=data["requested_deadline"],
+        reason=data["reason"],
+        expected_version=data["version"],
+    )
     return _("Đã gửi đề nghị gia hạn đến người có thẩm quyền.")
 
 
