@@ -400,8 +400,10 @@ class Assignment(models.Model):
     def cancel(self, *, by, reason, expected_version=None):
         return lifecycle.cancel(self, by=by, reason=reason, expected_version=expected_version)
 
-    def request_extension(self, *, by, requested_deadline, reason):
-        return lifecycle.request_extension(self, by=by, requested_deadline=requested_deadline, reason=reason)
+    def request_extension(self, *, by, requested_deadline, reason, expected_version=None):
+        return lifecycle.request_extension(
+            self, by=by, requested_deadline=requested_deadline, reason=reason, expected_version=expected_version
+        )
 
 
 class ScopedByAssignmentQuerySet(models.QuerySet):
@@ -564,3 +566,16 @@ class InspectionPhoto(models.Model):
 
     def __str__(self):
         return self.caption or self.file.name
+
+
+class FiguresVersion(models.Model):
+    """One row whose number every write of counted work moves (see `tasks_app.figures`)."""
+
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("phiên bản số liệu")
+        verbose_name_plural = _("phiên bản số liệu")
+
+    def __str__(self):
+        return str(self.value)

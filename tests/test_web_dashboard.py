@@ -1,6 +1,6 @@
 """The leader dashboard at national scale: the unit table a page at a time (sort and filters kept,
-totals over every unit), and its aggregates cached behind a fingerprint that every write moves, so
-a change shows on the very next page load."""
+totals over every unit), and its aggregates cached behind the figures version that every write
+moves, so a change shows on the very next page load."""
 
 import datetime as dt
 import uuid
