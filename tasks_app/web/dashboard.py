@@ -44,18 +44,20 @@ def _list_url(**params):
     return reverse("web:assignments") + "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
 
 
-def dashboard_cache_key(today: dt.date, group_id: int | None) -> str:
-    """The cache key of one day's figures for one group filter, under the current figures version."""
-    return f"dashboard:v2:{today.isoformat()}:{group_id or 'all'}:{figures.current()}"
+def dashboard_cache_key(today: dt.date, group_id: int | None, basis: str = "current") -> str:
+    """The cache key of one day's figures for one group filter and deadline basis, under the
+    current figures version."""
+    return f"dashboard:v3:{today.isoformat()}:{group_id or 'all'}:{basis}:{figures.current()}"
 
 
-def _dashboard_figures(tracked, today, group_id) -> dict:
+def _dashboard_figures(tracked, today, group_id, basis: str = "current") -> dict:
     """The three aggregates (by unit, by group, by month), cached per (local date, group, figures version).
 
     The version is read first and every write moves it in its own transaction, so figures computed
     after a write never hide under a version that write moved (see `tasks_app.figures`).
     """
-    key = dashboard_cache_key(today, group_id)
+    key = dashboard_cache_key(today, group_id, basis)
+    month_of = "kpi_deadline" if basis == "original" else "deadline"
 
     def compute():
         per_unit = {
@@ -72,7 +74,7 @@ def _dashboard_figures(tracked, today, group_id) -> dict:
         for row in tracked.values("task__group_id", "timeliness").annotate(n=Count("pk")):
             by_group[row["task__group_id"]][row["timeliness"]] = row["n"]
         by_month = defaultdict(dict)
-        for row in tracked.annotate(month=TruncMonth("deadline")).values("month", "timeliness").annotate(n=Count("pk")):
+        for row in tracked.annotate(month=TruncMonth(month_of)).values("month", "timeliness").annotate(n=Count("pk")):
             by_month[row["month"]][row["timeliness"]] = row["n"]
         return {"per_unit": per_unit, "by_group": dict(by_group), "by_month": dict(by_month)}
 
@@ -129,12 +131,15 @@ def dashboard(request):
     data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
     group_id = data.get("group")
 
-    tracked = Assignment.objects.tracked(today, original_deadline=False).order_by()
+    # The deadline the classes judge by: the current one by default, so that every figure adds up
+    # to the assignment list it links to; the original one to compare with the reports and KPI.
+    basis = data.get("basis") or "current"
+    tracked = Assignment.objects.tracked(today, original_deadline=basis == "original").order_by()
     if group_id:
         tracked = tracked.filter(task__group_id=group_id)
 
     # 1. The three GROUP BYs (by unit, by group, by month), from the cache while nothing changed.
-    figures = _dashboard_figures(tracked, today, group_id)
+    figures = _dashboard_figures(tracked, today, group_id, basis)
     sort = data.get("sort") or "overdue"
     unit_page = _unit_page(request, data, figures["per_unit"], group_id, sort)
 
@@ -196,5 +201,6 @@ def dashboard(request):
         ),
         "sort": sort,
         "group_id": group_id,
+        "basis": basis,
     }
     return render(request, "web/dashboard.html", context)

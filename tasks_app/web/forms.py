@@ -172,6 +172,17 @@ class DashboardFilterForm(forms.Form):
         ],
     )
 
+    # Which deadline the classes judge by: the current one (what the assignment list shows) or the
+    # original one (what the reports and KPI use; an approved extension does not erase a delay).
+    basis = forms.ChoiceField(
+        label=_("Phân loại theo"),
+        required=False,
+        choices=[
+            ("current", _("Thời hạn hiện hành (sau gia hạn)")),
+            ("original", _("Thời hạn ban đầu (như báo cáo, KPI)")),
+        ],
+    )
+
     def __init__(self, *args, groups=(), provinces=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["group"].choices = [("", _("Mọi nhóm"))] + [(g.pk, str(g)) for g in groups]
