@@ -7,4 +7,9 @@ class TasksAppConfig(AppConfig):
     verbose_name = _("Theo dõi nhiệm vụ")
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
         from tasks_app import figures  # noqa: F401  (connects the figures version's receivers)
+        from tasks_app.search import register_sqlite_fold
+
+        connection_created.connect(register_sqlite_fold, dispatch_uid="tasks_app.search.fold")

@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from tasks_app import search
 from tasks_app.models import Assignment, ExtensionRequest, Task, Unit
 from tasks_app.status import Status, Timeliness
 
@@ -26,7 +27,9 @@ class AssignmentFilter(django_filters.FilterSet):
         help_text=_("Đồng bộ tăng dần: chỉ những phân công thay đổi từ thời điểm này (ISO 8601)."),
     )
     search = django_filters.CharFilter(
-        method="filter_search", max_length=200, help_text=_("Tìm trong mã, tên nhiệm vụ và tên đơn vị.")
+        method="filter_search",
+        max_length=200,
+        help_text=_("Tìm trong mã, tên nhiệm vụ, tên và mã đơn vị; không phân biệt dấu và hoa thường."),
     )
     ordering = django_filters.OrderingFilter(
         fields=("deadline", "updated_at", "id", "progress", "status"),
@@ -38,12 +41,12 @@ class AssignmentFilter(django_filters.FilterSet):
         fields = []
 
     def filter_search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
+        # The tasks and the units are few: two small subqueries, whatever the number of assignments.
+        if not search.fold(value).strip():
             return queryset
-        return queryset.filter(
-            Q(task__code__icontains=value) | Q(task__title__icontains=value) | Q(unit__name__icontains=value)
-        )
+        tasks = search.matching(Task.objects.all(), value, "code", "title").values("pk")
+        units = search.matching(Unit.objects.all(), value, "code", "name").values("pk")
+        return queryset.filter(Q(task_id__in=tasks) | Q(unit_id__in=units))
 
 
 class TaskFilter(django_filters.FilterSet):
@@ -56,8 +59,7 @@ class TaskFilter(django_filters.FilterSet):
         fields = []
 
     def filter_search(self, queryset, name, value):
-        value = value.strip()
-        return queryset.filter(Q(code__icontains=value) | Q(title__icontains=value)) if value else queryset
+        return search.matching(queryset, value, "code", "title")
 
 
 class UnitFilter(django_filters.FilterSet):
@@ -70,8 +72,7 @@ class UnitFilter(django_filters.FilterSet):
         fields = []
 
     def filter_search(self, queryset, name, value):
-        value = value.strip()
-        return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value)) if value else queryset
+        return search.matching(queryset, value, "code", "name")
 
 
 class ExtensionRequestFilter(django_filters.FilterSet):

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tasks_app import evidence, lifecycle
+from tasks_app.api.filters import AssignmentFilter
 from tasks_app.lifecycle import StaleVersion
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, InspectionPhoto, ProgressReport, Task, TaskGroup
 from tasks_app.scope import actor_scope, is_authority, is_unit_member
@@ -75,26 +76,22 @@ def _counts(base, today):
 
 
 def _apply_filters(queryset, data, today):
-    if data.get("q"):
-        q = data["q"]
-        queryset = queryset.filter(
-            Q(task__code__icontains=q) | Q(task__title__icontains=q) | Q(unit__name__icontains=q) | Q(unit__code=q)
-        )
+    # The API's filters, one definition: search (without diacritics), role, class, group and unit.
+    shared = {
+        "search": data.get("q"),
+        "role": data.get("role"),
+        "timeliness": data.get("timeliness"),
+        "group": data.get("group"),
+        "unit": data.get("unit"),
+    }
+    queryset = AssignmentFilter({k: v for k, v in shared.items() if v}, queryset=queryset).qs
     status = data.get("status")
     if status == "open":
         queryset = queryset.filter(status__in=OPEN)
     elif status:
         queryset = queryset.filter(status=status)
-    if data.get("timeliness"):
-        queryset = queryset.filter(timeliness=data["timeliness"])
-    if data.get("group"):
-        queryset = queryset.filter(task__group_id=data["group"])
-    if data.get("role"):
-        queryset = queryset.filter(role=data["role"])
     if data.get("due") == "week":
         queryset = queryset.filter(status__in=WORKING, deadline__gte=today, deadline__lte=today + dt.timedelta(7))
-    if data.get("unit"):
-        queryset = queryset.filter(unit__code=data["unit"])
     if data.get("month"):
         year, month = map(int, data["month"].split("-"))
         queryset = queryset.filter(deadline__year=year, deadline__month=month)
