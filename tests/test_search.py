@@ -72,3 +72,9 @@ def test_units_and_tasks_api_search_without_diacritics(client, office, work):
     tasks = client.get("/api/v1/tasks/", {"search": "giai ngan"}).json()["results"]
     assert [t["code"] for t in tasks] == ["2026-01-01"]
     assert Unit.objects.count() >= 3
+
+
+def test_dashboard_unit_search_without_diacritics(client, office, work):
+    sign_in(client, office)
+    rows = client.get(reverse("web:dashboard"), {"q": "thanh dong"}).context["unit_rows"]
+    assert [r["code"] for r in rows] == ["10507"]

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from tasks_app import figures, lifecycle
+from tasks_app import figures, lifecycle, search
 from tasks_app.models import Assignment, Unit
 from tasks_app.scope import actor_scope, may_lead_city
 from tasks_app.status import OPEN, WORKING, Timeliness
@@ -91,7 +91,7 @@ def _unit_page(request, data, per_unit, group_id, sort):
     if data.get("parent"):
         units = units.filter(parent_id=data["parent"])
     if data.get("q"):
-        units = units.filter(Q(name__icontains=data["q"]) | Q(code=data["q"]))
+        units = search.matching(units, data["q"], "code", "name")  # without diacritics
     empty = {"assigned": 0, "on_time": 0, "late": 0, "overdue": 0, "open": 0}
     # Sorting needs every matching unit's figures, but only the page's rows become objects and links.
     rows = []
