@@ -62,6 +62,23 @@ def test_repeated_failures_lock_out_for_a_cool_off_only_that_client(client, offi
     assert password_step(client, "official-a", "pw-official-a").status_code == 302
 
 
+def test_a_password_reset_lifts_the_lock(client, official_a, settings, time_machine):
+    time_machine.move_to(dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC), tick=False)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        password_step(client, "official-a", "wrong")
+    assert password_step(client, "official-a", "pw-official-a").status_code == 429
+    # The lock page's advice: reset the password by e-mail.
+    client.post(reverse("password_reset"), {"email": official_a.user.email})
+    link = re.search(r"/accounts/reset/[^/]+/[^/\s]+/", mail.outbox[-1].body).group(0)
+    form_url = client.get(link)["Location"]  # Django swaps the token for a session key
+    done = client.post(form_url, {"new_password1": "Hai-Phong-2026-moi", "new_password2": "Hai-Phong-2026-moi"})
+    assert done.status_code == 302
+    # Within the cool-off, the same address signs in with the new password at once.
+    assert password_step(client, "official-a", "Hai-Phong-2026-moi").status_code == 302
+    client.logout()
+    assert password_step(client, "official-a", "pw-official-a").status_code == 200  # the old one is gone
+
+
 @pytest.fixture
 def two_factor_required(settings):
     settings.TWO_FACTOR_REQUIRED_FOR_AUTHORITY = True

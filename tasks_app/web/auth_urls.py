@@ -1,9 +1,21 @@
 """Sign-out, password change and password reset by email. Sign-in itself is the two-factor
 wizard (`two_factor:login`); Django's plain login view is not exposed, so no path skips it."""
 
+from axes.utils import reset as axes_reset
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 from django.views.generic import RedirectView
+
+
+class ResetPasswordAndUnlockView(auth_views.PasswordResetConfirmView):
+    """A successful reset also lifts the sign-in lock on that user, as the lock page promises:
+    whoever holds the mailbox has proved who they are, from any address."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        axes_reset(username=form.user.get_username())
+        return response
+
 
 urlpatterns = [
     path("login/", RedirectView.as_view(pattern_name="two_factor:login", query_string=True), name="login"),
@@ -12,6 +24,6 @@ urlpatterns = [
     path("password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("password_reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
     path("password_reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
-    path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("reset/<uidb64>/<token>/", ResetPasswordAndUnlockView.as_view(), name="password_reset_confirm"),
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
 ]
