@@ -22,6 +22,7 @@ from tasks_app.kpi.actions import may_report_actual, save_actual
 from tasks_app.kpi.models import Level
 from tasks_app.models import Indicator, Official, Plan, TaskGroup, Unit
 from tasks_app.reports.appendix import plan_appendix
+from tasks_app.reports.csv import as_file as csv_file
 from tasks_app.reports.csv import kpi_csv, summary_csv
 from tasks_app.reports.summary import build_summary
 from tasks_app.reports.xlsx import XLSX_CONTENT_TYPE, kpi_workbook, summary_workbook, to_bytes
@@ -161,7 +162,7 @@ def _export(request, result, fmt: str, name: str):
     visible = dataclasses.replace(result, figures=figures)
     filename = f"kpi-{name}-{result.period.label}"
     if fmt == "csv":
-        return _download(kpi_csv(visible), f"{filename}.csv", "text/csv; charset=utf-8")
+        return _download(csv_file(kpi_csv(visible)), f"{filename}.csv", "text/csv; charset=utf-8")
     if result.level == Level.OFFICIALS:
         drill_down = [(f, *row) for f in figures for row in scoring.assignments_behind(result, f)]
     else:
@@ -316,7 +317,7 @@ def summary_export(request, fmt):
     summary = build_summary(plan, group=group, unit=unit, period=period, actor=request.user)
     name = f"bao-cao-tong-hop-{plan.year}" + (f"-{period.label}" if period else "")
     if fmt == "csv":
-        return _download(summary_csv(summary), f"{name}.csv", "text/csv; charset=utf-8")
+        return _download(csv_file(summary_csv(summary)), f"{name}.csv", "text/csv; charset=utf-8")
     return _download(to_bytes(summary_workbook(summary)), f"{name}.xlsx", XLSX_CONTENT_TYPE)
 
 

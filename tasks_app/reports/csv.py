@@ -1,4 +1,9 @@
-"""CSV for machines: English snake_case columns, ISO 8601 dates, UTF-8."""
+"""CSV for machines: English snake_case columns, ISO 8601 dates, UTF-8.
+
+A downloaded file starts with a UTF-8 byte-order mark (`as_file`), so that Excel, which otherwise
+reads a CSV in the machine's legacy code page, shows Vietnamese correctly; CSV readers that know
+UTF-8 skip it (Python: encoding="utf-8-sig").
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,13 @@ import csv
 import io
 
 from tasks_app.status import Timeliness
+
+BOM = "\ufeff"
+
+
+def as_file(text: str) -> bytes:
+    """The bytes of a CSV download: a UTF-8 BOM, then the text."""
+    return (BOM + text).encode("utf-8")
 
 
 def _write(header: list[str], rows) -> str:

@@ -45,7 +45,20 @@ def _sheet(ws, title: str, columns: list[tuple[str, int]], subtitle: str = "") -
         cell.border = BORDER
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.freeze_panes = "A4"
+    print_setup(ws, header_row=3)
     return 4
+
+
+def print_setup(ws, *, header_row: int) -> None:
+    """A4 landscape, every column on the page's width, the heading row repeated on every page."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages down as it takes
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
 
 
 def _row(ws, row: int, values: list, *, bold=False, fill=None) -> None:
