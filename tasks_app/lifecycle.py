@@ -264,8 +264,32 @@ def issue_new(assignments: list, *, by, authority_id, create):
     return created
 
 
+# The longest note, reason or opinion one step may carry: a page of text, stated on every form.
+NOTE_MAX_LENGTH = 4000
+
+
+def _check_length(field: str, text: str | None) -> None:
+    if text and len(text) > NOTE_MAX_LENGTH:
+        raise ValidationError(
+            {
+                field: _t("Tối đa %(max)s ký tự (đang có %(n)s).")
+                % {"max": f"{NOTE_MAX_LENGTH:,}".replace(",", "."), "n": f"{len(text):,}".replace(",", ".")}
+            },
+            code="too_long",
+        )
+
+
+def extension_limit(assignment) -> dt.date | None:
+    """The latest deadline an extension may ask for: the plan's horizon after the original deadline."""
+    base = assignment.original_deadline or assignment.deadline
+    if base is None:
+        return None
+    return base + dt.timedelta(days=assignment.task.group.plan.extension_horizon_days)
+
+
 def report_progress(assignment, *, by, percent, note="", links=(), expected_version=None):
     scope = actor_scope(by)
+    _check_length("note", note)
     try:
         percent = int(percent)
     except (TypeError, ValueError) as exc:
@@ -285,6 +309,7 @@ def report_progress(assignment, *, by, percent, note="", links=(), expected_vers
 
 def submit(assignment, *, by, note="", links=(), expected_version=None):
     scope = actor_scope(by)
+    _check_length("note", note)
     _validate_links(links)
     with transaction.atomic():
         locked = _locked(assignment, expected_version)
@@ -302,6 +327,7 @@ def submit(assignment, *, by, note="", links=(), expected_version=None):
 
 def accept(assignment, *, by, note="", expected_version=None):
     scope = actor_scope(by)
+    _check_length("note", note)
     with transaction.atomic():
         locked = _locked(assignment, expected_version)
         _require_authority(locked, scope)
@@ -319,6 +345,7 @@ def return_(assignment, *, by, reason, expected_version=None):
     scope = actor_scope(by)
     if not (reason or "").strip():
         raise ValidationError({"reason": _t("Cần nêu lý do trả lại.")})
+    _check_length("reason", reason)
     with transaction.atomic():
         locked = _locked(assignment, expected_version)
         _require_authority(locked, scope)
@@ -336,6 +363,7 @@ def cancel(assignment, *, by, reason, expected_version=None):
     scope = actor_scope(by)
     if not (reason or "").strip():
         raise ValidationError({"reason": _t("Cần nêu lý do hủy.")})
+    _check_length("reason", reason)
     with transaction.atomic():
         locked = _locked(assignment, expected_version)
         _require_authority(locked, scope)
@@ -351,12 +379,25 @@ def request_extension(assignment, *, by, requested_deadline, reason, expected_ve
         raise ValidationError({"requested_deadline": _t("Thời hạn đề nghị phải là một ngày.")})
     if not (reason or "").strip():
         raise ValidationError({"reason": _t("Cần nêu lý do đề nghị gia hạn.")})
+    _check_length("reason", reason)
     with transaction.atomic():
         locked = _locked(assignment, expected_version)
         _require_unit_member(locked, scope)
         _require_status(locked, WORKING, _t("đề nghị gia hạn"))
         if requested_deadline <= locked.deadline:
             raise ValidationError({"requested_deadline": _t("Thời hạn đề nghị phải sau thời hạn hiện tại.")})
+        limit = extension_limit(locked)
+        if limit is not None and requested_deadline > limit:
+            raise ValidationError(
+                {
+                    "requested_deadline": _t(
+                        "Thời hạn đề nghị không được sau %(limit)s: kế hoạch cho gia hạn tối đa %(n)s ngày "
+                        "sau thời hạn ban đầu."
+                    )
+                    % {"limit": limit.strftime("%d/%m/%Y"), "n": locked.task.group.plan.extension_horizon_days}
+                },
+                code="beyond_horizon",
+            )
         requests = locked.extension_requests
         if requests.filter(status=requests.model.Status.PENDING).exists():
             raise TransitionError(_t("Đã có một đề nghị gia hạn đang chờ quyết định."), code="pending_extension")
@@ -382,6 +423,7 @@ def decide_extension(request, *, by, approve: bool, note: str = ""):
     extension_model = type(request)
     assignment_model = extension_model.assignment.field.related_model
     scope = actor_scope(by)
+    _check_length("note", note)
     with transaction.atomic():
         locked_request = extension_model.objects.select_for_update().get(pk=request.pk)
         assignment = assignment_model.objects.select_for_update().get(pk=locked_request.assignment_id)

@@ -123,6 +123,13 @@ class Plan(models.Model):
         default=False,
         help_text=_("Nội dung mẫu, thay bằng phụ lục thật của thành phố khi nhập."),
     )
+    # How far an extension may reach: a request beyond it is refused (lifecycle.extension_limit).
+    extension_horizon_days = models.PositiveSmallIntegerField(
+        _("gia hạn tối đa (ngày sau thời hạn ban đầu)"),
+        default=180,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text=_("Một đề nghị gia hạn không được vượt quá số ngày này kể từ thời hạn ban đầu."),
+    )
     history = HistoricalRecords()
 
     class Meta:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from tasks_app import evidence
+from tasks_app.lifecycle import NOTE_MAX_LENGTH
 from tasks_app.models import Assignment, TaskGroup, Unit
 from tasks_app.status import Status, Timeliness
 
@@ -51,6 +55,18 @@ class LinksField(forms.CharField):
         return links
 
 
+def note_field(label, *, required: bool = False, rows: int = 3) -> forms.CharField:
+    """A note or a reason: its limit stated under it and enforced by the browser and the lifecycle."""
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        # Lazy to the end: the form classes are built once, the text is read in each user's language.
+        help_text=format_lazy(_("Tối đa {n} ký tự."), n=f"{NOTE_MAX_LENGTH:,}".replace(",", ".")),
+    )
+
+
 class VersionedForm(forms.Form):
     """The version of the assignment the user saw; a different current version means a stale form."""
 
@@ -64,7 +80,7 @@ class ProgressForm(VersionedForm):
         max_value=100,
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 5}),
     )
-    note = forms.CharField(label=_("Nội dung báo cáo"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    note = note_field(_("Nội dung báo cáo"))
     files = MultipleFileField(
         label=_("Tệp minh chứng"),
         required=False,
@@ -74,7 +90,7 @@ class ProgressForm(VersionedForm):
 
 
 class SubmitForm(VersionedForm):
-    note = forms.CharField(label=_("Thuyết minh sản phẩm"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    note = note_field(_("Thuyết minh sản phẩm"))
     files = MultipleFileField(label=_("Tệp sản phẩm"), required=False)
     links = LinksField(label=_("Đường dẫn sản phẩm"), required=False, help_text=_("Mỗi dòng một đường dẫn."))
 
@@ -93,19 +109,30 @@ class ExtensionForm(VersionedForm):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
     )
-    reason = forms.CharField(label=_("Lý do đề nghị gia hạn"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = note_field(_("Lý do đề nghị gia hạn"), required=True)
+
+    def __init__(self, *args, limit=None, current=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["requested_deadline"]
+        if current is not None:
+            field.widget.attrs["min"] = (current + dt.timedelta(days=1)).isoformat()
+        if limit is not None:
+            field.widget.attrs["max"] = limit.isoformat()
+            field.help_text = _("Sau thời hạn hiện tại và không quá %(limit)s (giới hạn gia hạn của kế hoạch).") % {
+                "limit": limit.strftime("%d/%m/%Y")
+            }
 
 
 class AcceptForm(VersionedForm):
-    note = forms.CharField(label=_("Ý kiến nghiệm thu"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    note = note_field(_("Ý kiến nghiệm thu"), rows=2)
 
 
 class ReturnForm(VersionedForm):
-    reason = forms.CharField(label=_("Lý do trả lại"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = note_field(_("Lý do trả lại"), required=True)
 
 
 class CancelForm(VersionedForm):
-    reason = forms.CharField(label=_("Lý do hủy"), widget=forms.Textarea(attrs={"rows": 2}))
+    reason = note_field(_("Lý do hủy"), required=True, rows=2)
 
 
 class DecideExtensionForm(forms.Form):
@@ -114,7 +141,7 @@ class DecideExtensionForm(forms.Form):
         choices=[("approve", _("Chấp thuận")), ("reject", _("Không chấp thuận"))],
         widget=forms.RadioSelect,
     )
-    note = forms.CharField(label=_("Ý kiến"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    note = note_field(_("Ý kiến"), rows=2)
 
 
 class AssignmentFilterForm(forms.Form):

@@ -214,7 +214,12 @@ def _render_detail(request, assignment, bound=None, status=200):
             initial={**initial, "percent": assignment.progress}, prefix="progress"
         )
         if pending is None:
-            forms["extension"] = bound.get("extension") or ExtensionForm(initial=initial, prefix="extension")
+            forms["extension"] = bound.get("extension") or ExtensionForm(
+                initial=initial,
+                prefix="extension",
+                limit=lifecycle.extension_limit(assignment),
+                current=assignment.deadline,
+            )
     if is_unit and assignment.status in (Status.IN_PROGRESS, Status.RETURNED):
         forms["submit"] = bound.get("submit") or SubmitForm(initial=initial, prefix="submit")
     if is_authority and assignment.status == Status.SUBMITTED:
