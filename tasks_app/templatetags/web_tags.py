@@ -1,4 +1,5 @@
 from django import template
+from django.utils.formats import number_format
 
 from tasks_app.status import Timeliness
 
@@ -24,3 +25,12 @@ def minutes(delta):
     if not delta:
         return ""
     return -(-int(delta.total_seconds()) // 60)
+
+
+@register.filter
+def num(value):
+    """A count or amount grouped in the reader's language: 165.000 in Vietnamese, 165,000 in
+    English. Only for text people read; never in attributes, URLs or form values."""
+    if value in (None, ""):
+        return value
+    return number_format(value, force_grouping=True)
