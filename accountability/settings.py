@@ -137,7 +137,12 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Tiếng Việt")), ("en", _("English"))]
 # The second holds hand-written Vietnamese for DRF's own untranslated messages (not makemessages').
-LOCALE_PATHS = [BASE_DIR / "tasks_app" / "locale", BASE_DIR / "accountability" / "drf_vi" / "locale"]
+LOCALE_PATHS = [
+    BASE_DIR / "tasks_app" / "locale",
+    BASE_DIR / "accountability" / "drf_vi" / "locale",
+    # django-two-factor-auth in the administrative register (its own catalogue says "quý khách").
+    BASE_DIR / "accountability" / "vendor_vi" / "locale",
+]
 FORMAT_MODULE_PATH = ["accountability.formats"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
