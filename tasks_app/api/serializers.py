@@ -83,10 +83,8 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=Timeliness.choices, allow_null=True))
     def get_timeliness(self, assignment):
-        # Annotated in SQL by the list (with_timeliness); computed in Python for a lone object.
-        if hasattr(assignment, "timeliness") and not callable(assignment.timeliness):
-            return assignment.timeliness
-        return assignment.timeliness()
+        # Annotated in SQL by every queryset that serializes assignments (with_timeliness).
+        return assignment.timeliness
 
 
 # The assignment list, read as plain rows: the columns AssignmentSerializer shows, in one query.
