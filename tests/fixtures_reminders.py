@@ -190,6 +190,7 @@ def zalo_server(settings):
     settings.ZALO_APP_SECRET = "app-secret"
     settings.ZALO_ZNS_TEMPLATE_ID = "tpl-1"
     settings.ZALO_TIMEOUT = 1
+    settings.ZALO_ANSWER_TIMEOUT = 1
     yield server
     server.close()
 

@@ -179,6 +179,9 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(_("số lần thử"), default=0)
     last_error = models.TextField(_("lỗi gần nhất"), blank=True)
     provider_id = models.CharField(_("mã tin của kênh"), max_length=200, blank=True)
+    # The key of the message that carries the row (a hash of its rows' ids: the e-mail Message-ID and
+    # the ZNS tracking_id), set before sending, so a copy sent again carries the same key.
+    message_key = models.CharField(_("khóa tin nhắn"), max_length=64, blank=True, editable=False)
 
     objects = DeliveryQuerySet.as_manager()
 

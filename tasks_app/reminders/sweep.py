@@ -168,10 +168,11 @@ planned (assignment_id, stage, offset_days, deadline, recipient_id, role, channe
         ctes, params = self.ctes()
         # INSERT first, its SELECT with the WITH clauses: SQLite's rowcount counts only then.
         sql = f"""INSERT INTO {_table(Delivery)} (assignment_id, stage, offset_days, deadline, recipient_id,
-    recipient_role, channel, day, status, last_error, created_at, next_attempt_at, attempts, claim_token, provider_id)
+    recipient_role, channel, day, status, last_error, created_at, next_attempt_at, attempts, claim_token, provider_id,
+    message_key)
 {ctes}
 SELECT assignment_id, stage, offset_days, deadline, recipient_id, role, channel, %s,
-    CASE WHEN skip_reason = '' THEN %s ELSE %s END, skip_reason, %s, %s, 0, '', ''
+    CASE WHEN skip_reason = '' THEN %s ELSE %s END, skip_reason, %s, %s, 0, '', '', ''
 FROM planned
 WHERE true
 ORDER BY assignment_id, stage, recipient_id, channel
