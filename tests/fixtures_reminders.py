@@ -62,6 +62,8 @@ class _Handler:
         message = email.message_from_bytes(envelope.content, policy=email_policy.default)
         with self.box.lock:
             self.box.messages.append((list(envelope.rcpt_tos), message))
+        if self.box.stall:  # the message is taken, the answer comes after the client's timeout
+            await asyncio.sleep(self.box.stall)
         return "250 Message accepted for delivery"
 
 
@@ -74,6 +76,7 @@ class SmtpServer:
         self.lock = threading.Lock()
         self.refuse = False
         self.delay = 0.0
+        self.stall = 0.0
         self.hold = threading.Event()
         self.rcpt_seen = threading.Event()
         self.controller = None
@@ -115,6 +118,8 @@ class ZaloServer:
         self.modes: list[str] = []
         self.valid_tokens = {"oa-token"}
         self.refresh_calls = 0
+        self.refresh_delay = 0.0
+        self.refresh_tokens_seen: list[str] = []
         self.lock = threading.Lock()
         box = self
 
@@ -133,7 +138,13 @@ class ZaloServer:
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.path == "/v4/oa/access_token":
+                    spent = dict(item.split("=", 1) for item in raw.decode().split("&") if "=" in item)
+                    time.sleep(box.refresh_delay)  # a slow OAuth server: two refreshes overlap
                     with box.lock:
+                        token = spent.get("refresh_token", "")
+                        box.refresh_tokens_seen.append(token)
+                        if box.refresh_tokens_seen.count(token) > 1:  # single-use, like Zalo's
+                            return self._answer(200, {"error": -14014, "message": "Invalid refresh token"})
                         box.refresh_calls += 1
                         box.valid_tokens = {f"oa-token-{box.refresh_calls}"}
                     return self._answer(
@@ -152,6 +163,10 @@ class ZaloServer:
                 if mode == "timeout":
                     time.sleep(2.5)
                     return self._answer(200, {"error": 0, "data": {"message_id": "late"}})
+                if mode.startswith("late:"):  # accepted, answered after the given seconds
+                    time.sleep(float(mode[5:]))
+                    n = len(box.requests)
+                    return self._answer(200, {"error": 0, "data": {"message_id": f"m{n}", "msg_id": f"z{n}"}})
                 if mode == "500":
                     return self._answer(500, {"message": "internal error"})
                 if mode == "error":
@@ -172,6 +187,15 @@ class ZaloServer:
     def delivered(self, path_end: str) -> list[dict]:
         with self.lock:
             return [r for r in self.requests if r["path"].endswith(path_end) and r["mode"] == "ok"]
+
+    def accepted(self, path_end: str) -> list[dict]:
+        """Requests Zalo accepted, answered in time or late (what its user receives)."""
+        with self.lock:
+            return [
+                r
+                for r in self.requests
+                if r["path"].endswith(path_end) and (r["mode"] in ("ok", "timeout") or r["mode"].startswith("late:"))
+            ]
 
     def close(self):
         self.server.shutdown()

@@ -59,7 +59,7 @@ class SendOutcome:
     error: str = ""
 
 
-def _claimable(now: dt.datetime) -> Q:
+def claimable(now: dt.datetime) -> Q:
     stale = now - dt.timedelta(seconds=settings.REMINDER_CLAIM_TIMEOUT)
     return Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now) | Q(
         status=Delivery.Status.SENDING, claimed_at__lt=stale
@@ -147,11 +147,11 @@ def deliver(recipient_id: int, channel: str, *, now: dt.datetime | None = None, 
     if window is None:
         return outcome  # quiet hours for every plan: the dispatcher sends it in the morning
     token = uuid.uuid4().hex
-    candidates = Delivery.objects.filter(_claimable(now), window, recipient_id=recipient_id, channel=channel)
+    candidates = Delivery.objects.filter(claimable(now), window, recipient_id=recipient_id, channel=channel)
     # The conditions on the row itself are repeated outside the subquery: PostgreSQL re-checks
     # those (not the subquery) on a row another sender updated meanwhile, so no row is claimed twice.
     outcome.claimed = Delivery.objects.filter(
-        _claimable(now), recipient_id=recipient_id, channel=channel, pk__in=candidates.values("pk")
+        claimable(now), recipient_id=recipient_id, channel=channel, pk__in=candidates.values("pk")
     ).update(status=Delivery.Status.SENDING, claim_token=token, claimed_at=now, attempts=F("attempts") + 1)
     if not outcome.claimed:
         return outcome
@@ -178,7 +178,7 @@ def deliver(recipient_id: int, channel: str, *, now: dt.datetime | None = None, 
             provider_id = CHANNELS[channel].send(recipient, part)
         except ChannelError as exc:
             unsent = [by_id[pk] for later in parts[n:] for pk in later.row_ids]
-            _fail(unsent, exc, book, now)
+            _fail(unsent, exc, book, timezone.now())  # the wait counts from the failure
             outcome.retry_in, outcome.error = exc.retry_in, str(exc)
             raise
         outcome.sent += journal.note_and_record(part.key, part.row_ids, provider_id)
@@ -194,7 +194,7 @@ def due_pairs(now: dt.datetime | None = None) -> list[tuple[int, str]]:
     if window is None:
         return []
     return list(
-        Delivery.objects.filter(_claimable(now), window).values_list("recipient_id", "channel").distinct().order_by()
+        Delivery.objects.filter(claimable(now), window).values_list("recipient_id", "channel").distinct().order_by()
     )
 
 
