@@ -62,6 +62,8 @@ class _Handler:
         message = email.message_from_bytes(envelope.content, policy=email_policy.default)
         with self.box.lock:
             self.box.messages.append((list(envelope.rcpt_tos), message))
+        if self.box.on_accept is not None:  # a fault injected between acceptance and the answer
+            await asyncio.get_running_loop().run_in_executor(None, self.box.on_accept, message)
         if self.box.stall:  # the message is taken, the answer comes after the client's timeout
             await asyncio.sleep(self.box.stall)
         return "250 Message accepted for delivery"
@@ -77,6 +79,7 @@ class SmtpServer:
         self.refuse = False
         self.delay = 0.0
         self.stall = 0.0
+        self.on_accept = None
         self.hold = threading.Event()
         self.rcpt_seen = threading.Event()
         self.controller = None
@@ -341,3 +344,70 @@ class PrivateRedis:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+
+class PostgresProxy:
+    """A TCP proxy on loopback in front of the test's PostgreSQL server, for a worker to connect
+    through. `outage(seconds)` resets every open connection and refuses new ones for that long:
+    what a worker sees of a PostgreSQL restart, without restarting the server others share."""
+
+    def __init__(self, host: str, port: int):
+        self.upstream = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.down_until = 0.0
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.outages = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if time.monotonic() < self.down_until:
+                client.close()  # the server is "restarting": connection refused
+                continue
+            try:
+                server = socket.create_connection(self.upstream)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+
+    def outage(self, seconds: float):
+        self.outages += 1
+        self.down_until = time.monotonic() + seconds
+        with self.lock:
+            sockets, self.sockets = self.sockets, []
+        for s in sockets:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self):
+        self.listener.close()
+        self.outage(0)

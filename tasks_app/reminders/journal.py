@@ -14,6 +14,7 @@ Message-ID / tracking id, which is the remaining, detectable duplicate.)
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import json
@@ -26,7 +27,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import connection
+from django.db.utils import Error as DatabaseFailure
 from django.utils import timezone
 
 from .models import Delivery
@@ -68,11 +70,12 @@ def until_database_answers(work: Callable[[], int]) -> int:
     while True:
         try:
             return work()
-        except DatabaseError:
+        except DatabaseFailure:  # OperationalError, InterfaceError ("connection already closed")…
             if time.monotonic() >= give_up:
                 raise
             log.warning("reminders: the database did not answer; recording again in %.1f s", pause)
-            connection.close()  # a broken connection is not reused; the next try opens a new one
+            with contextlib.suppress(DatabaseFailure):
+                connection.close()  # a broken connection is not reused; the next try opens a new one
             time.sleep(pause)
             pause = min(pause * 2, 5.0)
 
