@@ -29,8 +29,8 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from tasks_app.lifecycle import Status
 from tasks_app.models import Official
+from tasks_app.status import OPEN
 
 from . import journal
 from .channels import CHANNELS, ChannelError, Digest, DigestItem
@@ -161,7 +161,7 @@ def deliver(recipient_id: int, channel: str, *, now: dt.datetime | None = None, 
         .order_by("deadline", "assignment_id", "pk")
     )
     # Work completed or cancelled since the sweep gets nothing more.
-    closed = [r.pk for r in rows if r.assignment.status not in Status.OPEN]
+    closed = [r.pk for r in rows if r.assignment.status not in OPEN]
     if closed:
         Delivery.objects.filter(pk__in=closed).update(
             status=Delivery.Status.SKIPPED, last_error="phân công đã kết thúc / assignment closed", claim_token=""

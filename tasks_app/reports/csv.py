@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tasks_app.lifecycle import Timeliness
+from tasks_app.status import Timeliness
 
 
 def _write(header: list[str], rows) -> str:

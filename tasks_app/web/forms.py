@@ -8,8 +8,8 @@ from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from tasks_app import evidence
-from tasks_app.lifecycle import Status, Timeliness
 from tasks_app.models import Assignment, TaskGroup, Unit
+from tasks_app.status import Status, Timeliness
 
 
 class MultipleFileInput(forms.ClearableFileInput):
