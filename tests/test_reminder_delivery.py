@@ -283,3 +283,32 @@ def test_two_first_refreshes_spend_the_refresh_token_once(zalo_server):
     assert errors == []
     assert results == ["oa-token-1", "oa-token-1"]
     assert zalo_server.refresh_tokens_seen == ["refresh-0"] and ZaloToken.objects.count() == 1
+
+
+# --- another kind of row: a handoff notice (issue 11) goes through the same ledger and channels -------
+
+
+def test_a_handoff_notice_goes_out_beside_the_reminders(task, head_a, reachable, smtp_server, zalo_server, client):
+    from tasks_app.reminders.sender import record_notice
+
+    ReminderPolicy.objects.create(channels=["email", "zalo", "feed"])
+    assignment = make_assignment(task, head_a.unit, deadline=DAY + dt.timedelta(days=7))
+    with time_machine.travel(at(9), tick=False):
+        run_sweep()
+        record_notice(assignment, "returned", 41, head_a, "responsible", ["email", "zalo", "zns", "feed"])
+        record_notice(assignment, "returned", 41, head_a, "responsible", ["email"])  # recorded once
+        notices = Delivery.objects.filter(stage="notice-returned@41")
+        assert sorted(notices.values_list("channel", "status")) == [
+            ("email", "pending"),
+            ("feed", "pending"),
+            ("zalo", "pending"),
+            ("zns", "pending"),
+        ]
+        for channel in ("email", "zalo", "feed"):
+            assert deliver(head_a.pk, channel).sent == 2  # the reminder and the notice, one message
+    text = smtp_server.to(head_a.email)[0].get_body(("plain",)).get_content()
+    assert "THÔNG BÁO" in text and "bị trả lại, cần hoàn thiện" in text and "còn 7 ngày" in text
+    [zalo] = zalo_server.delivered("/message/cs")
+    assert "bị trả lại, cần hoàn thiện" in zalo["body"]["message"]["text"]
+    client.force_login(head_a.user)
+    assert "bị trả lại, cần hoàn thiện" in client.get("/notifications/").content.decode()

@@ -29,7 +29,7 @@ from django.utils import timezone, translation
 
 from tasks_app.models import Official
 
-from .models import Channel, FeedItem, RecipientRole, ZaloToken
+from .models import NOTICE_PREFIX, Channel, FeedItem, RecipientRole, ZaloToken, notice_text
 
 # Zalo's answers meaning "the access token is invalid or has expired": refresh it and retry once.
 ZALO_TOKEN_ERRORS = {-124, -216, -230}
@@ -67,7 +67,16 @@ class DigestItem:
     row_ids: list[int] = field(default_factory=list)  # the ledger rows this line delivers
 
     @property
+    def notice(self) -> str:
+        """The notice's text ('' for a reminder), in the language active when rendering."""
+        if not self.stage.startswith(NOTICE_PREFIX):
+            return ""
+        return notice_text(self.stage)
+
+    @property
     def section(self) -> str:
+        if self.stage.startswith(NOTICE_PREFIX):
+            return "notice"
         if self.role != RecipientRole.RESPONSIBLE:
             return "escalated"
         if self.deadline < self.day:
@@ -114,7 +123,8 @@ class Digest:
             "due_today": self.section("due_today"),
             "overdue": self.section("overdue"),
             "escalated": self.section("escalated"),
-            "overdue_count": sum(1 for i in self.items if i.deadline < self.day),
+            "notices": self.section("notice"),
+            "overdue_count": sum(1 for i in self.items if i.deadline < self.day and not i.notice),
             "site_url": settings.SITE_URL,
             "list_url": list_url(),
             "part": self.part,

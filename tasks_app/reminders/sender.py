@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -34,7 +35,7 @@ from tasks_app.status import OPEN
 
 from . import journal
 from .channels import CHANNELS, ChannelError, Digest, DigestItem
-from .models import Delivery
+from .models import NOTICE_PREFIX, Channel, Delivery, RecipientRole, notice_stage
 from .policy import PolicyBook, local_now
 
 
@@ -69,7 +70,7 @@ def claimable(now: dt.datetime) -> Q:
 def _item_key(row: Delivery) -> tuple[int, str]:
     """Rows that make one line of a digest: one assignment's reminders (the newest stage covers an
     older unsent one). Any other kind of row (stage "notice-…") is a line of its own."""
-    return (row.assignment_id, "reminder" if not row.stage.startswith("notice-") else row.stage)
+    return (row.assignment_id, "reminder" if not row.stage.startswith(NOTICE_PREFIX) else row.stage)
 
 
 def _items(rows: list[Delivery], day: dt.date) -> list[DigestItem]:
@@ -201,3 +202,46 @@ def due_pairs(now: dt.datetime | None = None) -> list[tuple[int, str]]:
 def in_send_window(now: dt.datetime | None = None) -> bool:
     """Whether any plan's policy may send now."""
     return PolicyBook.load().sendable(now or local_now()) is not None
+
+
+def record_notice(
+    assignment, kind: str, ref: int | str, recipient: Official, role: str, channels: list[str]
+) -> list[Delivery]:
+    """Record a handoff notice (`kind` in models.NOTICE_TEXTS, `ref` the event's id) for one
+    recipient on the given channels, in the ledger beside the reminders, and queue its sending after
+    commit. Recorded once per event (the ledger's unique key); a channel without an address is
+    `skipped` as the sweep does."""
+    from .sweep import SKIP_REASONS  # the sweep's wording of a missing address
+
+    addresses = {
+        Channel.EMAIL: getattr(recipient.user, "email", ""),
+        Channel.ZALO: recipient.zalo_user_id,
+        Channel.ZNS: recipient.phone,
+        Channel.FEED: "feed",
+    }
+    today = timezone.localdate()
+    rows = [
+        Delivery(
+            assignment=assignment,
+            stage=notice_stage(kind, ref),
+            offset_days=0,
+            deadline=assignment.deadline or today,
+            recipient=recipient,
+            recipient_role=role or RecipientRole.RESPONSIBLE,
+            channel=channel,
+            day=today,
+            status=Delivery.Status.PENDING if addresses.get(channel) else Delivery.Status.SKIPPED,
+            last_error="" if addresses.get(channel) else SKIP_REASONS.get(channel, ""),
+        )
+        for channel in dict.fromkeys(channels)
+    ]
+    created = Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+
+    def enqueue():
+        from .tasks import enqueue_send
+
+        for channel in {r.channel for r in rows if r.status == Delivery.Status.PENDING}:
+            enqueue_send(recipient.pk, channel)
+
+    transaction.on_commit(enqueue)
+    return created
