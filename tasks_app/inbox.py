@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -38,10 +39,9 @@ def _today() -> dt.date:
 def _days_since(moment: dt.datetime | dt.date | None, today: dt.date) -> int:
     if moment is None:
         return 0
-    day = moment if isinstance(moment, dt.date) and not isinstance(moment, dt.datetime) else None
-    if day is None:
-        day = timezone.localtime(moment, lifecycle.local_tz()).date()
-    return max((today - day).days, 0)
+    if isinstance(moment, dt.datetime):
+        moment = timezone.localtime(moment, lifecycle.local_tz()).date()
+    return max((today - moment).days, 0)
 
 
 @dataclass
@@ -103,7 +103,7 @@ def _authority_filter(scope: ActorScope, prefix: str = "", *, city: bool = False
     return Q(**{f"{prefix}authority_id": scope.official_id})
 
 
-def counts(actor, today: dt.date | None = None) -> int:
+def counts(actor: Any, today: dt.date | None = None) -> int:
     """The number in the menu: everything in the official's inbox, in two queries."""
     scope = actor_scope(actor)
     today = today or _today()
@@ -120,13 +120,13 @@ def counts(actor, today: dt.date | None = None) -> int:
     total = sum(v or 0 for v in Assignment.objects.order_by().aggregate(**a_parts).values()) if a_parts else 0
     e_parts = {}
     if authority is not None:
-        e_auth = _authority_filter(scope, "assignment__", city=city)
+        e_auth = _authority_filter(scope, "assignment__", city=city) or Q()
         e_parts["pending"] = Count("pk", filter=e_auth & Q(status=ExtensionRequest.Status.PENDING))
     if unit is not None and not city:
         since = timezone.now() - dt.timedelta(days=DECIDED_DAYS)
         e_parts["decided"] = Count(
             "pk",
-            filter=_unit_filter(scope, "assignment__")
+            filter=(_unit_filter(scope, "assignment__") or Q())
             & Q(decided_at__gte=since)
             & ~Q(status=ExtensionRequest.Status.PENDING),
         )
@@ -180,15 +180,15 @@ def _decide_section(authority: Q, e_authority: Q, today: dt.date) -> Section:
 
 
 def _unit_section(scope: ActorScope, today: dt.date) -> Section:
-    unit, e_unit = _unit_filter(scope), _unit_filter(scope, "assignment__")
+    unit, e_unit = _unit_filter(scope) or Q(), _unit_filter(scope, "assignment__") or Q()
     returned = _assignments().filter(unit, status=Status.RETURNED).annotate(**_last_return())
     overdue = _assignments().filter(unit, status__in=OVERDUE_STATUSES, deadline__lt=today)
     since = timezone.now() - dt.timedelta(days=DECIDED_DAYS)
     decided = _extensions().filter(e_unit, decided_at__gte=since).exclude(status=ExtensionRequest.Status.PENDING)
-    items = [
-        Item("returned", a, a.return_at, _days_since(a.return_at, today), who=a.return_by or "", note=a.return_note)
-        for a in returned.order_by("return_at", "pk")[:LIMIT]
-    ]
+    items = []
+    for a in returned.order_by("return_at", "pk")[:LIMIT]:
+        at, by, note = a.return_at, a.return_by, a.return_note  # type: ignore[attr-defined]  # annotations
+        items.append(Item("returned", a, at, _days_since(at, today), who=by or "", note=note or ""))
     items += [
         Item(
             "decided",
@@ -202,10 +202,9 @@ def _unit_section(scope: ActorScope, today: dt.date) -> Section:
         for e in decided.order_by("decided_at", "pk")[:LIMIT]
     ]
     # Overdue since the day after the deadline: the oldest deadline has waited longest.
-    items += [
-        Item("overdue", a, a.deadline + dt.timedelta(days=1), (today - a.deadline).days)
-        for a in overdue.order_by("deadline", "pk")[:LIMIT]
-    ]
+    for a in overdue.order_by("deadline", "pk")[:LIMIT]:
+        deadline = cast(dt.date, a.deadline)  # filtered on deadline__lt: never null here
+        items.append(Item("overdue", a, deadline + dt.timedelta(days=1), (today - deadline).days))
     items.sort(key=lambda i: (-i.days, i.assignment.pk))
     total = returned.count() + decided.count() + overdue.count()
     return Section(items[:LIMIT], total)
@@ -238,14 +237,14 @@ def _by_authority(today: dt.date) -> list[dict]:
     return result
 
 
-def queues(actor, today: dt.date | None = None) -> Queues:
+def queues(actor: Any, today: dt.date | None = None) -> Queues:
     scope = actor_scope(actor)
     today = today or _today()
     city = _sees_city_queues(scope)
     authority = None if city else _authority_filter(scope)
     decide = Section()
     if authority is not None:
-        decide = _decide_section(authority, _authority_filter(scope, "assignment__"), today)
+        decide = _decide_section(authority, _authority_filter(scope, "assignment__") or Q(), today)
     unit = _unit_section(scope, today) if _unit_filter(scope) is not None and not city else Section()
     result = Queues(decide=decide, unit=unit)
     if city:

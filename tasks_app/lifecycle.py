@@ -516,7 +516,7 @@ class NextStep:
     whose: str  # "unit" | "authority" | ""
 
 
-def next_step(assignment, *, pending_extension: bool = False) -> NextStep:
+def next_step(assignment: Assignment, *, pending_extension: bool = False) -> NextStep:
     """The one rule the pages word as "Việc tiếp theo": after a return, resubmitting is the unit's."""
     status = assignment.status
     if status == Status.DRAFT:

@@ -123,7 +123,7 @@ def record(assignment: Any, kind: str, *, actor: ActorScope, note: str = "", ext
     Delivery.objects.bulk_create(feed_rows, ignore_conflicts=True)
     FeedItem.objects.bulk_create(feed)
     for official_id, role in targets:
-        others = [c for c in channels if c != Channel.FEED]
+        others: list[str] = [c for c in channels if c != Channel.FEED]
         if others:
             record_notice(assignment, kind, handoff.pk, officials[official_id], role, others)
     return handoff
