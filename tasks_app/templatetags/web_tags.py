@@ -34,3 +34,13 @@ def num(value):
     if value in (None, ""):
         return value
     return number_format(value, force_grouping=True)
+
+
+@register.filter
+def label_at(items, index):
+    """The label of items[index] (a column's heading when a table is stacked on a phone)."""
+    try:
+        item = items[index]
+    except (IndexError, KeyError, TypeError):
+        return ""
+    return getattr(item, "label", item)
