@@ -128,7 +128,7 @@ class Plan(models.Model):
     # How far an extension may reach: a request beyond it is refused (lifecycle.extension_limit).
     extension_horizon_days = models.PositiveSmallIntegerField(
         _("gia hạn tối đa (ngày sau thời hạn ban đầu)"),
-        default=180,
+        default=365,
         validators=[MinValueValidator(1), MaxValueValidator(3650)],
         help_text=_("Một đề nghị gia hạn không được vượt quá số ngày này kể từ thời hạn ban đầu."),
     )

@@ -40,13 +40,13 @@ def test_a_20000_character_note_is_refused_and_changes_nothing(assignment_a, hea
 
 
 def test_an_extension_beyond_the_plans_horizon_is_refused(assignment_a, head_a, plan):
-    assert plan.extension_horizon_days == 180
+    assert plan.extension_horizon_days == 365
     before = snapshot(assignment_a)
     with pytest.raises(ValidationError) as refused:
         assignment_a.request_extension(by=head_a, requested_deadline=dt.date(2099, 12, 31), reason="Cần thêm")
-    assert "27/12/2026" in str(refused.value)  # 30/06/2026 + 180 days
+    assert "30/06/2027" in str(refused.value)  # 30/06/2026 + 365 days
     assert snapshot(assignment_a) == before
-    assignment_a.request_extension(by=head_a, requested_deadline=dt.date(2026, 12, 27), reason="Cần thêm")
+    assignment_a.request_extension(by=head_a, requested_deadline=dt.date(2027, 6, 30), reason="Cần thêm")
     plan.extension_horizon_days = 30
     plan.save()
 
@@ -55,12 +55,12 @@ def test_the_forms_state_the_limits_and_the_api_enforces_them(client, assignment
     sign_in(client, head_a)
     page = client.get(reverse("web:assignment", args=[assignment_a.pk])).content.decode()
     assert f'maxlength="{NOTE_MAX_LENGTH}"' in page and "Tối đa 4.000 ký tự." in page
-    assert 'max="2026-12-27"' in page and "không quá 27/12/2026" in page
+    assert 'max="2027-06-30"' in page and "không quá 30/06/2027" in page
     response = client.post(
         reverse("web:assignment-action", args=[assignment_a.pk, "extension"]),
         {"extension-version": 1, "extension-requested_deadline": "2099-12-31", "extension-reason": "Cần thêm"},
     )
-    assert response.status_code == 400 and "27/12/2026" in response.content.decode()
+    assert response.status_code == 400 and "30/06/2027" in response.content.decode()
     api = client.post(
         f"/api/v1/assignments/{assignment_a.pk}/progress/",
         {"percent": 10, "note": HUGE},

@@ -14,11 +14,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalplan',
             name='extension_horizon_days',
-            field=models.PositiveSmallIntegerField(default=180, help_text='Một đề nghị gia hạn không được vượt quá số ngày này kể từ thời hạn ban đầu.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3650)], verbose_name='gia hạn tối đa (ngày sau thời hạn ban đầu)'),
+            field=models.PositiveSmallIntegerField(default=365, help_text='Một đề nghị gia hạn không được vượt quá số ngày này kể từ thời hạn ban đầu.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3650)], verbose_name='gia hạn tối đa (ngày sau thời hạn ban đầu)'),
         ),
         migrations.AddField(
             model_name='plan',
             name='extension_horizon_days',
-            field=models.PositiveSmallIntegerField(default=180, help_text='Một đề nghị gia hạn không được vượt quá số ngày này kể từ thời hạn ban đầu.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3650)], verbose_name='gia hạn tối đa (ngày sau thời hạn ban đầu)'),
+            field=models.PositiveSmallIntegerField(default=365, help_text='Một đề nghị gia hạn không được vượt quá số ngày này kể từ thời hạn ban đầu.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3650)], verbose_name='gia hạn tối đa (ngày sau thời hạn ban đầu)'),
         ),
     ]

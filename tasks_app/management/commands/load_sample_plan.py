@@ -588,6 +588,8 @@ class _DemoActivity:
 
     def _extension(self, a, asked: dt.date, new_deadline: dt.date, *, approve: bool | None):
         reason = self.rng.choice(EXTENSION_REASONS)
+        # Within the plan's extension horizon, as the lifecycle requires of any request.
+        new_deadline = min(new_deadline, lifecycle.extension_limit(a) or new_deadline)
         request = a.request_extension(by=a.unit.head, requested_deadline=new_deadline, reason=reason)
         requested_at = self._when(a, asked, 8, 16)
         if approve is not None:
