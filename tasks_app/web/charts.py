@@ -131,7 +131,9 @@ def vertical_stacked(columns, *, title: str, chart_id: str, width: int = PHONE_W
             f"{escape(month)}</text>"
         )
         if year and year != previous_year:
-            parts.append(f'<text x="{x:.1f}" y="{height - 4}" fill="#5a6473">{escape(year)}</text>')
+            parts.append(
+                f'<text x="{min(x, width - 4 * FONT * 0.6):.1f}" y="{height - 4}" fill="#5a6473">{escape(year)}</text>'
+            )
             previous_year = year
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 — every text above is escaped
