@@ -112,7 +112,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
+            "NAME": str(VAR_DIR / "db.sqlite3"),
             # SQLite waits for the writer instead of failing at once when the web and the
             # worker of `make demo` write at the same moment.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import re
 import time
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -50,7 +51,7 @@ def verified_key(key: str) -> ApiKey:
     now = time.time()
     if found is not None and found[1] <= now < found[2]:
         return found[0]
-    api_key = ApiKey.objects.get_from_key(key)
+    api_key = cast(ApiKey, ApiKey.objects.get_from_key(key))
     seconds = _cache_seconds()
     if api_key.expiry_date is not None:  # never remembered past its own expiry
         seconds = min(seconds, (api_key.expiry_date - timezone.now()).total_seconds())

@@ -336,7 +336,7 @@ class WebhookEndpointViewSet(
     def get_queryset(self):
         if not has_api_key(self.request):  # the schema generator asks without a request key
             return WebhookEndpoint.objects.none()
-        return WebhookEndpoint.objects.filter(api_key=self.request.auth).order_by("id")
+        return WebhookEndpoint.objects.filter(api_key_id=self.request.auth.pk).order_by("id")
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -30,6 +31,10 @@ ZALO_TEXT_LIMIT = 2000
 class ChannelError(Exception):
     """A failure to deliver that may pass (network, server error, provider refusal)."""
 
+    # Set by the sender on the way out: when the row is tried again, and whether it was the last try.
+    retry_in: dt.timedelta
+    gave_up: bool
+
 
 def assignment_url(assignment_id: int) -> str:
     return f"{settings.SITE_URL}/assignments/{assignment_id}/"
@@ -37,7 +42,7 @@ def assignment_url(assignment_id: int) -> str:
 
 @dataclass
 class DigestItem:
-    assignment: object
+    assignment: Any  # an Assignment
     stage: str
     offset: int
     deadline: dt.date

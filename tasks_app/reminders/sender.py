@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Case, F, Q, Value, When
@@ -76,7 +77,7 @@ def deliver(recipient_id: int, channel: str, *, now: dt.datetime | None = None, 
     recipient = Official.objects.select_related("user").get(pk=recipient_id)
     day = timezone.localdate(now)
     # One line per assignment: an older unsent stage is covered by the newest one.
-    latest = {}
+    latest: dict[int, Any] = {}
     for row in rows:
         if row.assignment_id not in latest or row.offset_days > latest[row.assignment_id].offset_days:
             latest[row.assignment_id] = row

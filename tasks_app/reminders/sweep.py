@@ -321,6 +321,8 @@ def _mark_overdue(day: dt.date) -> int:
     for start in range(0, len(ids), _EVENT_BATCH):
         batch = Assignment.objects.select_related("task", "unit").in_bulk(ids[start : start + _EVENT_BATCH])
         for assignment in batch.values():
+            if assignment.deadline is None:  # never: selected by deadline__lt
+                continue
             events.send(
                 assignment,
                 events.OVERDUE,
