@@ -34,7 +34,7 @@ _SWEEP_LOCK_KEY = 0x5E3A_0004
 _EVENT_BATCH = 500
 
 SKIP_NO_RECIPIENT = "không tìm thấy người nhận"
-SKIP_REASONS: dict[str, str] = {
+SKIP_REASONS = {
     Channel.EMAIL: "không có địa chỉ email / no email address",
     Channel.ZALO: "không có Zalo user id / no Zalo user id",
     Channel.ZNS: "không có số điện thoại / no phone number",
