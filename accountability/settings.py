@@ -159,10 +159,20 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimu
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# Behind nginx the client address is the last hop of X-Forwarded-For (AXES_PROXY_COUNT=1).
-AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0) or None
-if AXES_IPWARE_PROXY_COUNT:
+# The client's address, through django-ipware as the axes documentation prescribes. AXES_PROXY_COUNT
+# is the number of trusted proxies in front of gunicorn (1: the nginx of deploy/). The edge proxy
+# states the address it saw (nginx: `X-Forwarded-For $remote_addr`) and each further proxy appends
+# its peer's, so X-Forwarded-For lists PROXY_COUNT addresses and the client is the PROXY_COUNT-th
+# from the right: ipware's proxy_count is that minus one (its chain does not list the last proxy,
+# which is REMOTE_ADDR). Anything a client wrote further left is never read. Without a proxy
+# (AXES_PROXY_COUNT=0) only REMOTE_ADDR counts, so a forged header changes nothing.
+AXES_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0, maximum=10)
+if AXES_PROXY_COUNT:
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+    AXES_IPWARE_PROXY_COUNT = AXES_PROXY_COUNT - 1
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 # Two-factor sign-in (django-two-factor-auth, TOTP and backup codes) is open to everyone and
 # required of officials who hold authority (tasks_app/web/middleware.py).
 TWO_FACTOR_REQUIRED_FOR_AUTHORITY = env_bool("TWO_FACTOR_REQUIRED_FOR_AUTHORITY", True)
