@@ -176,6 +176,8 @@ else:
 # Two-factor sign-in (django-two-factor-auth, TOTP and backup codes) is open to everyone and
 # required of officials who hold authority (tasks_app/web/middleware.py).
 TWO_FACTOR_REQUIRED_FOR_AUTHORITY = env_bool("TWO_FACTOR_REQUIRED_FOR_AUTHORITY", True)
+# The admin (/admin/) only for staff signed in with a second factor; its password form is not offered.
+ADMIN_REQUIRES_TWO_FACTOR = env_bool("ADMIN_REQUIRES_TWO_FACTOR", True)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Sáu rõ Hải Phòng")
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 3600, minimum=600)
 
@@ -224,7 +226,7 @@ REST_FRAMEWORK = {
     # Machines send `Authorization: Bearer <key>` (the key lands in request.auth); the web uses the session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "tasks_app.api.authentication.ApiKeyAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "tasks_app.api.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tasks_app.api.permissions.IsAuthenticatedOrApiKey"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

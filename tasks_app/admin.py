@@ -1,8 +1,10 @@
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
+from two_factor.admin import AdminSiteOTPRequiredMixin
 
 from tasks_app.models import (
     Assignment,
@@ -20,6 +22,19 @@ from tasks_app.models import (
     Unit,
 )
 
+
+class TwoFactorAdminSite(AdminSiteOTPRequiredMixin, admin.AdminSite):
+    """The admin only for staff whose session passed a second factor (ASVS 6.3.2). Its own
+    password-only login form is replaced by a redirect to the two-factor sign-in."""
+
+    def has_permission(self, request):
+        if not settings.ADMIN_REQUIRES_TWO_FACTOR:
+            return admin.AdminSite.has_permission(self, request)
+        return super().has_permission(request)
+
+
+# django-two-factor-auth's documented way: the default site (and every registration on it) kept.
+admin.site.__class__ = TwoFactorAdminSite
 admin.site.site_header = _("Theo dõi nhiệm vụ — sáu rõ")
 admin.site.site_title = _("Theo dõi nhiệm vụ")
 admin.site.index_title = _("Quản trị")

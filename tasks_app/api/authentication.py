@@ -24,6 +24,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from tasks_app.api.models import ApiKey
+from tasks_app.web.middleware import needs_second_factor
 
 # last_used_at is written at most this often per key, so a syncing portal does not write on every read.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -99,6 +100,20 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     def authenticate_header(self, request):
         # Makes DRF answer 401 (not 403) to a request with no credentials.
         return f'{self.keyword} realm="api"'
+
+
+class VerifiedSessionAuthentication(authentication.SessionAuthentication):
+    """The web session (with DRF's CSRF check), refused to an official who must sign in with a
+    second factor and has not: the same rule as the pages (ASVS 6.3.3), so a password alone never
+    reaches the API's writes through the cookie."""
+
+    def authenticate(self, request):
+        found = super().authenticate(request)
+        if found is not None and needs_second_factor(found[0]):
+            raise exceptions.PermissionDenied(
+                _("Tài khoản có thẩm quyền phải đăng nhập hai lớp trước khi dùng API bằng phiên đăng nhập.")
+            )
+        return found
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):

@@ -15,7 +15,9 @@ from django.utils.translation import gettext as _
 from two_factor.utils import default_device
 
 # Paths an unverified authority may still open: the two-factor pages, sign-out, the language
-# switch, static files, and machine endpoints that authenticate by key, not by session.
+# switch, static files, and the token feeds. Under /api/ a key holder passes as before, and a
+# session passes the same rule in the API's own session authentication (VerifiedSessionAuthentication),
+# so the API answers in JSON instead of redirecting to a page.
 _OPEN_PREFIXES = ("/account/", "/accounts/", "/i18n/", "/static/", "/api/", "/feeds/")
 
 
@@ -34,16 +36,21 @@ def holds_authority(user) -> bool:
     )
 
 
+def needs_second_factor(user) -> bool:
+    """Whether this signed-in user must pass a second factor before using their session: the one
+    rule of the pages, the admin and the session-authenticated API."""
+    return (
+        settings.TWO_FACTOR_REQUIRED_FOR_AUTHORITY
+        and user.is_authenticated
+        and not user.is_verified()
+        and holds_authority(user)
+    )
+
+
 def require_two_factor_for_authority(get_response):
     def middleware(request):
         user = request.user
-        if (
-            settings.TWO_FACTOR_REQUIRED_FOR_AUTHORITY
-            and user.is_authenticated
-            and not user.is_verified()
-            and not request.path.startswith(_OPEN_PREFIXES)
-            and holds_authority(user)
-        ):
+        if not request.path.startswith(_OPEN_PREFIXES) and needs_second_factor(user):
             if default_device(user) is not None:
                 # Signed in some other way (e.g. the admin's form): sign in again with the token.
                 messages.warning(request, _("Hãy đăng nhập lại bằng mã xác thực hai lớp."))

@@ -1,0 +1,113 @@
+"""Attacks on sign-in and sessions, each performed and refused. ASVS 5.0 requirement in each docstring."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.test import APIClient
+
+from tasks_app.api.models import WebhookEndpoint
+from tasks_app.lifecycle import Status
+from tasks_app.models import Assignment, ExtensionRequest
+from tests.fixtures_web import sign_in, sign_in_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_factor_required(settings):
+    settings.TWO_FACTOR_REQUIRED_FOR_AUTHORITY = True
+
+
+def api_session(official, *, verified=False) -> APIClient:
+    """The cookie a browser gets from the password step alone (or with the second factor too)."""
+    client = APIClient(enforce_csrf_checks=False)
+    sign_in(client, official, verified=verified)
+    return client
+
+
+@pytest.mark.usefixtures("two_factor_required")
+def test_unenrolled_authority_session_is_refused_on_api_writes(leader, assignment_a, head_a):
+    """ASVS 5.0 6.3.3 (multi-factor cannot be bypassed): the password-only session of an authority who
+    has not enrolled cannot accept a deliverable, decide an extension or post a KPI score via /api/v1/."""
+    Assignment.objects.filter(pk=assignment_a.pk).update(status=Status.SUBMITTED, progress=100)
+    extension = ExtensionRequest.objects.create(
+        assignment=assignment_a,
+        requested_by=head_a,
+        current_deadline=assignment_a.deadline,
+        requested_deadline=assignment_a.deadline + dt.timedelta(days=30),
+        reason="Chờ vốn",
+    )
+    attacker = api_session(leader)
+    writes = [
+        (f"/api/v1/assignments/{assignment_a.pk}/accept/", {"note": "đạt"}),
+        (f"/api/v1/extension-requests/{extension.pk}/decide/", {"approve": True, "note": "đồng ý"}),
+        ("/api/v1/kpi/general-scores/", {"period": "2026-Q1", "unit": assignment_a.unit.code, "points": 30}),
+    ]
+    for url, body in writes:
+        response = attacker.post(url, body, format="json")
+        assert response.status_code == 403, (url, response.status_code, response.content[:300])
+        assert response["Content-Type"].startswith("application/json")
+        assert "hai lớp" in response.json()["detail"]
+    assert attacker.get("/api/v1/assignments/").status_code == 403
+    assignment_a.refresh_from_db()
+    extension.refresh_from_db()
+    assert assignment_a.status == Status.SUBMITTED and extension.decided_at is None
+
+
+@pytest.mark.usefixtures("two_factor_required")
+def test_verified_authority_and_plain_officials_keep_their_api_session(leader, official_a, assignment_a):
+    """ASVS 5.0 6.3.3: the rule refuses only the unverified authority."""
+    assert api_session(leader, verified=True).get("/api/v1/assignments/").status_code == 200
+    assert api_session(official_a).get("/api/v1/assignments/").status_code == 200
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_superuser("root", "root@example.org", "pw-root-123")
+
+
+def test_admin_without_a_second_factor_is_refused(client, staff):
+    """ASVS 5.0 6.3.2 (multi-factor for administrative access): a staff session without a verified
+    device gets no admin page, and the admin's own password form is not offered."""
+    client.force_login(staff)
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    login = client.get("/admin/login/?next=/admin/")
+    assert login.status_code == 302 and login["Location"].startswith(reverse("two_factor:login"))
+    assert client.get("/admin/tasks_api/webhookendpoint/").status_code == 302
+    # With a device but an unverified session: still refused.
+    TOTPDevice.objects.create(user=staff, name="default", confirmed=True)
+    assert client.get("/admin/").status_code == 302
+    sign_in_user(client, staff, verified=True)
+    assert client.get("/admin/").status_code == 200
+
+
+def test_webhook_secret_is_shown_once_and_can_be_rotated(client, staff, portal_key):
+    """ASVS 5.0 13.3.2 (secrets not exposed): the secret is on the page that creates the webhook, on
+    no later view of it, and a rotation shows the new one once and invalidates the old."""
+    sign_in_user(client, staff, verified=True)
+    created = client.post(
+        "/admin/tasks_api/webhookendpoint/add/",
+        {"api_key": portal_key.obj.pk, "url": "https://portal.example.org/hook", "events": '["assignment.overdue"]'},
+    )
+    assert created.status_code == 200, created.content[:1500]
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.secret in created.content.decode()
+    assert "no-store" in created["Cache-Control"]
+    for url in (
+        "/admin/tasks_api/webhookendpoint/",
+        f"/admin/tasks_api/webhookendpoint/{endpoint.pk}/change/",
+        f"/admin/tasks_api/webhookendpoint/{endpoint.pk}/history/",
+    ):
+        page = client.get(url)
+        assert page.status_code == 200 and endpoint.secret not in page.content.decode(), url
+    old = endpoint.secret
+    rotated = client.post(
+        "/admin/tasks_api/webhookendpoint/",
+        {"action": "rotate_secret", "_selected_action": [endpoint.pk]},
+    )
+    endpoint.refresh_from_db()
+    assert endpoint.secret != old and endpoint.secret in rotated.content.decode()
+    assert old not in rotated.content.decode()
