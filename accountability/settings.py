@@ -65,6 +65,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before sessions and views: malformed paths and query values never reach a query.
+    "tasks_app.web.middleware.refuse_malformed_input",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -229,6 +231,15 @@ REST_FRAMEWORK = {
         "tasks_app.api.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tasks_app.api.permissions.IsAuthenticatedOrApiKey"],
+    # JSON nested deeper than any request of ours is refused before parsing (tasks_app/inputs.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "tasks_app.inputs.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # JSON only in production; the browsable API (HTML forms over the API) only while developing.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "tasks_app.api.pagination.ApiPagination",
     "DEFAULT_SCHEMA_CLASS": "tasks_app.api.schema.ApiAutoSchema",

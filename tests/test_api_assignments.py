@@ -389,7 +389,8 @@ def test_huge_or_odd_ids_are_404_not_500(key_a):
         "/api/v1/extension-requests/0/decide/",
     ]:
         response = client.get(path) if "decide" not in path else client.post(path, {"approve": True}, format="json")
-        assert response.status_code == 404, path
+        expected = 400 if "%00" in path else 404  # NUL is refused before routing (tasks_app/inputs.py)
+        assert response.status_code == expected, path
 
 
 def test_units_by_code(key_a, commune_a, head_a):

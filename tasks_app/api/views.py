@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
@@ -20,6 +20,7 @@ from tasks_app.api import serializers as s
 from tasks_app.api.filters import AssignmentFilter, ExtensionRequestFilter, TaskFilter, UnitFilter
 from tasks_app.api.models import WebhookEndpoint
 from tasks_app.api.permissions import HasApiKey, IsAuthenticatedOrApiKey, has_api_key
+from tasks_app.inputs import DepthLimitedJSONParser, is_id
 from tasks_app.lifecycle import StaleVersion, request_actor
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, ProgressReport, Task, Unit
 
@@ -41,7 +42,7 @@ ETAG = OpenApiParameter(
     response=[200, 201],
     description="The assignment's version, for If-Match.",
 )
-WRITE_PARSERS = [JSONParser, MultiPartParser, FormParser]
+WRITE_PARSERS = [DepthLimitedJSONParser, MultiPartParser, FormParser]
 
 
 def etag(assignment) -> str:
@@ -54,7 +55,7 @@ def if_match_version(request) -> int | None:
     if not raw or raw == "*":
         return None
     tag = raw.split(",")[0].strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() and len(tag) < 10 else -1
+    return int(tag) if is_id(tag) and len(tag) < 10 else -1
 
 
 class PortalKeysReadOnly(BasePermission):

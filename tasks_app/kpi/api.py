@@ -19,6 +19,7 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tasks_app.inputs import is_id
 from tasks_app.kpi import scoring
 from tasks_app.kpi.models import GeneralScore, Level
 from tasks_app.kpi.serializers import (
@@ -261,7 +262,7 @@ class IndicatorListView(ListAPIView):
         queryset = indicators()
         plan = self.request.query_params.get("plan")
         if plan:
-            if not plan.isdigit():
+            if not is_id(plan):
                 raise ValidationError({"plan": [_t("Mã kế hoạch không hợp lệ.")]})
             queryset = queryset.filter(plan_id=plan)
         return queryset

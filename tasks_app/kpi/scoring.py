@@ -41,6 +41,7 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 
+from tasks_app.inputs import is_id
 from tasks_app.kpi.models import GeneralScore, KpiRanking, KpiRankingRow, Level, Rating, ScoringScheme, TaskWeight
 from tasks_app.lifecycle import Status, Timeliness, local_tz, timeliness_expression
 from tasks_app.models import Assignment, Official, Plan, Unit
@@ -470,7 +471,7 @@ def period_and_plan(params) -> tuple[Period, Plan]:
     """From query parameters `period` (required) and `plan` (optional id); ValueError when bad."""
     period = Period.parse(params.get("period"))
     plan_id = params.get("plan")
-    if plan_id not in (None, "") and not str(plan_id).isdigit():
+    if plan_id not in (None, "") and not is_id(plan_id):
         raise ValueError(_t("Mã kế hoạch không hợp lệ: “%(v)s”.") % {"v": plan_id})
     return period, plan_for(period, plan_id or None)
 

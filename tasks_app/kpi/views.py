@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from tasks_app.importers import PlanImportError, import_plan
+from tasks_app.inputs import is_id
 from tasks_app.kpi import scoring
 from tasks_app.kpi.api import may_report_actual, save_actual
 from tasks_app.kpi.models import Level
@@ -290,13 +291,13 @@ def reports(request):
 def _report_filters(request):
     plan_id = request.GET.get("plan")
     plans = Plan.objects.all()
-    plan = plans.filter(pk=plan_id).first() if plan_id and plan_id.isdigit() else plans.first()
+    plan = plans.filter(pk=plan_id).first() if plan_id and is_id(plan_id) else plans.first()
     if plan is None:
         raise Http404(_t("Không có kế hoạch."))
     group = unit = period = None
     if request.GET.get("group"):
         group = (
-            get_object_or_404(TaskGroup, pk=request.GET["group"], plan=plan) if request.GET["group"].isdigit() else None
+            get_object_or_404(TaskGroup, pk=request.GET["group"], plan=plan) if is_id(request.GET["group"]) else None
         )
         if group is None:
             raise Http404(_t("Không tìm thấy nhóm nhiệm vụ."))

@@ -14,6 +14,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from two_factor.utils import default_device
 
+from tasks_app import inputs
+from tasks_app.web import errors
+
 # Paths an unverified authority may still open: the two-factor pages, sign-out, the language
 # switch, static files, and the token feeds. Under /api/ a key holder passes as before, and a
 # session passes the same rule in the API's own session authentication (VerifiedSessionAuthentication),
@@ -60,6 +63,19 @@ def require_two_factor_for_authority(get_response):
                 _("Tài khoản có thẩm quyền phải đăng nhập hai lớp. Hãy bật xác thực hai lớp để tiếp tục."),
             )
             return redirect(reverse("two_factor:setup"))
+        return get_response(request)
+
+    return middleware
+
+
+def refuse_malformed_input(get_response):
+    """NUL and control characters, over-long values and a foreign `next` in the path or the query
+    get 400 before any view or query runs (tasks_app/inputs.py has the rules)."""
+
+    def middleware(request):
+        reason = inputs.malformed_request_reason(request.path, request.GET.lists())
+        if reason is not None:
+            return errors.bad_request(request, reason=reason)
         return get_response(request)
 
     return middleware
