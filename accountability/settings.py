@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "tasks_app.web.middleware.end_idle_sessions",
     "tasks_app.web.middleware.require_two_factor_for_authority",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -209,6 +210,11 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 SESSION_COOKIE_HTTPONLY = True
+# A session ends after SESSION_MAX_HOURS whatever happens, and after a time without any request:
+# short for officials holding authority (accept deliverables, decide extensions), longer for others.
+SESSION_COOKIE_AGE = 3600 * env_int("SESSION_MAX_HOURS", 12, minimum=1, maximum=24 * 14)
+SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 60, minimum=1)
+SESSION_IDLE_TIMEOUT_AUTHORITY_MINUTES = env_int("SESSION_IDLE_TIMEOUT_AUTHORITY_MINUTES", 15, minimum=1)
 # The pages send the CSRF token from the form or the page (htmx hx-headers), never read the cookie.
 CSRF_COOKIE_HTTPONLY = True
 

@@ -111,3 +111,50 @@ def test_webhook_secret_is_shown_once_and_can_be_rotated(client, staff, portal_k
     endpoint.refresh_from_db()
     assert endpoint.secret != old and endpoint.secret in rotated.content.decode()
     assert old not in rotated.content.decode()
+
+
+def test_idle_sessions_end_sooner_for_authority_holders(client, leader, official_a, assignment_a, time_machine):
+    """ASVS 5.0 7.3.1 (inactivity timeout): an authority's session unused for 16 minutes is over; a
+    member's lasts an hour of idleness; every session ends after SESSION_MAX_HOURS anyway."""
+    time_machine.move_to(dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC), tick=False)
+    sign_in(client, leader, verified=True)
+    assert client.get(reverse("web:dashboard")).status_code == 200
+    time_machine.shift(dt.timedelta(minutes=10))
+    assert client.get(reverse("web:dashboard")).status_code == 200  # use keeps it alive
+    time_machine.shift(dt.timedelta(minutes=16))
+    response = client.get(reverse("web:dashboard"))
+    assert response.status_code == 302 and "_auth_user_id" not in client.session
+
+    api = api_session(official_a)
+    assert api.get("/api/v1/assignments/").status_code == 200
+    time_machine.shift(dt.timedelta(minutes=50))
+    assert api.get("/api/v1/assignments/").status_code == 200
+    time_machine.shift(dt.timedelta(minutes=61))
+    assert api.get("/api/v1/assignments/").status_code in (401, 403)
+
+
+def test_production_serves_the_api_as_json_only_with_bounded_sessions():
+    """ASVS 5.0 13.4.x (no debug or developer interfaces in production) and 7.3.2 (absolute session
+    lifetime): with DEBUG off the browsable API is gone and sessions last hours, not 14 days."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "x" * 50,
+        "ALLOWED_HOSTS": "tracker.example.org",
+        "DJANGO_SETTINGS_MODULE": "accountability.settings",
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.REST_FRAMEWORK['DEFAULT_RENDERER_CLASSES'], s.SESSION_COOKIE_AGE, "
+        "s.SESSION_IDLE_TIMEOUT_AUTHORITY_MINUTES)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=django_settings.BASE_DIR, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "['rest_framework.renderers.JSONRenderer'] 43200 15"
