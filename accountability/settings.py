@@ -270,6 +270,13 @@ SPECTACULAR_SETTINGS = {
         "ExtensionRequestStatusEnum": "tasks_app.models.ExtensionRequest.Status",
     },
 }
+# Uploads: a body beyond every file at its largest is refused unread, a file beyond the limit is
+# not stored past it (tasks_app/evidence.py), then Django's own handlers.
+FILE_UPLOAD_HANDLERS = [
+    "tasks_app.evidence.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Evidence uploads: the largest file accepted, and how many files one report may carry.
 API_EVIDENCE_MAX_BYTES = env_int("API_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
 API_EVIDENCE_MAX_FILES = env_int("API_EVIDENCE_MAX_FILES", 10, minimum=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -302,16 +302,10 @@ class EvidenceDownloadView(generics.GenericAPIView):
     )
     def get(self, request, pk):
         visible = Assignment.objects.visible_to(request_actor(request)).values("pk")
-        evidence = Evidence.objects.filter(pk=pk, report__assignment__in=visible).exclude(file="").first()
-        if evidence is None:
+        item = Evidence.objects.filter(pk=pk, report__assignment__in=visible).exclude(file="").first()
+        if item is None:
             raise Http404
-        response = FileResponse(
-            evidence.file.open("rb"),
-            as_attachment=True,
-            filename=evidence.original_name or evidence.file.name,
-            content_type=evidence.content_type or "application/octet-stream",
-        )
-        return response
+        return evidence.evidence_response(item)
 
 
 @extend_schema_view(
