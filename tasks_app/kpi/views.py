@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from tasks_app.importers import PlanImportError, import_plan
+from tasks_app.importers import MAX_FILE_BYTES, PlanImportError, import_plan
 from tasks_app.inputs import is_id
 from tasks_app.kpi import scoring
 from tasks_app.kpi.api import may_report_actual, save_actual
@@ -339,12 +339,10 @@ class ImportForm(forms.Form):
     plan_name = forms.CharField(label=_("Tên kế hoạch"), max_length=300, required=False)
     dry_run = forms.BooleanField(label=_("Chỉ kiểm tra, chưa nhập"), required=False, initial=True)
 
-    MAX_BYTES = 10 * 1024 * 1024
-
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > self.MAX_BYTES:
-            raise forms.ValidationError(_t("Tệp quá lớn (tối đa 10 MB)."))
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(_t("Tệp quá lớn (tối đa %(mb)s MB).") % {"mb": MAX_FILE_BYTES // 1048576})
         return upload
 
 
@@ -360,6 +358,7 @@ def handle_import(request, form, template, extra=None):
                 name=data["plan_name"] or None,
                 by=request.user,
                 dry_run=data["dry_run"],
+                filename=data["file"].name,
             )
         except PlanImportError as exc:
             problems = exc.problems
