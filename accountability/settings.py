@@ -266,7 +266,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
-        "AssignmentStatusEnum": "tasks_app.lifecycle.Status",
+        "AssignmentStatusEnum": "tasks_app.status.Status",
         "ExtensionRequestStatusEnum": "tasks_app.models.ExtensionRequest.Status",
     },
 }

@@ -78,11 +78,12 @@ def dashboard(repeat: int) -> dict:
     from django.db.models.functions import TruncMonth
     from django.test import Client
 
-    from tasks_app.lifecycle import Status, Timeliness
+    from tasks_app import lifecycle
     from tasks_app.models import Assignment, Official
-    from tasks_app.web import views
+    from tasks_app.status import OPEN, Timeliness
+    from tasks_app.web import dashboard
 
-    today = views._today()
+    today = lifecycle.local_today()
     # The city office monitors the whole plan (leaders hold authority and must pass two-factor sign-in).
     leader = Official.objects.filter(role=Official.Role.OFFICE).select_related("user").first()
     client = Client(HTTP_X_FORWARDED_PROTO="https")
@@ -95,20 +96,18 @@ def dashboard(repeat: int) -> dict:
 
     def page_cold():
         # The first load after a change: the cached aggregates dropped, so they are computed.
-        cache.delete(views.dashboard_cache_key(today, None))
+        cache.delete(dashboard.dashboard_cache_key(today, None))
         return page()
 
     def orm():
-        tracked = (
-            Assignment.objects.exclude(status__in=[Status.DRAFT, Status.CANCELLED]).with_timeliness(today).order_by()
-        )
+        tracked = Assignment.objects.tracked(today, original_deadline=False).order_by()
         by_unit = list(
             tracked.values("unit_id").annotate(
                 assigned=Count("pk"),
                 on_time=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
                 late=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),
                 overdue=Count("pk", filter=Q(timeliness=Timeliness.OVERDUE)),
-                open=Count("pk", filter=Q(status__in=Status.OPEN)),
+                open=Count("pk", filter=Q(status__in=OPEN)),
             )
         )
         by_group = list(tracked.values("task__group_id", "timeliness").annotate(n=Count("pk")))

@@ -28,10 +28,10 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from tasks_app.lifecycle import Status  # noqa: E402
 from tasks_app.models import Assignment, Official, Plan, Task, TaskGroup, Unit  # noqa: E402
 from tasks_app.reminders.models import Delivery, OverdueNotice  # noqa: E402
 from tasks_app.reminders.sweep import plan_day, run_sweep  # noqa: E402
+from tasks_app.status import Status  # noqa: E402
 
 PREFIX = "BENCH-"
 

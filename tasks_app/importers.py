@@ -29,10 +29,11 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from simple_history.utils import bulk_create_with_history
 
-from tasks_app import actions, lifecycle
+from tasks_app import actions
 from tasks_app.lifecycle import Clear
 from tasks_app.models import Assignment, Official, Plan, Task, TaskGroup, Unit
 from tasks_app.reports.appendix import APPENDIX_COLUMNS
+from tasks_app.scope import actor_scope
 
 DEFAULT_CRITERIA = "Được người có thẩm quyền xem xét, nghiệm thu"
 REQUIRED = ("stt", "title", "lead", "deliverable", "deadline", "authority")
@@ -581,7 +582,7 @@ def import_plan(
     result = ImportResult(plan=plan, dry_run=dry_run, groups=groups, tasks=rows)
     if dry_run:
         return result
-    scope = lifecycle.actor_scope(by)
+    scope = actor_scope(by)
     try:
         with transaction.atomic():
             if plan.pk is None:

@@ -2,7 +2,10 @@
 
 Everything that decides whether an assignment may change lives here, so that the web, the API,
 the admin and the importer all get the same rule and the same error. Model methods on
-`Assignment` and `ExtensionRequest` delegate to the functions below.
+`Assignment` and `ExtensionRequest` delegate to the functions below; this module imports no
+models (it reaches them through the objects it is given), so the dependency runs one way:
+`status` and `scope` below, `lifecycle` above them, `models` on top. Who may act is decided in
+`tasks_app.scope`; the statuses and their named sets live in `tasks_app.status`.
 
 Timeliness follows the classes of Vietnamese government reporting. A deadline is a date in
 Asia/Ho_Chi_Minh: an assignment due on 30 June is overdue from 1 July 00:00 local time.
@@ -20,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import zoneinfo
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,31 +32,10 @@ from django.db.models.functions import TruncDate
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _t
-from django.utils.translation import gettext_lazy as _
 
-
-class Status(models.TextChoices):
-    DRAFT = "draft", _("Dự thảo")
-    ISSUED = "issued", _("Đã giao")
-    IN_PROGRESS = "in_progress", _("Đang thực hiện")
-    SUBMITTED = "submitted", _("Đã nộp sản phẩm")
-    RETURNED = "returned", _("Bị trả lại")
-    ACCEPTED = "accepted", _("Đã nghiệm thu")
-    CANCELLED = "cancelled", _("Đã hủy")
-
-
-# Issued and not yet finished: what reminders, "my work" and overdue counts look at.
-Status.OPEN = (Status.ISSUED, Status.IN_PROGRESS, Status.SUBMITTED, Status.RETURNED)
-# States the authority may cancel from.
-Status.CANCELLABLE = (Status.DRAFT, *Status.OPEN)
-
-
-class Timeliness(models.TextChoices):
-    NOT_YET_DUE = "not_yet_due", _("Chưa đến hạn")
-    ON_TIME = "in_progress_on_time", _("Đang thực hiện trong hạn")
-    OVERDUE = "in_progress_overdue", _("Đang thực hiện quá hạn")
-    COMPLETED_ON_TIME = "completed_on_time", _("Hoàn thành đúng hạn")
-    COMPLETED_LATE = "completed_late", _("Hoàn thành quá hạn")
+from tasks_app import events
+from tasks_app.scope import ActorScope, actor_scope, is_authority, is_unit_member, may_issue
+from tasks_app.status import CANCELLABLE, OPEN, WORKING, Status, Timeliness
 
 
 class Clear(enum.Enum):
@@ -154,70 +135,18 @@ def check_six_clears(assignment) -> None:
 # --- who is acting -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ActorScope:
-    sees_all: bool = False
-    unit_id: int | None = None
-    official_id: int | None = None
-    official: object | None = None
-    user: object | None = None
-    read_only: bool = False
-    label: str = ""
-
-
-def actor_scope(actor) -> ActorScope:
-    """Reduce a user, an official or an API key to what it may see and who it is."""
-    from tasks_app.models import Official  # models imports this module
-
-    if actor is None:
-        return ActorScope()
-    if isinstance(actor, Official):
-        official = actor
-        return ActorScope(
-            sees_all=official.is_city_wide,
-            unit_id=official.unit_id,
-            official_id=official.pk,
-            official=official,
-            user=official.user,
-            label=official.full_name,
-        )
-    if hasattr(actor, "is_portal"):  # an API key
-        if actor.is_portal:
-            return ActorScope(sees_all=True, read_only=True, label=f"API: {actor.name}")
-        return ActorScope(unit_id=actor.unit_id, label=f"API: {actor.name}")
-    if not getattr(actor, "is_authenticated", False):
-        return ActorScope()
-    official = getattr(actor, "official", None) if hasattr(actor, "official") else None
-    if official is None:
-        return ActorScope(sees_all=actor.is_superuser, user=actor, label=actor.get_username())
-    return ActorScope(
-        sees_all=actor.is_superuser or official.is_city_wide,
-        unit_id=official.unit_id,
-        official_id=official.pk,
-        official=official,
-        user=actor,
-        label=official.full_name,
-    )
-
-
 def _require_unit_member(assignment, scope: ActorScope) -> None:
-    if scope.read_only or not (
-        scope.unit_id == assignment.unit_id or (scope.official_id and scope.official_id == assignment.responsible_id)
-    ):
+    if not is_unit_member(scope, assignment):
         raise PermissionDenied(_t("Chỉ đơn vị được giao mới được báo cáo và nộp sản phẩm của phân công này."))
 
 
 def _require_authority(assignment, scope: ActorScope) -> None:
-    if scope.read_only or not scope.official_id or scope.official_id != assignment.authority_id:
+    if not is_authority(scope, assignment):
         raise PermissionDenied(_t("Chỉ người có thẩm quyền của phân công này mới được thực hiện thao tác này."))
 
 
 def require_issuer(authority_id, scope: ActorScope) -> None:
-    """Who may issue work: its authority, the city-wide offices and leaders, or an administrator."""
-    is_authority = scope.official_id is not None and scope.official_id == authority_id
-    is_admin = scope.user is not None and getattr(scope.user, "is_superuser", False)
-    office = scope.official is not None and scope.official.is_city_wide
-    if scope.read_only or not (is_authority or is_admin or office):
+    if not may_issue(scope, authority_id):
         raise PermissionDenied(_t("Chỉ người có thẩm quyền hoặc Văn phòng UBND thành phố mới được giao nhiệm vụ."))
 
 
@@ -242,16 +171,7 @@ def _locked(assignment, expected_version):
     return locked
 
 
-def request_actor(request):
-    """The actor of an HTTP request for `visible_to` and the transitions: its API key when it
-    authenticated with one (DRF puts it in request.auth), else its user."""
-    auth = getattr(request, "auth", None)
-    return auth if hasattr(auth, "is_portal") else request.user
-
-
 def _save(locked, original, scope: ActorScope, reason: str = "", event: str | None = None, **data):
-    from tasks_app import events
-
     previous_status = locked._loaded_status
     locked.version += 1
     locked._history_user = scope.user
@@ -267,10 +187,7 @@ def _save(locked, original, scope: ActorScope, reason: str = "", event: str | No
 
 
 def _record(locked, scope: ActorScope, kind, note: str = "", links=()):
-    from tasks_app.models import Evidence, ProgressReport
-
-    report = ProgressReport.objects.create(
-        assignment=locked,
+    report = locked.reports.create(
         kind=kind,
         author_id=scope.official_id,
         author_label=scope.label,
@@ -280,7 +197,8 @@ def _record(locked, scope: ActorScope, kind, note: str = "", links=()):
     )
     links = [link for link in links if link]
     if links:
-        Evidence.objects.bulk_create([Evidence(report=report, url=link) for link in links])
+        evidence = report.evidence.model
+        evidence.objects.bulk_create([evidence(report=report, url=link) for link in links])
     return report
 
 
@@ -296,6 +214,13 @@ def _validate_links(links):
                 raise ValidationError({"links": _t("Đường dẫn không hợp lệ: %(link)s") % {"link": link}}) from exc
 
 
+def _issue_step(assignment, now: dt.datetime) -> None:
+    """What issuing does to a draft that has its six clears: its deadline becomes the original one."""
+    assignment.status = Status.ISSUED
+    assignment.issued_at = now
+    assignment.original_deadline = assignment.deadline
+
+
 def issue(assignment, *, by):
     scope = actor_scope(by)
     with transaction.atomic():
@@ -305,11 +230,37 @@ def issue(assignment, *, by):
         missing = missing_clears(locked)
         if missing:
             raise six_clears_error(missing)
-        locked.status = Status.ISSUED
-        locked.issued_at = timezone.now()
-        locked.original_deadline = locked.deadline
+        _issue_step(locked, timezone.now())
         _save(locked, assignment, scope, "issued")
     return assignment
+
+
+def issue_new(assignments: list, *, by, authority_id, create):
+    """Issue drafts not stored yet, all or none (a fan-out): the issuer rule and the step of
+    `issue`, every missing clear of every unit in one error, then `create(assignments)` (one bulk
+    insert) and one status event each, sent together. `by=None` is the system (loaders, the
+    importer), which needs no issuer's right."""
+    scope = actor_scope(by)
+    if by is not None:
+        require_issuer(authority_id, scope)
+    errors = {}
+    for a in assignments:
+        missing = missing_clears(a)
+        if missing:
+            errors[a.unit.code] = [c.message for c in missing]
+    if errors:
+        raise ValidationError(
+            [
+                ValidationError(f"{code}: " + "; ".join(messages), code="missing_clears")
+                for code, messages in sorted(errors.items())
+            ]
+        )
+    now = timezone.now()
+    for a in assignments:
+        _issue_step(a, now)
+    created = create(assignments)
+    events.send_many(created, events.STATUS_CHANGED, actor_label=scope.label, previous_status=Status.DRAFT)
+    return created
 
 
 def report_progress(assignment, *, by, percent, note="", links=(), expected_version=None):
@@ -324,7 +275,7 @@ def report_progress(assignment, *, by, percent, note="", links=(), expected_vers
     with transaction.atomic():
         locked = _locked(assignment, expected_version)
         _require_unit_member(locked, scope)
-        _require_status(locked, (Status.ISSUED, Status.IN_PROGRESS, Status.RETURNED), _t("báo cáo tiến độ"))
+        _require_status(locked, WORKING, _t("báo cáo tiến độ"))
         locked.status = Status.IN_PROGRESS
         locked.progress = percent
         _save(locked, assignment, scope, "progress", event="assignment.progress_reported", percent=percent)
@@ -380,32 +331,30 @@ def cancel(assignment, *, by, reason, expected_version=None):
     with transaction.atomic():
         locked = _locked(assignment, expected_version)
         _require_authority(locked, scope)
-        _require_status(locked, Status.CANCELLABLE, _t("hủy"))
+        _require_status(locked, CANCELLABLE, _t("hủy"))
         locked.status = Status.CANCELLED
         _save(locked, assignment, scope, "cancelled")
         return _record(locked, scope, "cancellation", reason)
 
 
-def request_extension(assignment, *, by, requested_deadline, reason):
-    from tasks_app.models import ExtensionRequest
-
+def request_extension(assignment, *, by, requested_deadline, reason, expected_version=None):
     scope = actor_scope(by)
     if not isinstance(requested_deadline, dt.date):
         raise ValidationError({"requested_deadline": _t("Thời hạn đề nghị phải là một ngày.")})
     if not (reason or "").strip():
         raise ValidationError({"reason": _t("Cần nêu lý do đề nghị gia hạn.")})
     with transaction.atomic():
-        locked = _locked(assignment, None)
+        locked = _locked(assignment, expected_version)
         _require_unit_member(locked, scope)
-        _require_status(locked, (Status.ISSUED, Status.IN_PROGRESS, Status.RETURNED), _t("đề nghị gia hạn"))
+        _require_status(locked, WORKING, _t("đề nghị gia hạn"))
         if requested_deadline <= locked.deadline:
             raise ValidationError({"requested_deadline": _t("Thời hạn đề nghị phải sau thời hạn hiện tại.")})
-        if locked.extension_requests.filter(status=ExtensionRequest.Status.PENDING).exists():
+        requests = locked.extension_requests
+        if requests.filter(status=requests.model.Status.PENDING).exists():
             raise TransitionError(_t("Đã có một đề nghị gia hạn đang chờ quyết định."), code="pending_extension")
         try:
             with transaction.atomic():
-                return ExtensionRequest.objects.create(
-                    assignment=locked,
+                return requests.create(
                     requested_by_id=scope.official_id,
                     requested_by_label=scope.label,
                     current_deadline=locked.deadline,
@@ -419,19 +368,20 @@ def request_extension(assignment, *, by, requested_deadline, reason):
 
 
 def decide_extension(request, *, by, approve: bool, note: str = ""):
-    from tasks_app.models import Assignment, ExtensionRequest
-
+    # The models call this module, so it reaches them through the objects it is given.
+    extension_model = type(request)
+    assignment_model = extension_model.assignment.field.related_model
     scope = actor_scope(by)
     with transaction.atomic():
-        locked_request = ExtensionRequest.objects.select_for_update().get(pk=request.pk)
-        assignment = Assignment.objects.select_for_update().get(pk=locked_request.assignment_id)
+        locked_request = extension_model.objects.select_for_update().get(pk=request.pk)
+        assignment = assignment_model.objects.select_for_update().get(pk=locked_request.assignment_id)
         assignment._loaded_status = assignment.status
         _require_authority(assignment, scope)
-        if locked_request.status != ExtensionRequest.Status.PENDING:
+        if locked_request.status != extension_model.Status.PENDING:
             raise TransitionError(_t("Đề nghị gia hạn này đã được quyết định."), code="already_decided")
-        if approve and assignment.status not in Status.OPEN:
+        if approve and assignment.status not in OPEN:
             raise TransitionError(_t("Phân công đã kết thúc, không thể gia hạn."), code="illegal_transition")
-        locked_request.status = ExtensionRequest.Status.APPROVED if approve else ExtensionRequest.Status.REJECTED
+        locked_request.status = extension_model.Status.APPROVED if approve else extension_model.Status.REJECTED
         locked_request.decided_by_id = scope.official_id
         locked_request.decided_at = timezone.now()
         locked_request.decision_note = note
@@ -452,7 +402,7 @@ def decide_extension(request, *, by, approve: bool, note: str = ""):
     for field in locked_request._meta.concrete_fields:
         setattr(request, field.attname, getattr(locked_request, field.attname))
     # A caller holding request.assignment sees the new deadline and version, not a stale copy.
-    if ExtensionRequest.assignment.is_cached(request):
+    if extension_model.assignment.is_cached(request):
         for field in assignment._meta.concrete_fields:
             setattr(request.assignment, field.attname, getattr(assignment, field.attname))
     return request
@@ -465,13 +415,18 @@ def local_tz():
     return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
+def local_today() -> dt.date:
+    """Today in Hải Phòng: deadlines are local dates."""
+    return timezone.localdate(timezone=local_tz())
+
+
 def _local_date(moment: dt.datetime | None) -> dt.date | None:
     return timezone.localtime(moment, local_tz()).date() if moment else None
 
 
 def timeliness_of(assignment, today: dt.date | None = None) -> Timeliness | None:
     """The reporting class of one assignment (see the module docstring)."""
-    today = today or timezone.localdate(timezone=local_tz())
+    today = today or local_today()
     status, deadline = assignment.status, assignment.deadline
     if status in (Status.DRAFT, Status.CANCELLED) or deadline is None:
         return None
@@ -492,7 +447,7 @@ def timeliness_expression(today: dt.date | None = None, deadline: str = "deadlin
     `deadline` names the deadline to judge by: KPI and reports pass an annotation of the
     original deadline, so an approved extension does not erase a delay.
     """
-    today = today or timezone.localdate(timezone=local_tz())
+    today = today or local_today()
     tz = local_tz()
     text = models.CharField()
     completed_by_deadline = LessThanOrEqual(TruncDate("completed_at", tzinfo=tz), F(deadline))

@@ -6,15 +6,18 @@ methods here call into it so that the web, the API, the admin and the importer s
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from tasks_app import lifecycle
-from tasks_app.lifecycle import Status, Timeliness  # noqa: F401  (re-exported for callers)
+from tasks_app import lifecycle, scope
+from tasks_app.status import OPEN, TRACKED, Status, Timeliness
 
 
 class Unit(models.Model):
@@ -102,6 +105,11 @@ class Official(models.Model):
     @property
     def is_city_wide(self) -> bool:
         return self.role in self.CITY_WIDE_ROLES
+
+    @property
+    def is_head(self) -> bool:
+        """Heads their unit: answers for its work in KPI and evaluates its officials (reads `unit`)."""
+        return self.unit.head_id == self.pk
 
 
 class Plan(models.Model):
@@ -235,29 +243,33 @@ class Task(models.Model):
 
 class AssignmentQuerySet(models.QuerySet):
     def visible_to(self, actor) -> AssignmentQuerySet:
-        """The one definition of who sees which assignments; used by API, pages and feeds.
-
-        `actor` is a user (session) or an API key carrying `is_portal` / `unit_id`.
-        City leaders, the city office, superusers and portal keys see everything; a unit's
-        officials and a unit key see that unit's assignments; an official also sees the
-        assignments they answer for or hold authority over.
-        """
-        scope = lifecycle.actor_scope(actor)
-        if scope.sees_all:
-            return self.all()
-        if scope.unit_id is None and scope.official_id is None:
-            return self.none()
-        q = Q(unit_id=scope.unit_id) if scope.unit_id is not None else Q()
-        if scope.official_id is not None:
-            q |= Q(responsible_id=scope.official_id) | Q(authority_id=scope.official_id)
-        return self.filter(q)
+        """Who sees which assignments (the rule is `scope.assignment_filter`); used by the API,
+        the pages, the feeds, KPI and reports. `actor` is a user, an official or an API key."""
+        q = scope.assignment_filter(scope.actor_scope(actor))
+        return self.all() if q is None else self.filter(q)
 
     def with_timeliness(self, today=None) -> AssignmentQuerySet:
         """Annotate `timeliness` (one of Timeliness or NULL) in SQL, for many rows in one query."""
         return self.annotate(timeliness=lifecycle.timeliness_expression(today))
 
     def open(self) -> AssignmentQuerySet:
-        return self.filter(status__in=Status.OPEN)
+        return self.filter(status__in=OPEN)
+
+    def tracked(self, as_of: dt.date | None = None, *, original_deadline: bool = True) -> AssignmentQuerySet:
+        """The work that is counted: issued, done or not (no drafts, nothing cancelled), with
+        `timeliness` judged as of `as_of` (today by default).
+
+        KPI and reports judge by `kpi_deadline`, the deadline when issued (DESIGN.md: "the original
+        deadline is kept for KPI and reports"): an approved extension shows, it does not erase a
+        delay. The dashboard passes original_deadline=False: its figures link to the assignment
+        list, which judges by the current deadline, and must add up to what the list shows.
+        """
+        queryset = self.filter(status__in=TRACKED)
+        if not original_deadline:
+            return queryset.with_timeliness(as_of)
+        return queryset.annotate(kpi_deadline=Coalesce("original_deadline", "deadline")).annotate(
+            timeliness=lifecycle.timeliness_expression(as_of, deadline="kpi_deadline")
+        )
 
 
 class Assignment(models.Model):
@@ -328,7 +340,7 @@ class Assignment(models.Model):
             models.Index(
                 fields=["deadline"],
                 name="assignment_open_deadline_idx",
-                condition=Q(status__in=["issued", "in_progress", "submitted", "returned"]),
+                condition=Q(status__in=OPEN),
             ),
             # Used by "my work" and the API list of one unit's assignments by status.
             models.Index(fields=["unit", "status", "deadline"], name="assignment_unit_status_idx"),
@@ -388,8 +400,10 @@ class Assignment(models.Model):
     def cancel(self, *, by, reason, expected_version=None):
         return lifecycle.cancel(self, by=by, reason=reason, expected_version=expected_version)
 
-    def request_extension(self, *, by, requested_deadline, reason):
-        return lifecycle.request_extension(self, by=by, requested_deadline=requested_deadline, reason=reason)
+    def request_extension(self, *, by, requested_deadline, reason, expected_version=None):
+        return lifecycle.request_extension(
+            self, by=by, requested_deadline=requested_deadline, reason=reason, expected_version=expected_version
+        )
 
 
 class ScopedByAssignmentQuerySet(models.QuerySet):
@@ -552,3 +566,16 @@ class InspectionPhoto(models.Model):
 
     def __str__(self):
         return self.caption or self.file.name
+
+
+class FiguresVersion(models.Model):
+    """One row whose number every write of counted work moves (see `tasks_app.figures`)."""
+
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("phiên bản số liệu")
+        verbose_name_plural = _("phiên bản số liệu")
+
+    def __str__(self):
+        return str(self.value)

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from tasks_app.lifecycle import Status
 from tasks_app.models import Assignment, Official, Plan, Task, TaskGroup, Unit
+from tasks_app.status import Status
 from tests import services
 
 # Fixtures of each area, kept in their own modules.

@@ -5,8 +5,8 @@ import zoneinfo
 
 import pytest
 
-from tasks_app.lifecycle import Status
 from tasks_app.models import Task
+from tasks_app.status import Status
 from tests.conftest import make_assignment
 
 HCM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")

@@ -9,8 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tasks_app.lifecycle import Status
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, Task, Unit
+from tasks_app.status import Status
 from tests import files
 from tests.conftest import make_assignment
 

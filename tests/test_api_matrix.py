@@ -12,8 +12,8 @@ from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from tasks_app.lifecycle import Status
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, ProgressReport
+from tasks_app.status import Status
 from tests.conftest import make_assignment
 
 ACTORS = ["key_a", "key_b", "key_dept", "portal", "leader", "anonymous"]

@@ -17,8 +17,8 @@ from rest_framework.test import APIClient
 from tasks_app.api import authentication
 from tasks_app.api.models import ApiKey
 from tasks_app.api.serializers import AssignmentSerializer
-from tasks_app.lifecycle import Status
 from tasks_app.models import Assignment, Task
+from tasks_app.status import Status
 from tests.conftest import make_assignment, make_official
 
 pytestmark = pytest.mark.django_db

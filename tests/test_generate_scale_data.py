@@ -11,9 +11,9 @@ from django.db import connection
 from django.db.models import Count
 
 from tasks_app import lifecycle
-from tasks_app.lifecycle import Status
 from tasks_app.management.commands import generate_scale_data
 from tasks_app.models import Assignment, Official, Plan, Task, TaskGroup, Unit
+from tasks_app.status import Status, Timeliness
 
 SMALL = {"provinces": 3, "communes": 20, "assignments": 1500, "seed": 7}
 
@@ -113,7 +113,7 @@ def test_timeliness_classes_look_like_real_work_on_the_as_of_day():
         .annotate(n=Count("id"))
         .values_list("timeliness", "n")
     )
-    for timeliness in lifecycle.Timeliness.values:
+    for timeliness in Timeliness.values:
         assert classes.get(timeliness, 0) > 0, timeliness
     assert max(Assignment.objects.values_list("updated_at", flat=True)) < dt.datetime(2026, 6, 1, 2, tzinfo=dt.UTC)
 

@@ -11,10 +11,10 @@ from django.core.management import CommandError, call_command
 from openpyxl import Workbook, load_workbook
 
 from tasks_app.importers import PlanImportError, fold, import_plan, parse_deadline
-from tasks_app.lifecycle import Status
 from tasks_app.models import Assignment, Official, Plan, Task, TaskGroup, Unit
 from tasks_app.reports.appendix import plan_appendix
 from tasks_app.reports.xlsx import to_bytes
+from tasks_app.status import Status
 
 pytestmark = pytest.mark.django_db
 

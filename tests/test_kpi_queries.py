@@ -9,8 +9,8 @@ from django.core.management import call_command
 from tasks_app.actions import commune_units, fan_out
 from tasks_app.kpi.models import GeneralScore, Level
 from tasks_app.kpi.scoring import Period, official_kpi, unit_kpi
-from tasks_app.lifecycle import Status
 from tasks_app.models import Assignment
+from tasks_app.status import Status
 from tests.fixtures_kpi import at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 
 from tasks_app.kpi.models import GeneralScore, Level, Rating, ScoringScheme, TaskWeight
 from tasks_app.kpi.scoring import Period, assignments_behind, official_kpi, record_ranking, scheme_for, unit_kpi
-from tasks_app.lifecycle import Timeliness
 from tasks_app.models import Unit
+from tasks_app.status import Timeliness
 from tests.conftest import make_official
 
 pytestmark = pytest.mark.django_db

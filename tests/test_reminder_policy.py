@@ -8,13 +8,13 @@ import pytest
 import time_machine
 from django.core import mail
 
-from tasks_app.lifecycle import Status
 from tasks_app.reminders import tasks
 from tasks_app.reminders.feeds import feed_for
 from tasks_app.reminders.models import Delivery, FeedItem, HolidayOverride, ReminderPolicy
 from tasks_app.reminders.policy import PolicyRules, WorkingCalendar, window_for
 from tasks_app.reminders.sender import deliver, due_pairs
 from tasks_app.reminders.sweep import run_sweep
+from tasks_app.status import Status
 from tests.conftest import make_assignment, make_official
 
 HCM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")

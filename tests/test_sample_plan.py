@@ -12,7 +12,6 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
-from tasks_app.lifecycle import Status, Timeliness
 from tasks_app.management.commands import load_sample_plan
 from tasks_app.models import (
     Assignment,
@@ -25,6 +24,7 @@ from tasks_app.models import (
     TaskGroup,
     Unit,
 )
+from tasks_app.status import Status, Timeliness
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from tasks_app.api.models import WebhookEndpoint
-from tasks_app.lifecycle import Status
 from tasks_app.models import Assignment, ExtensionRequest
+from tasks_app.status import Status
 from tests.fixtures_web import sign_in, sign_in_user
 
 pytestmark = pytest.mark.django_db

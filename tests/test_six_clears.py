@@ -5,8 +5,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from tasks_app.lifecycle import Clear, Status
+from tasks_app.lifecycle import Clear
 from tasks_app.models import Assignment, Task
+from tasks_app.status import Status
 
 
 def _draft(task, unit, **overrides):

@@ -7,8 +7,8 @@ import zoneinfo
 import pytest
 import time_machine
 
-from tasks_app.lifecycle import Status, Timeliness
 from tasks_app.models import Assignment, Task
+from tasks_app.status import Status, Timeliness
 from tests.conftest import make_assignment
 
 HCM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")

@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from tasks_app.lifecycle import Status
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, ProgressReport
+from tasks_app.status import Status
 from tests.fixtures_web import sign_in
 
 pytestmark = pytest.mark.django_db

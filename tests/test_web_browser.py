@@ -14,8 +14,8 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tasks_app.lifecycle import Status
 from tasks_app.models import Assignment, Evidence
+from tasks_app.status import Status
 from tests.conftest import make_official
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -1,6 +1,6 @@
 """The leader dashboard at national scale: the unit table a page at a time (sort and filters kept,
-totals over every unit), and its aggregates cached behind a fingerprint that every write moves, so
-a change shows on the very next page load."""
+totals over every unit), and its aggregates cached behind the figures version that every write
+moves, so a change shows on the very next page load."""
 
 import datetime as dt
 import uuid
@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tasks_app import actions, lifecycle
-from tasks_app.lifecycle import Status, Timeliness
 from tasks_app.models import Assignment, ExtensionRequest, TaskGroup, Unit
+from tasks_app.status import Status, Timeliness
 from tests.conftest import make_assignment
 from tests.fixtures_web import make_communes, make_many, sign_in
 

@@ -6,8 +6,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from tasks_app.lifecycle import Status, Timeliness
 from tasks_app.models import Assignment, Official
+from tasks_app.status import Status, Timeliness
 from tests.conftest import make_assignment
 from tests.fixtures_web import sign_in
 

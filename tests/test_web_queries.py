@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from tasks_app.lifecycle import Status
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, Inspection, ProgressReport
+from tasks_app.status import Status
 from tests.fixtures_web import make_communes, make_many, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +71,7 @@ def test_dashboard_costs_the_same_at_10_and_500(client, office, group, leader, c
     assert cached_10 == at_10 - 3
     make_many(group, units, 49, authority=leader, code_prefix="E")
     assert Assignment.objects.count() == 500
-    with django_assert_num_queries(at_10):  # the new rows moved the fingerprint
+    with django_assert_num_queries(at_10):  # the new rows moved the figures version
         client.get(url)
     with django_assert_num_queries(cached_10):
         client.get(url)

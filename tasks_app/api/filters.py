@@ -4,8 +4,8 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from tasks_app.lifecycle import Status, Timeliness
 from tasks_app.models import Assignment, ExtensionRequest, Task, Unit
+from tasks_app.status import Status, Timeliness
 
 
 class AssignmentFilter(django_filters.FilterSet):

@@ -2,7 +2,7 @@
 
 A key is stored hashed (djangorestframework-api-key: prefix + SHA-512 of the key) and shown once.
 A unit key sees and changes its unit's assignments; a portal key sees everything and changes
-nothing. `lifecycle.actor_scope` reads `is_portal`, `unit_id` and `name` straight off the key.
+nothing. `scope.actor_scope` reads `is_portal`, `unit_id` and `name` straight off the key.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
-from tasks_app import events
+from tasks_app import events, scope
 
 
 class ApiKeyManager(BaseAPIKeyManager):
@@ -89,9 +89,8 @@ class WebhookEndpoint(models.Model):
         return self.url
 
     def sees(self, assignment) -> bool:
-        """Whether this endpoint's key may see the assignment (the same rule as `visible_to`)."""
-        key = self.api_key
-        return key.is_portal or key.unit_id == assignment.unit_id
+        """Whether this endpoint's key may see the assignment (the rule of `visible_to`)."""
+        return scope.sees_assignment(scope.actor_scope(self.api_key), assignment)
 
 
 class WebhookDelivery(models.Model):

@@ -18,8 +18,8 @@ from rest_framework import serializers
 
 from tasks_app import evidence
 from tasks_app.api.models import WebhookEndpoint
-from tasks_app.lifecycle import Timeliness
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, Official, ProgressReport, Task, Unit
+from tasks_app.status import Timeliness
 
 
 class OfficialSerializer(serializers.ModelSerializer):

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from tasks_app.inputs import is_id
 from tasks_app.kpi import scoring
+from tasks_app.kpi.actions import may_evaluate, may_report_actual, save_actual
 from tasks_app.kpi.models import GeneralScore, Level
 from tasks_app.kpi.serializers import (
     ActualInput,
@@ -31,8 +32,8 @@ from tasks_app.kpi.serializers import (
     figure_data,
     result_meta,
 )
-from tasks_app.lifecycle import actor_scope, request_actor
-from tasks_app.models import Indicator, IndicatorActual, Official, Plan, Unit
+from tasks_app.models import Indicator, Official, Plan, Unit
+from tasks_app.scope import actor_scope, heads_unit, request_actor
 
 PERIOD = OpenApiParameter("period", str, required=True, description="2026 | 2026-Q1 | 2026-03")
 PLAN = OpenApiParameter("plan", int, description="plan id (default: the latest plan of the period's year)")
@@ -85,7 +86,7 @@ class KpiUnitDetailView(APIView):
         actor = request_actor(request)
         unit = Unit.objects.filter(code=code).first()
         scope = actor_scope(actor)
-        if unit is None or not (scope.sees_all or scope.unit_id == unit.pk):
+        if unit is None or not scope.sees_unit(unit.pk):
             raise NotFound(_t("Không tìm thấy đơn vị."))
         period, plan = _period_and_plan(request)
         result = scoring.unit_kpi(plan, period, _unit_level(unit))
@@ -134,7 +135,7 @@ class KpiOfficialsView(APIView):
                         **figure_data(f, result, detail_url=reverse("kpi-api:kpi-official", args=[f.subject.pk])),
                         "id": f.subject.pk,
                         "unit": f.subject.unit.code,
-                        "is_head": scoring.is_head(f.subject),
+                        "is_head": f.subject.is_head,
                     }
                     for f in figures
                 ],
@@ -164,19 +165,6 @@ class KpiOfficialDetailView(APIView):
         )
 
 
-def may_evaluate(actor, *, unit=None, official=None) -> bool:
-    """Units are evaluated by the city (leaders, the office); officials by the city or their unit head."""
-    scope = actor_scope(actor)
-    if scope.read_only:
-        return False
-    if scope.sees_all and (scope.official is not None or getattr(scope.user, "is_superuser", False)):
-        return True
-    if official is not None and scope.official is not None:
-        head = scope.official
-        return official.unit_id == head.unit_id and head.unit.head_id == head.pk and official.pk != head.pk
-    return False
-
-
 def _score_data(score) -> dict:
     return {
         "id": score.pk,
@@ -200,10 +188,8 @@ class GeneralScoreView(APIView):
         scope = actor_scope(request_actor(request))
         scores = GeneralScore.objects.filter(plan=plan, period=period.label).select_related("unit", "entered_by")
         if not scope.sees_all:
-            official = scope.official
-            heads_unit = official is not None and official.unit.head_id == official.pk
             mine = Q(unit_id=scope.unit_id) | Q(official_id=scope.official_id)
-            if heads_unit:
+            if heads_unit(scope):
                 mine |= Q(official__unit_id=scope.unit_id)
             scores = scores.filter(mine) if scope.unit_id or scope.official_id else scores.none()
         return Response({"period": period.label, "plan": plan.pk, "results": [_score_data(s) for s in scores]})
@@ -225,11 +211,11 @@ class GeneralScoreView(APIView):
         unit = official = None
         if values.get("unit"):
             unit = Unit.objects.filter(code=values["unit"]).first()
-            if unit is None or not (scope.sees_all or scope.unit_id == unit.pk):
+            if unit is None or not scope.sees_unit(unit.pk):
                 raise NotFound(_t("Không tìm thấy đơn vị."))
         else:
             official = Official.objects.select_related("unit").filter(pk=values["official"]).first()
-            if official is None or not (scope.sees_all or scope.unit_id == official.unit_id):
+            if official is None or not scope.sees_unit(official.unit_id):
                 raise NotFound(_t("Không tìm thấy cán bộ."))
         if not may_evaluate(actor, unit=unit, official=official):
             raise PermissionDenied(_t("Bạn không có quyền chấm điểm tiêu chí chung cho đối tượng này."))
@@ -271,26 +257,6 @@ class IndicatorListView(ListAPIView):
 class IndicatorDetailView(RetrieveAPIView):
     serializer_class = IndicatorSerializer
     queryset = indicators()
-
-
-def may_report_actual(actor, indicator) -> bool:
-    scope = actor_scope(actor)
-    if scope.read_only:
-        return False
-    return scope.unit_id == indicator.responsible_unit_id or getattr(scope.user, "is_superuser", False)
-
-
-def save_actual(indicator, *, actor, quarter, value, note) -> tuple[IndicatorActual, bool]:
-    """Record (or correct) a quarter's actual; the change history keeps earlier values."""
-    scope = actor_scope(actor)
-    with transaction.atomic():
-        actual = IndicatorActual.objects.select_for_update().filter(indicator=indicator, quarter=quarter).first()
-        created = actual is None
-        actual = actual or IndicatorActual(indicator=indicator, quarter=quarter)
-        actual.value, actual.note, actual.reported_by_id = value, note, scope.official_id
-        actual._history_user = scope.user
-        actual.save()
-    return actual, created
 
 
 @extend_schema(request=ActualInput, responses=IndicatorActualSerializer)

@@ -6,7 +6,7 @@ The rules (Decree 335/2025/NĐ-CP as publicly summarised; every number comes fro
 - Which assignments count: those of the plan whose **original deadline** (the deadline when
   issued, before any approved extension — DESIGN.md: "the original deadline is kept for KPI and
   reports") falls in the period; drafts and cancelled ones do not count.
-- Timeliness is judged with `lifecycle.timeliness_expression` against that original deadline, as
+- Timeliness is judged by `Assignment.objects.tracked()` against that original deadline, as
   of the day after the period ends (or today while the period runs): an assignment due in the
   period and not done by its end is a delay, exactly as one completed late.
 - Each assignment carries `task_points_max × weight / Σ weights` (weight 1 unless the scheme sets
@@ -43,8 +43,10 @@ from django.utils.translation import gettext as _t
 
 from tasks_app.inputs import is_id
 from tasks_app.kpi.models import GeneralScore, KpiRanking, KpiRankingRow, Level, Rating, ScoringScheme, TaskWeight
-from tasks_app.lifecycle import Status, Timeliness, local_tz, timeliness_expression
+from tasks_app.lifecycle import local_tz
 from tasks_app.models import Assignment, Official, Plan, Unit
+from tasks_app.scope import actor_scope, heads_unit
+from tasks_app.status import Timeliness
 
 CENT = Decimal("0.01")
 DELAYED = (Timeliness.OVERDUE, Timeliness.COMPLETED_LATE)
@@ -207,10 +209,8 @@ def kpi_assignments(plan: Plan, period: Period, scheme: ScoringScheme, as_of: dt
     )
     return (
         Assignment.objects.filter(task__group__plan=plan)
-        .exclude(status__in=[Status.DRAFT, Status.CANCELLED])
-        .annotate(kpi_deadline=Coalesce("original_deadline", "deadline"))
+        .tracked(as_of)
         .filter(kpi_deadline__gte=period.start, kpi_deadline__lte=period.end)
-        .annotate(timeliness=timeliness_expression(as_of, deadline="kpi_deadline"))
         .annotate(delayed=delayed, weight=weight)
         .annotate(deduction=deduction)
         .annotate(kept=ExpressionWrapper(F("weight") * (_decimal("1") - F("deduction")), output_field=number))
@@ -333,7 +333,7 @@ def official_kpi(plan: Plan, period: Period, units=None, *, today=None) -> KpiRe
         figure.unit_id = official.unit_id
         figure.general_entered = official.general is not None
         figure.general_points = official.general
-        if official.unit.head_id == official.pk:
+        if official.is_head:
             _fill(figure, by_unit.get(official.unit_id), scheme)
             heads.append(figure)
         else:
@@ -355,10 +355,6 @@ def official_kpi(plan: Plan, period: Period, units=None, *, today=None) -> KpiRe
     return KpiResult(plan, period, Level.OFFICIALS, scheme, as_of, _rank(figures))
 
 
-def is_head(official: Official) -> bool:
-    return official.unit.head_id == official.pk
-
-
 def assignments_behind(result: KpiResult, figure: Figure):
     """The drill-down: the assignments behind one figure, each with its points (one query).
 
@@ -370,7 +366,7 @@ def assignments_behind(result: KpiResult, figure: Figure):
     subject = figure.subject
     if isinstance(subject, Unit):
         queryset = queryset.filter(unit=subject)
-    elif is_head(subject):
+    elif subject.is_head:
         queryset = queryset.filter(unit_id=subject.unit_id)
     else:
         queryset = queryset.filter(responsible=subject)
@@ -454,16 +450,13 @@ def latest_recorded(plan: Plan, period: Period, level: str) -> KpiRanking | None
 def visible_figures(result: KpiResult, actor) -> list[Figure]:
     """City leaders, the office, superusers and portal keys see every figure; a unit sees its own
     unit's figure; a unit head sees the unit's officials; an official sees their own."""
-    from tasks_app.lifecycle import actor_scope
-
     scope = actor_scope(actor)
     if scope.sees_all:
         return result.figures
     if result.level != Level.OFFICIALS:
         return [f for f in result.figures if f.unit_id is not None and f.unit_id == scope.unit_id]
-    official = scope.official
-    if official is not None and official.unit.head_id == official.pk:
-        return [f for f in result.figures if f.unit_id == official.unit_id]
+    if heads_unit(scope):
+        return [f for f in result.figures if f.unit_id == scope.unit_id]
     return [f for f in result.figures if scope.official_id is not None and f.subject.pk == scope.official_id]
 
 

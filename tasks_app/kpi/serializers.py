@@ -10,8 +10,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tasks_app.lifecycle import Timeliness
 from tasks_app.models import Indicator, IndicatorActual
+from tasks_app.status import Timeliness
 
 
 def _number(value):

@@ -19,14 +19,15 @@ from django.views.decorators.http import require_POST
 from tasks_app.importers import MAX_FILE_BYTES, PlanImportError, import_plan
 from tasks_app.inputs import is_id
 from tasks_app.kpi import scoring
-from tasks_app.kpi.api import may_report_actual, save_actual
+from tasks_app.kpi.actions import may_report_actual, save_actual
 from tasks_app.kpi.models import Level
-from tasks_app.lifecycle import Timeliness, actor_scope
 from tasks_app.models import Indicator, Official, Plan, TaskGroup, Unit
 from tasks_app.reports.appendix import plan_appendix
 from tasks_app.reports.csv import kpi_csv, summary_csv
 from tasks_app.reports.summary import build_summary
 from tasks_app.reports.xlsx import XLSX_CONTENT_TYPE, kpi_workbook, summary_workbook, to_bytes
+from tasks_app.scope import actor_scope, may_lead_city
+from tasks_app.status import Timeliness
 
 UNIT_LEVELS = [(Level.COMMUNES.value, Level.COMMUNES.label), (Level.DEPARTMENTS.value, Level.DEPARTMENTS.label)]
 
@@ -38,8 +39,7 @@ def _download(content, filename: str, content_type: str) -> HttpResponse:
 
 
 def _sees_all(request) -> bool:
-    scope = actor_scope(request.user)
-    return scope.sees_all and not scope.read_only
+    return may_lead_city(actor_scope(request.user))
 
 
 def _params(request):
@@ -91,8 +91,7 @@ def units(request):
 @login_required
 def unit_detail(request, code):
     unit = get_object_or_404(Unit, code=code)
-    scope = actor_scope(request.user)
-    if not (scope.sees_all or scope.unit_id == unit.pk):
+    if not actor_scope(request.user).sees_unit(unit.pk):
         raise Http404(_t("Không tìm thấy đơn vị."))
     _text, period, plan = _params(request)
     result = scoring.unit_kpi(plan, period, Level.COMMUNES if unit.is_commune_level else Level.DEPARTMENTS)
@@ -108,7 +107,7 @@ def _official_units(request):
     code = request.GET.get("unit")
     if code:
         unit = get_object_or_404(Unit, code=code)
-        if not scope.sees_all and unit.pk != scope.unit_id:
+        if not scope.sees_unit(unit.pk):
             raise Http404(_t("Không tìm thấy đơn vị."))
         return Unit.objects.filter(pk=unit.pk)
     return None if scope.sees_all else Unit.objects.filter(pk=scope.unit_id)

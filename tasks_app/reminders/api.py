@@ -7,7 +7,7 @@ the reminders of every assignment they may see (the office watches dead deliveri
 import django_filters
 from rest_framework import generics, serializers
 
-from tasks_app.lifecycle import request_actor
+from tasks_app.scope import request_actor
 
 from .models import Channel, Delivery
 

@@ -18,6 +18,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tasks_app import scope
+
 
 def _default_days_before():
     return [7, 3, 1, 0]
@@ -130,13 +132,12 @@ class DeliveryQuerySet(models.QuerySet):
     def visible_to(self, actor) -> DeliveryQuerySet:
         """Deliveries of assignments the actor may see; an official who is not city-wide sees only
         the reminders addressed to them."""
-        from tasks_app import lifecycle
         from tasks_app.models import Assignment
 
-        scope = lifecycle.actor_scope(actor)
         qs = self.filter(assignment__in=Assignment.objects.visible_to(actor).values("pk"))
-        if scope.official_id is not None and not scope.sees_all:
-            qs = qs.filter(recipient_id=scope.official_id)
+        seen_by = scope.actor_scope(actor)
+        if scope.sees_only_own_reminders(seen_by):
+            qs = qs.filter(recipient_id=seen_by.official_id)
         return qs
 
 

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from tasks_app.lifecycle import Status
 from tasks_app.models import Official
+from tasks_app.status import OPEN
 
 from .channels import CHANNELS, ChannelError, Digest, DigestItem
 from .models import Delivery, ReminderPolicy
@@ -64,7 +64,7 @@ def deliver(recipient_id: int, channel: str, *, now: dt.datetime | None = None, 
     mine = Delivery.objects.filter(claim_token=token, status=Delivery.Status.SENDING)
     rows = list(mine.select_related("assignment__task", "assignment__unit").order_by("deadline", "assignment_id"))
     # Work completed or cancelled since the sweep gets nothing more.
-    closed = [r.pk for r in rows if r.assignment.status not in Status.OPEN]
+    closed = [r.pk for r in rows if r.assignment.status not in OPEN]
     if closed:
         Delivery.objects.filter(pk__in=closed).update(
             status=Delivery.Status.SKIPPED, last_error="phân công đã kết thúc / assignment closed", claim_token=""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tasks_app.lifecycle import Timeliness
+from tasks_app.status import Timeliness
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 

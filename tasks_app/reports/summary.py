@@ -13,11 +13,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch
-from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _t
 
-from tasks_app.lifecycle import Status, Timeliness, local_tz, timeliness_expression
+from tasks_app.lifecycle import local_tz
 from tasks_app.models import Assignment, Task, Unit
+from tasks_app.status import Status, Timeliness
 
 # How an appendix names every commune-level unit at once.
 ALL_COMMUNES = "UBND các xã, phường, đặc khu"
@@ -69,17 +69,17 @@ class Summary:
 
 def report_assignments(plan, *, as_of: dt.date, group=None, unit=None, period=None, actor=None):
     """The assignments a report covers, with `kpi_deadline` (the original) and `timeliness`."""
-    queryset = Assignment.objects.filter(task__group__plan=plan).exclude(status__in=[Status.DRAFT, Status.CANCELLED])
+    queryset = Assignment.objects.filter(task__group__plan=plan)
     if actor is not None:
         queryset = queryset.visible_to(actor)
     if group is not None:
         queryset = queryset.filter(task__group=group)
     if unit is not None:
         queryset = queryset.filter(unit=unit)
-    queryset = queryset.annotate(kpi_deadline=Coalesce("original_deadline", "deadline"))
+    queryset = queryset.tracked(as_of)
     if period is not None:
         queryset = queryset.filter(kpi_deadline__gte=period.start, kpi_deadline__lte=period.end)
-    return queryset.annotate(timeliness=timeliness_expression(as_of, deadline="kpi_deadline"))
+    return queryset
 
 
 def unit_names(units: list[Unit], commune_count: int) -> str:

@@ -16,8 +16,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from tasks_app.lifecycle import Timeliness, local_tz
+from tasks_app.lifecycle import local_tz
 from tasks_app.reports.summary import Summary, roman
+from tasks_app.status import Timeliness
 
 DATE_FORMAT = "DD/MM/YYYY"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -1,6 +1,6 @@
 from django import template
 
-from tasks_app.lifecycle import Timeliness
+from tasks_app.status import Timeliness
 
 register = template.Library()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from tasks_app.lifecycle import Timeliness
+from tasks_app.status import Timeliness
 
 # Same colours as the badges in static/web/app.css.
 COLOURS = {

@@ -9,8 +9,8 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from tasks_app import evidence
-from tasks_app.lifecycle import Status, Timeliness
 from tasks_app.models import Assignment, TaskGroup, Unit
+from tasks_app.status import Status, Timeliness
 
 
 class MultipleFileInput(forms.ClearableFileInput):

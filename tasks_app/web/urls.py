@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tasks_app.web import views
+from tasks_app.web import dashboard, views
 
 app_name = "web"
 
@@ -13,6 +13,6 @@ urlpatterns = [
     path("evidence/<int:pk>/", views.evidence_file, name="evidence-file"),
     path("inspection-photos/<int:pk>/", views.inspection_photo, name="inspection-photo"),
     path("tasks/<str:code>/", views.task_detail, name="task"),
-    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("notifications/", views.notifications_page, name="notifications"),
 ]

@@ -31,8 +31,8 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from tasks_app.lifecycle import Status
 from tasks_app.models import Assignment, Official, Plan, Task, TaskGroup, Unit
+from tasks_app.status import Status
 
 PREFIX = "SC"  # every generated code and user name starts with it, so real data is never touched
 PLAN_NAME = "Kế hoạch thử tải quy mô toàn quốc"

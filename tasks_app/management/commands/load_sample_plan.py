@@ -30,7 +30,6 @@ from django.utils import timezone
 
 from tasks_app import lifecycle
 from tasks_app.actions import commune_units, fan_out
-from tasks_app.lifecycle import Status
 from tasks_app.models import (
     Assignment,
     ExtensionRequest,
@@ -42,6 +41,7 @@ from tasks_app.models import (
     TaskGroup,
     Unit,
 )
+from tasks_app.status import Status
 
 DATA_FILE = Path(__file__).resolve().parents[2] / "data" / "sample_plan_2026.json"
 # The value of a task's "lead" that means every commune-level unit (phường, xã, đặc khu).
