@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Requests under /api/ and /feeds/ proving no identity, counted per client address (429 past the rate).
+    "tasks_app.api.throttling.throttle_unauthenticated",
     "django.contrib.messages.middleware.MessageMiddleware",
     "tasks_app.web.middleware.end_idle_sessions",
     "tasks_app.web.middleware.require_two_factor_for_authority",
@@ -254,6 +256,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["tasks_app.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": env_str("API_THROTTLE_RATE", "600/min")},
 }
+# Requests without a valid key or session (and wrong feed tokens), per client address.
+ANON_THROTTLE_RATE = env_str("ANON_THROTTLE_RATE", "60/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hải Phòng 2026 — API theo dõi nhiệm vụ (sáu rõ)",
     "DESCRIPTION": "REST API for communes, departments and city portals. Auth: `Authorization: Bearer <key>`.",

@@ -308,3 +308,8 @@ def test_an_attacker_behind_nginx_cannot_lock_out_a_user_signing_in_from_elsewhe
     from axes.models import AccessAttempt
 
     assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"127.0.0.2"}
+    # nginx's limit_req: a client hammering the sign-in page is answered 429 by nginx itself.
+    hammer = client(stack)
+    hammer.mount("https://", FromAddress("127.0.0.4"))
+    codes = [hammer.get(f"{site}/account/login/", timeout=10).status_code for _ in range(30)]
+    assert codes[:21] == [200] * 21 and 429 in codes[21:]

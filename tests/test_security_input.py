@@ -113,3 +113,28 @@ def test_api_errors_are_json_even_for_urls_no_route_matches(leader_client):
         assert response.status_code == 404, url
         assert response["Content-Type"].startswith("application/json"), url
         assert "detail" in response.json()
+
+
+def test_anonymous_and_bad_key_traffic_is_throttled_per_address(settings, key_a, official_a):
+    """ASVS 5.0 2.4.1 (anti-automation) and 6.3.1 (credential guessing controls): requests with a
+    wrong key, no key, or a guessed feed token from one address get 429 with Retry-After past the
+    rate; a valid key from another address and a signed-in session are unaffected."""
+    import secrets
+
+    settings.ANON_THROTTLE_RATE = "20/min"
+    attacker = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250)}"
+    client = Client(REMOTE_ADDR=attacker)
+    codes = [
+        client.get("/api/v1/assignments/", HTTP_AUTHORIZATION=f"Bearer abc.{n:040d}").status_code for n in range(15)
+    ]
+    codes += [client.get("/api/v1/assignments/").status_code for _ in range(5)]
+    codes += [client.get(f"/feeds/guess{n}/deadlines.ics").status_code for n in range(10)]
+    assert codes[:20] == [401] * 20
+    assert set(codes[20:]) == {429}
+    limited = client.get("/api/v1/assignments/")
+    assert limited.status_code == 429 and int(limited["Retry-After"]) >= 1
+    assert limited["Content-Type"].startswith("application/json")
+    # The unit's system elsewhere and a signed-in official at the attacker's address still work.
+    assert key_a.client().get("/api/v1/assignments/", REMOTE_ADDR="10.255.0.1").status_code == 200
+    member = sign_in(Client(REMOTE_ADDR=attacker), official_a)
+    assert member.get("/api/v1/assignments/").status_code == 200
