@@ -291,6 +291,13 @@ WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10, minimum=1)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
 # Webhook URLs on loopback or private networks: allowed while developing, refused in production.
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)
+# Backoff between attempts (base × 2^(n-1), capped), and after how long a claim by a worker that
+# never finished may be taken again (must exceed WEBHOOK_TIMEOUT).
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 10, minimum=1)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=1)
+WEBHOOK_CLAIM_TIMEOUT = env_int("WEBHOOK_CLAIM_TIMEOUT", 120, minimum=2)
+# How webhook host names are resolved (a dotted path to `f(host, port) -> [addresses]`); tests swap it.
+WEBHOOK_RESOLVER = "tasks_app.api.webhooks.system_resolver"
 
 # Celery: Redis in production; with no REDIS_URL an embedded filesystem broker under var/
 # so the demo's web, worker and beat talk to each other with nothing else installed.
@@ -336,6 +343,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "reminders-sweep": {"task": "reminders.sweep", "schedule": crontab(minute="*/15")},
     "reminders-dispatch": {"task": "reminders.dispatch", "schedule": 60.0},
+    "webhooks-dispatch": {"task": "webhooks.dispatch", "schedule": 60.0},
 }
 
 # Reminders (tasks_app/reminders): retry backoff of a failed delivery, and after how long a row

@@ -68,21 +68,32 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    """The delivery log: what was sent where, how often it was tried and why it failed."""
+    """The delivery log for the city office: what was sent where, how often it was tried, why it
+    failed, and which deliveries are dead (given up after WEBHOOK_MAX_ATTEMPTS)."""
 
-    list_display = ["created_at", "event", "endpoint", "assignment_id", "attempts", "response_status", "sent_at", "ok"]
-    list_filter = ["event", ("sent_at", admin.EmptyFieldListFilter), "endpoint"]
-    search_fields = ["event_id", "endpoint__url", "last_error"]
-    list_select_related = ["endpoint"]
+    list_display = ["created_at", "event", "url", "assignment_id", "attempts", "response_status", "sent_at", "dead_at"]
+    list_filter = [
+        "event",
+        ("sent_at", admin.EmptyFieldListFilter),
+        ("dead_at", admin.EmptyFieldListFilter),
+        "endpoint",
+    ]
+    search_fields = ["event_id", "url", "last_error"]
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
     date_hierarchy = "created_at"
-
-    @admin.display(boolean=True, description=_("đã gửi"))
-    def ok(self, delivery):
-        return delivery.sent_at is not None
+    actions = ["send_again"]
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.action(description=_("Gửi lại (đặt lại số lần gửi)"), permissions=["view"])
+    def send_again(self, request, queryset):
+        from tasks_app.api.tasks import deliver_webhook
+
+        ids = list(queryset.filter(sent_at__isnull=True).values_list("pk", flat=True))
+        WebhookDelivery.objects.filter(pk__in=ids).update(dead_at=None, attempts=0, next_attempt_at=None)
+        for delivery_id in ids:
+            deliver_webhook.delay_on_commit(delivery_id)
