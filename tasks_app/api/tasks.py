@@ -18,6 +18,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.util.connection import create_connection
 
 from tasks_app.api.models import WebhookDelivery
 from tasks_app.api.webhooks import SIGNATURE_HEADER, DestinationRefused, checked_address, sign
@@ -38,12 +40,25 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def _pinned(pool_class, address: str):
-    class Pinned(pool_class):
+    """The pool class whose connections open their socket to `address`; everything else (Host
+    header, TLS server name and certificate check) stays the URL's host name."""
+
+    class Connection(pool_class.ConnectionCls):
         def _new_conn(self):
-            conn = super()._new_conn()
-            # urllib3 opens the socket to _dns_host; Host header, SNI and certificate stay the name's.
-            conn._dns_host = address
-            return conn
+            try:
+                return create_connection(
+                    (address, self.port),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
+            except TimeoutError as exc:
+                raise ConnectTimeoutError(self, f"connection to {address} timed out") from exc
+            except OSError as exc:
+                raise NewConnectionError(self, f"cannot connect to {address}: {exc}") from exc
+
+    class Pinned(pool_class):
+        ConnectionCls = Connection
 
     return Pinned
 

@@ -69,7 +69,10 @@ def checked_address(url: str) -> str:
         raise DestinationRefused(f"not an http(s) URL: {url[:200]}")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        addresses = import_string(settings.WEBHOOK_RESOLVER)(parts.hostname, port)
+        try:
+            addresses = [str(ipaddress.ip_address(parts.hostname))]  # a literal address: nothing to resolve
+        except ValueError:
+            addresses = import_string(settings.WEBHOOK_RESOLVER)(parts.hostname, port)
     except (OSError, UnicodeError, ValueError) as exc:
         raise DestinationRefused(f"{parts.hostname} does not resolve: {exc}") from exc
     if not addresses:
