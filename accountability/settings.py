@@ -184,6 +184,9 @@ TWO_FACTOR_REQUIRED_FOR_AUTHORITY = env_bool("TWO_FACTOR_REQUIRED_FOR_AUTHORITY"
 # The admin (/admin/) only for staff signed in with a second factor; its password form is not offered.
 ADMIN_REQUIRES_TWO_FACTOR = env_bool("ADMIN_REQUIRES_TWO_FACTOR", True)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Sáu rõ Hải Phòng")
+# Password reset: requests per client address and mails per email address, each per hour.
+PASSWORD_RESET_PER_CLIENT = env_int("PASSWORD_RESET_PER_CLIENT", 10, minimum=1)
+PASSWORD_RESET_PER_ADDRESS = env_int("PASSWORD_RESET_PER_ADDRESS", 3, minimum=1)
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 3600, minimum=600)
 
 # Static files are served by the app (whitenoise), hashed and compressed under production settings.

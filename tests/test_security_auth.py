@@ -158,3 +158,83 @@ def test_production_serves_the_api_as_json_only_with_bounded_sessions():
         [sys.executable, "-c", code], env=env, cwd=django_settings.BASE_DIR, capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "['rest_framework.renderers.JSONRenderer'] 43200 15"
+
+
+@pytest.fixture
+def reset_queue(redis_url, settings):
+    """The real broker (this area's Redis database): the page publishes, the test plays the worker."""
+    import redis
+    from django.core.cache import cache
+
+    from accountability.celery import app
+
+    cache.clear()  # the limits count per hour in the cache: start from none
+    connection = redis.Redis.from_url(redis_url)
+    connection.delete("celery")
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield connection
+    app.conf.task_always_eager = previous
+    connection.delete("celery")
+
+
+def queued_resets(connection) -> list:
+    """The password-reset tasks waiting in the broker, as (args) lists, oldest first."""
+    import base64
+    import json
+
+    found = []
+    while (raw := connection.rpop("celery")) is not None:
+        message = json.loads(raw)
+        if message["headers"]["task"] == "accounts.send_password_reset":
+            args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            found.append(args)
+    return found
+
+
+def ask_reset(client, email, address):
+    # The test runs in a transaction: run the on-commit publish as an autocommit request would.
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(reverse("password_reset"), {"email": email}, REMOTE_ADDR=address)
+
+
+@pytest.mark.redis
+def test_password_reset_answers_alike_and_mails_from_the_worker(client, official_a, reset_queue):
+    """ASVS 5.0 6.4.1-6.4.2 / 6.3.8 (no user enumeration): an existing and an unknown address get the
+    same answer in the same time, no mail is sent in the request, and the worker mails only the real
+    account."""
+    import statistics
+    import time
+
+    from django.core import mail
+
+    timings = {"official-a@example.org": [], "nobody@example.org": []}
+    for n in range(12):
+        for email, seen in timings.items():
+            start = time.perf_counter()
+            response = ask_reset(client, email, f"10.20.{n}.{len(seen) % 2}")
+            seen.append(time.perf_counter() - start)
+            assert response.status_code == 302 and response["Location"] == reverse("password_reset_done")
+    assert mail.outbox == []  # nothing is mailed inside the request
+    known, unknown = (statistics.median(v) for v in timings.values())
+    assert abs(known - unknown) < 0.010, timings  # within 10 ms
+    from tasks_app.tasks import send_password_reset
+
+    queued = queued_resets(reset_queue)
+    assert len(queued) == 2 * 3  # the per-address limit holds for both alike
+    for args in queued:
+        send_password_reset.apply(args=args)
+    assert [m.to for m in mail.outbox] == [["official-a@example.org"]] * 3
+
+
+@pytest.mark.redis
+def test_password_reset_is_limited_per_client_and_per_address(client, official_a, reset_queue):
+    """ASVS 5.0 2.4.1 (anti-automation): 20 requests give at most PASSWORD_RESET_PER_ADDRESS mails for
+    one address, and one client gets 429 past PASSWORD_RESET_PER_CLIENT requests an hour."""
+    for n in range(20):
+        assert ask_reset(client, "official-a@example.org", f"10.30.0.{n}").status_code == 302
+    assert len(queued_resets(reset_queue)) == 3
+    codes = [ask_reset(client, f"someone{n}@example.org", "10.31.0.1").status_code for n in range(12)]
+    assert codes == [302] * 10 + [429] * 2
