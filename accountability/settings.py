@@ -171,10 +171,10 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # from the right: ipware's proxy_count is that minus one (its chain does not list the last proxy,
 # which is REMOTE_ADDR). Anything a client wrote further left is never read. Without a proxy
 # (AXES_PROXY_COUNT=0) only REMOTE_ADDR counts, so a forged header changes nothing.
-AXES_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0, maximum=10)
-if AXES_PROXY_COUNT:
+_trusted_proxies = env_int("AXES_PROXY_COUNT", 0, minimum=0, maximum=10)
+if _trusted_proxies:
     AXES_IPWARE_PROXY_ORDER = "right-most"
-    AXES_IPWARE_PROXY_COUNT = AXES_PROXY_COUNT - 1
+    AXES_IPWARE_PROXY_COUNT = _trusted_proxies - 1
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 else:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
