@@ -104,8 +104,7 @@ class TaskAdmin(SimpleHistoryAdmin):
 class ProgressReportInline(admin.TabularInline):
     model = ProgressReport
     extra = 0
-    fields = ["created_at", "kind", "author", "author_label", "status", "percent", "note"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "kind", "author", "author_label", "status", "percent", "note")
     can_delete = False
     show_change_link = True
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from typing import ClassVar
 
 from django.db import models
 from django.db.models import Q
@@ -41,11 +42,11 @@ class ApiKey(AbstractAPIKey):
     )
     last_used_at = models.DateTimeField(_("lần dùng gần nhất"), null=True, blank=True, editable=False)
 
-    objects = ApiKeyManager()
+    objects: ClassVar[ApiKeyManager] = ApiKeyManager()  # type: ignore[assignment]
 
     class Meta(AbstractAPIKey.Meta):
-        verbose_name = _("khóa API")
-        verbose_name_plural = _("khóa API")
+        verbose_name = _("khóa API")  # type: ignore[assignment]
+        verbose_name_plural = _("khóa API")  # type: ignore[assignment]
         constraints = [
             # A key is either a portal key or a unit's key, never both or neither.
             models.CheckConstraint(

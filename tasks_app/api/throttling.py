@@ -46,7 +46,10 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         rate = self.get_rate()
         if rate is None:
             return True
-        self.num_requests, self.duration = self.parse_rate(rate)
+        num_requests, duration = self.parse_rate(rate)
+        if num_requests is None or duration is None:
+            return True
+        self.num_requests, self.duration = num_requests, duration
         now = time.time()
         window = int(now // self.duration)
         self.window_end = (window + 1) * self.duration

@@ -125,7 +125,7 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
     def list(self, request, *args, **kwargs):
         # Plain rows instead of model instances and nested serializers: the same JSON, a fraction
         # of the CPU (tests/test_api_perf.py compares it with AssignmentSerializer's).
-        queryset = self.filter_queryset(self.get_queryset()).values_list(*s.ASSIGNMENT_LIST_COLUMNS)
+        queryset = self.filter_queryset(self.get_queryset()).values_list(*s.ASSIGNMENT_LIST_COLUMNS, named=True)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(s.assignment_list_data(page))
 
@@ -331,7 +331,7 @@ class WebhookEndpointViewSet(
     def get_queryset(self):
         if not has_api_key(self.request):  # the schema generator asks without a request key
             return WebhookEndpoint.objects.none()
-        return WebhookEndpoint.objects.filter(api_key=self.request.auth).order_by("id")
+        return WebhookEndpoint.objects.filter(api_key_id=self.request.auth.pk).order_by("id")
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
