@@ -5,8 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
+from tasks_app.admin import SimpleHistoryAdmin
 from tasks_app.kpi.models import GeneralScore, KpiRanking, KpiRankingRow, PlanImport, ScoringScheme, TaskWeight
 
 

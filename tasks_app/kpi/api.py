@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tasks_app.inputs import is_id
 from tasks_app.kpi import scoring
 from tasks_app.kpi.actions import may_evaluate, may_report_actual, own_units, save_actual
 from tasks_app.kpi.models import GeneralScore, Level
@@ -248,7 +249,7 @@ class IndicatorListView(ListAPIView):
         queryset = indicators()
         plan = self.request.query_params.get("plan")
         if plan:
-            if not plan.isdigit():
+            if not is_id(plan):
                 raise ValidationError({"plan": [_t("Mã kế hoạch không hợp lệ.")]})
             queryset = queryset.filter(plan_id=plan)
         return queryset

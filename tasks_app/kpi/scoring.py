@@ -56,6 +56,7 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 
+from tasks_app.inputs import is_id
 from tasks_app.kpi.models import (
     PASSING_RATINGS,
     GeneralScore,
@@ -498,7 +499,7 @@ def period_and_plan(params: Mapping[str, Any]) -> tuple[Period, Plan]:
     """From query parameters `period` (required) and `plan` (optional id); ValueError when bad."""
     period = Period.parse(params.get("period"))
     plan_id = params.get("plan")
-    if plan_id not in (None, "") and not str(plan_id).isdigit():
+    if plan_id not in (None, "") and not is_id(plan_id):
         raise ValueError(_t("Mã kế hoạch không hợp lệ: “%(v)s”.") % {"v": plan_id})
     return period, plan_for(period, plan_id or None)
 

@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from tasks_app.importers import PlanImportError, import_plan
+from tasks_app.importers import MAX_FILE_BYTES, PlanImportError, import_plan
+from tasks_app.inputs import is_id
 from tasks_app.kpi import scoring
 from tasks_app.kpi.actions import may_report_actual, own_units, save_actual
 from tasks_app.kpi.models import Level
@@ -294,13 +295,13 @@ def reports(request: HttpRequest) -> HttpResponse:
 def _report_filters(request: HttpRequest) -> tuple[Plan, TaskGroup | None, Unit | None, scoring.Period | None]:
     plan_id = request.GET.get("plan")
     plans = Plan.objects.all()
-    plan = plans.filter(pk=plan_id).first() if plan_id and plan_id.isdigit() else plans.first()
+    plan = plans.filter(pk=plan_id).first() if plan_id and is_id(plan_id) else plans.first()
     if plan is None:
         raise Http404(_t("Không có kế hoạch."))
     group = unit = period = None
     if request.GET.get("group"):
         group = (
-            get_object_or_404(TaskGroup, pk=request.GET["group"], plan=plan) if request.GET["group"].isdigit() else None
+            get_object_or_404(TaskGroup, pk=request.GET["group"], plan=plan) if is_id(request.GET["group"]) else None
         )
         if group is None:
             raise Http404(_t("Không tìm thấy nhóm nhiệm vụ."))
@@ -342,12 +343,10 @@ class ImportForm(forms.Form):
     plan_name = forms.CharField(label=_("Tên kế hoạch"), max_length=300, required=False)
     dry_run = forms.BooleanField(label=_("Chỉ kiểm tra, chưa nhập"), required=False, initial=True)
 
-    MAX_BYTES = 10 * 1024 * 1024
-
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if upload.size > self.MAX_BYTES:
-            raise forms.ValidationError(_t("Tệp quá lớn (tối đa 10 MB)."))
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(_t("Tệp quá lớn (tối đa %(mb)s MB).") % {"mb": MAX_FILE_BYTES // 1048576})
         return upload
 
 
@@ -363,6 +362,7 @@ def handle_import(request: HttpRequest, form: forms.Form, template: str, extra: 
                 name=data["plan_name"] or None,
                 by=request.user,
                 dry_run=data["dry_run"],
+                filename=data["file"].name,
             )
         except PlanImportError as exc:
             problems = exc.problems

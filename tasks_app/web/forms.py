@@ -7,6 +7,7 @@ from typing import cast
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from tasks_app import evidence
@@ -76,14 +77,14 @@ class ProgressForm(VersionedForm):
     files = MultipleFileField(  # type: ignore[assignment]
         label=_("Tệp minh chứng"),
         required=False,
-        help_text=_("PDF, ảnh, Word, Excel, PowerPoint; có thể chọn nhiều tệp."),
+        help_text=lazy(evidence.accepted_hint, str)(),
     )
     links = LinksField(label=_("Đường dẫn minh chứng"), required=False, help_text=_("Mỗi dòng một đường dẫn."))
 
 
 class SubmitForm(VersionedForm):
     note = forms.CharField(label=_("Thuyết minh sản phẩm"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    files = MultipleFileField(label=_("Tệp sản phẩm"), required=False)  # type: ignore[assignment]
+    files = MultipleFileField(label=_("Tệp sản phẩm"), required=False, help_text=lazy(evidence.accepted_hint, str)())  # type: ignore[assignment]
     links = LinksField(label=_("Đường dẫn sản phẩm"), required=False, help_text=_("Mỗi dòng một đường dẫn."))
 
     def clean(self):

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import models, transaction
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
-from django.http import FileResponse, Http404, QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -383,27 +383,18 @@ def decide_extension(request, pk, request_pk):
     return _render_detail(request, assignment, bound={"decide": form}, status=400)
 
 
-def _attachment(file_field, filename, content_type):
-    """A stored upload, always as a download: never rendered by the browser as a page."""
-    response = FileResponse(file_field.open("rb"), as_attachment=True, filename=filename, content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
-
-
 @login_required
 def evidence_file(request, pk):
     visible = Assignment.objects.visible_to(request.user).values("pk")
     item = get_object_or_404(Evidence.objects.filter(report__assignment__in=visible).exclude(file=""), pk=pk)
-    name = item.original_name or item.file.name.rsplit("/", 1)[-1]
-    return _attachment(item.file, name, item.content_type or "application/octet-stream")
+    return evidence.evidence_response(item)
 
 
 @login_required
 def inspection_photo(request, pk):
     visible = Assignment.objects.visible_to(request.user).values("pk")
     photo = get_object_or_404(InspectionPhoto.objects.filter(inspection__assignment__in=visible), pk=pk)
-    return _attachment(photo.file, photo.file.name.rsplit("/", 1)[-1], "application/octet-stream")
+    return evidence.file_response(photo.file, photo.file.name.rsplit("/", 1)[-1], "application/octet-stream")
 
 
 # --- one task across units -------------------------------------------------------------------
