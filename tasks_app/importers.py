@@ -21,6 +21,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from io import BytesIO
+from typing import cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -189,7 +190,8 @@ def _scan_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo, filename: str)
             if not is_sheet:
                 continue
             parser.feed(chunk)
-            for _event, element in parser.read_events():
+            for event in parser.read_events():
+                _event, element = cast("tuple[str, ET.Element]", event)  # a "start" event carries its element
                 tag = element.tag.rsplit("}", 1)[-1]
                 if tag == "row":
                     rows += 1

@@ -80,7 +80,9 @@ UNPROVEN_PREFIXES = ("/api/", "/feeds/")
 
 
 def _anon_rate() -> tuple[int, int]:
-    return SimpleRateThrottle.parse_rate(None, settings.ANON_THROTTLE_RATE)
+    rate = SimpleRateThrottle.parse_rate(None, settings.ANON_THROTTLE_RATE)  # type: ignore[arg-type]  # parse_rate uses no state
+    assert rate[0] is not None and rate[1] is not None  # noqa: S101 - a rate is set in settings
+    return rate[0], rate[1]
 
 
 def _window_key(address: str, duration: int, now: float) -> tuple[str, float]:

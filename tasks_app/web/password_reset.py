@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from typing import Any
 
 from axes.helpers import get_client_ip_address
 from django.conf import settings
@@ -35,7 +36,7 @@ def _count(kind: str, value: str) -> int:
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
-    def save(self, *, request=None, **kwargs):
+    def save(self, *args: Any, request: Any = None, **kwargs: Any) -> None:
         from tasks_app.tasks import send_password_reset
 
         send_password_reset.delay_on_commit(
