@@ -307,5 +307,5 @@ class SizeLimitedUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size):
         if self.received > max_bytes():
-            return _Oversized(self.file_name, self.received, self.content_type)
+            return _Oversized(self.file_name or "", self.received, self.content_type)
         return None

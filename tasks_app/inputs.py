@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ParseError
@@ -39,7 +40,7 @@ def is_id(value: object) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS
 
 
-def malformed_request_reason(path: str, query: dict[str, list[str]]) -> str | None:
+def malformed_request_reason(path: str, query: Iterable[tuple[str, list[str]]]) -> str | None:
     """Why this path and query may not reach a view, or None. `query` is QueryDict.lists()."""
     if len(path) > MAX_PATH_LENGTH:
         return str(_("Đường dẫn quá dài."))

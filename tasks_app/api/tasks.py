@@ -107,18 +107,21 @@ def deliver_webhook(delivery_id: int) -> str:
     if not claimed:
         return "skipped"
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    endpoint = delivery.endpoint
+    if endpoint is None:  # deleted since the claim: the log row stays, nothing is sent
+        return "skipped"
     body = delivery.body.encode()
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": "haiphong-accountability-webhooks/1",
         "X-Webhook-Id": str(delivery.event_id),
         "X-Webhook-Event": delivery.event,
-        SIGNATURE_HEADER: sign(delivery.endpoint.secret, body, int(time.time())),
+        SIGNATURE_HEADER: sign(endpoint.secret, body, int(time.time())),
     }
     code = None
     try:
-        address = checked_address(delivery.endpoint.url)
-        code = post(delivery.endpoint.url, address, body, headers).status_code
+        address = checked_address(endpoint.url)
+        code = post(endpoint.url, address, body, headers).status_code
     except DestinationRefused as exc:
         error = f"refused: {exc}"
     except requests.RequestException as exc:

@@ -44,7 +44,7 @@ class DestinationRefused(Exception):
 
 def system_resolver(host: str, port: int) -> list[str]:
     """The addresses of a host name, as the operating system resolves them (the default resolver)."""
-    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
 def address_allowed(address: str) -> bool:
