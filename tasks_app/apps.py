@@ -11,5 +11,6 @@ class TasksAppConfig(AppConfig):
 
         from tasks_app import figures  # noqa: F401  (connects the figures version's receivers)
         from tasks_app.search import register_sqlite_fold
+        from tasks_app.web import middleware  # noqa: F401  (the idle-session clock starts at sign-in)
 
         connection_created.connect(register_sqlite_fold, dispatch_uid="tasks_app.search.fold")

@@ -116,7 +116,7 @@ def test_notifications_page_costs_the_same_with_10_and_500_reminders(client, off
     def remind(prefix, n):
         make_many(group, [commune_a], n, authority=leader, code_prefix=prefix)
         FeedItem.objects.bulk_create(
-            FeedItem(official=official_a, assignment=a, stage="before_3", offset_days=3, deadline=a.deadline,
+            FeedItem(official=official_a, assignment=a, stage="before_3", offset_days=-3, deadline=a.deadline,
                      recipient_role="responsible")
             for a in Assignment.objects.filter(task__code__startswith=prefix)
         )  # fmt: skip

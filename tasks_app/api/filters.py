@@ -38,7 +38,7 @@ class AssignmentFilter(django_filters.FilterSet):
 
     class Meta:
         model = Assignment
-        fields = []
+        fields: list[str] = []
 
     def filter_search(self, queryset, name, value):
         # The tasks and the units are few: two small subqueries, whatever the number of assignments.
@@ -56,7 +56,7 @@ class TaskFilter(django_filters.FilterSet):
 
     class Meta:
         model = Task
-        fields = []
+        fields: list[str] = []
 
     def filter_search(self, queryset, name, value):
         return search.matching(queryset, value, "code", "title")
@@ -69,7 +69,7 @@ class UnitFilter(django_filters.FilterSet):
 
     class Meta:
         model = Unit
-        fields = []
+        fields: list[str] = []
 
     def filter_search(self, queryset, name, value):
         return search.matching(queryset, value, "code", "name")
@@ -81,4 +81,4 @@ class ExtensionRequestFilter(django_filters.FilterSet):
 
     class Meta:
         model = ExtensionRequest
-        fields = []
+        fields: list[str] = []

@@ -1,5 +1,10 @@
 """CSV for machines: English snake_case columns, ISO 8601 dates, UTF-8.
 
+Text cells beginning with `=`, `+`, `-`, `@`, a tab or a carriage return are written with a leading
+`'` (OWASP "CSV Injection"), and every text cell is quoted, so a spreadsheet opening the file never
+runs a title or a deliverable typed as a formula (ASVS 5.0 1.2.10). A reader that wants the typed
+text back removes one leading `'` from such cells.
+
 A downloaded file starts with a UTF-8 byte-order mark (`as_file`), so that Excel, which otherwise
 reads a CSV in the machine's legacy code page, shows Vietnamese correctly; CSV readers that know
 UTF-8 skip it (Python: encoding="utf-8-sig").
@@ -12,6 +17,15 @@ import io
 
 from tasks_app.status import Timeliness
 
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(value):
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
 BOM = "\ufeff"
 
 
@@ -22,9 +36,9 @@ def as_file(text: str) -> bytes:
 
 def _write(header: list[str], rows) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([escape_formula(value) for value in row] for row in rows)
     return buffer.getvalue()
 
 
