@@ -242,7 +242,7 @@ class TaskUnitsFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["timeliness"].choices = [("", _("Mọi phân loại")), *Timeliness.choices]
-        self.fields["role"].choices = [("", _("Mọi vai trò")), *Assignment.Role.choices]
+        _choice(self, "timeliness").choices = [("", _("Mọi phân loại")), *Timeliness.choices]
+        _choice(self, "role").choices = [("", _("Mọi vai trò")), *Assignment.Role.choices]
         self.fields["q"].widget.input_type = "search"
         self.fields["q"].widget.attrs["placeholder"] = _("Tên hoặc mã đơn vị")
