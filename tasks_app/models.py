@@ -139,6 +139,13 @@ def _province_fk(related_name: str, *, null: bool = True) -> models.ForeignKey:
     )
 
 
+class PlanQuerySet(models.QuerySet):
+    def visible_to(self, actor) -> PlanQuerySet:
+        """The plans of the actor's province (all of them for national actors): `scope.province_filter`."""
+        q = scope.province_filter(scope.actor_scope(actor))
+        return self.all() if q is None else self.filter(q)
+
+
 class Plan(models.Model):
     # Null only for plans made before provinces: migration 0003 gives them the province of their
     # assignments' units.
@@ -154,6 +161,8 @@ class Plan(models.Model):
         help_text=_("Nội dung mẫu, thay bằng phụ lục thật của thành phố khi nhập."),
     )
     history = HistoricalRecords()
+
+    objects = PlanQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("kế hoạch")

@@ -188,6 +188,16 @@ def unit_filter(scope: ActorScope, field: str = "pk") -> Q | None:
     return Q(**{field: scope.unit_id})
 
 
+def in_province_filter(scope: ActorScope, field: str = "pk") -> Q | None:
+    """Units (as a filter on `field`, a unit id) of the actor's own province, whatever the actor's
+    role: the unit directory a unit key or a commune official browses. None means all units."""
+    if scope.sees_all:
+        return None
+    if scope.province_id is None:
+        return Q(pk__in=[])
+    return Q(**{f"{field}__in": province_units(scope.province_id)})
+
+
 def province_filter(scope: ActorScope, field: str = "province_id") -> Q | None:
     """What belongs to a province (plans, reminder policies, scoring schemes, holiday overrides,
     rankings) that the actor may read: national actors all, everybody else their own province's

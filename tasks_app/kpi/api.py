@@ -32,16 +32,16 @@ from tasks_app.kpi.serializers import (
     result_meta,
 )
 from tasks_app.models import Indicator, Official, Plan, Unit
-from tasks_app.scope import actor_scope, heads_unit, request_actor
+from tasks_app.scope import actor_scope, heads_unit, request_actor, unit_filter
 
 PERIOD = OpenApiParameter("period", str, required=True, description="2026 | 2026-Q1 | 2026-03")
 PLAN = OpenApiParameter("plan", int, description="plan id (default: the latest plan of the period's year)")
 LEVEL = OpenApiParameter("level", str, enum=[Level.COMMUNES, Level.DEPARTMENTS])
 
 
-def _period_and_plan(request):
+def _period_and_plan(request, province_id: int | None = None):
     try:
-        return scoring.period_and_plan(request.query_params)
+        return scoring.period_and_plan(request.query_params, request_actor(request), province_id)
     except ValueError as exc:
         raise ValidationError({"period": [str(exc)]}) from exc
     except Plan.DoesNotExist as exc:
@@ -85,9 +85,9 @@ class KpiUnitDetailView(APIView):
         actor = request_actor(request)
         unit = Unit.objects.filter(code=code).first()
         scope = actor_scope(actor)
-        if unit is None or not scope.sees_unit(unit.pk):
+        if unit is None or not scope.sees_unit(unit):
             raise NotFound(_t("Không tìm thấy đơn vị."))
-        period, plan = _period_and_plan(request)
+        period, plan = _period_and_plan(request, unit.province_id)
         result = scoring.unit_kpi(plan, period, _unit_level(unit))
         figure = result.find(unit)
         if figure is None:
@@ -104,10 +104,11 @@ class KpiUnitDetailView(APIView):
 
 def _officials_units(request, scope):
     code = request.query_params.get("unit")
+    seen = unit_filter(scope)
     if not code:
-        return None if scope.sees_all else Unit.objects.filter(pk=scope.unit_id)
+        return None if seen is None else Unit.objects.filter(seen)
     units = Unit.objects.filter(code=code)
-    if not scope.sees_all and not units.filter(pk=scope.unit_id).exists():
+    if seen is not None and not units.filter(seen).exists():
         raise NotFound(_t("Không tìm thấy đơn vị."))
     return units
 
@@ -147,9 +148,9 @@ class KpiOfficialDetailView(APIView):
     def get(self, request, pk):
         actor = request_actor(request)
         official = Official.objects.select_related("unit").filter(pk=pk).first()
-        period, plan = _period_and_plan(request)
         if official is None:
             raise NotFound(_t("Không tìm thấy cán bộ."))
+        period, plan = _period_and_plan(request, official.unit.province_id)
         result = scoring.official_kpi(plan, period, Unit.objects.filter(pk=official.unit_id))
         figure = next((f for f in scoring.visible_figures(result, actor) if f.subject.pk == official.pk), None)
         if figure is None:
@@ -186,7 +187,10 @@ class GeneralScoreView(APIView):
         period, plan = _period_and_plan(request)
         scope = actor_scope(request_actor(request))
         scores = GeneralScore.objects.filter(plan=plan, period=period.label).select_related("unit", "entered_by")
-        if not scope.sees_all:
+        if scope.province_wide:
+            seen = unit_filter(scope, "unit_id")
+            scores = scores.filter(seen | unit_filter(scope, "official__unit_id"))  # type: ignore[operator]
+        elif not scope.sees_all:
             mine = Q(unit_id=scope.unit_id) | Q(official_id=scope.official_id)
             if heads_unit(scope):
                 mine |= Q(official__unit_id=scope.unit_id)
@@ -200,7 +204,7 @@ class GeneralScoreView(APIView):
         values = data.validated_data
         try:
             period = scoring.Period.parse(values["period"])
-            plan = scoring.plan_for(period, values.get("plan"))
+            plan = scoring.plan_for(period, values.get("plan"), request_actor(request))
         except ValueError as exc:
             raise ValidationError({"period": [str(exc)]}) from exc
         except Plan.DoesNotExist as exc:
@@ -210,11 +214,11 @@ class GeneralScoreView(APIView):
         unit = official = None
         if values.get("unit"):
             unit = Unit.objects.filter(code=values["unit"]).first()
-            if unit is None or not scope.sees_unit(unit.pk):
+            if unit is None or not scope.sees_unit(unit):
                 raise NotFound(_t("Không tìm thấy đơn vị."))
         else:
             official = Official.objects.select_related("unit").filter(pk=values["official"]).first()
-            if official is None or not scope.sees_unit(official.unit_id):
+            if official is None or not scope.sees_unit(official.unit):
                 raise NotFound(_t("Không tìm thấy cán bộ."))
         if not may_evaluate(actor, unit=unit, official=official):
             raise PermissionDenied(_t("Bạn không có quyền chấm điểm tiêu chí chung cho đối tượng này."))
@@ -232,8 +236,13 @@ class GeneralScoreView(APIView):
         return Response(_score_data(score), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
-def indicators():
-    return Indicator.objects.select_related("responsible_unit").prefetch_related("actuals__reported_by")
+def indicators(actor):
+    """The indicators of the plans of the actor's province (an indicator belongs to its plan's)."""
+    return (
+        Indicator.objects.filter(plan__in=Plan.objects.visible_to(actor))
+        .select_related("responsible_unit")
+        .prefetch_related("actuals__reported_by")
+    )
 
 
 @extend_schema(parameters=[PLAN])
@@ -244,7 +253,7 @@ class IndicatorListView(ListAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        queryset = indicators()
+        queryset = indicators(request_actor(self.request))
         plan = self.request.query_params.get("plan")
         if plan:
             if not plan.isdigit():
@@ -255,7 +264,9 @@ class IndicatorListView(ListAPIView):
 
 class IndicatorDetailView(RetrieveAPIView):
     serializer_class = IndicatorSerializer
-    queryset = indicators()
+
+    def get_queryset(self):
+        return indicators(request_actor(self.request))
 
 
 @extend_schema(request=ActualInput, responses=IndicatorActualSerializer)
@@ -263,8 +274,8 @@ class IndicatorActualView(APIView):
     """The responsible unit reports a quarter's actual: POST /api/v1/indicators/{id}/actuals/."""
 
     def post(self, request, pk):
-        indicator = get_object_or_404(Indicator, pk=pk)
         actor = request_actor(request)
+        indicator = get_object_or_404(indicators(actor), pk=pk)
         if not may_report_actual(actor, indicator):
             raise PermissionDenied(_t("Chỉ đơn vị chịu trách nhiệm mới được báo cáo số liệu của chỉ tiêu này."))
         data = ActualInput(data=request.data)

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,7 +26,7 @@ from tasks_app.reports.appendix import plan_appendix
 from tasks_app.reports.csv import kpi_csv, summary_csv
 from tasks_app.reports.summary import build_summary
 from tasks_app.reports.xlsx import XLSX_CONTENT_TYPE, kpi_workbook, summary_workbook, to_bytes
-from tasks_app.scope import actor_scope, may_lead_city
+from tasks_app.scope import actor_scope, may_lead_city, unit_filter
 from tasks_app.status import Timeliness
 
 UNIT_LEVELS = [(Level.COMMUNES.value, Level.COMMUNES.label), (Level.DEPARTMENTS.value, Level.DEPARTMENTS.label)]
@@ -41,11 +42,13 @@ def _sees_all(request) -> bool:
     return may_lead_city(actor_scope(request.user))
 
 
-def _params(request):
+def _params(request, province_id: int | None = None):
     """(period text, Period, Plan) from the query, or raise Http404 with a clear message."""
     text = request.GET.get("period") or scoring.default_period()
     try:
-        period, plan = scoring.period_and_plan({"period": text, "plan": request.GET.get("plan")})
+        period, plan = scoring.period_and_plan(
+            {"period": text, "plan": request.GET.get("plan")}, request.user, province_id
+        )
     except ValueError as exc:
         raise Http404(str(exc)) from exc
     except Plan.DoesNotExist as exc:
@@ -65,7 +68,7 @@ def _context(request, result, figures, **extra):
         "result": result,
         "figures": figures,
         "period": result.period.label,
-        "plans": Plan.objects.all(),
+        "plans": Plan.objects.visible_to(request.user),
         "timeliness": list(Timeliness),
         "can_record": _sees_all(request),
         "query": f"period={result.period.label}&plan={result.plan.pk}",
@@ -90,9 +93,9 @@ def units(request):
 @login_required
 def unit_detail(request, code):
     unit = get_object_or_404(Unit, code=code)
-    if not actor_scope(request.user).sees_unit(unit.pk):
+    if not actor_scope(request.user).sees_unit(unit):
         raise Http404(_t("Không tìm thấy đơn vị."))
-    _text, period, plan = _params(request)
+    _text, period, plan = _params(request, unit.province_id)
     result = scoring.unit_kpi(plan, period, Level.COMMUNES if unit.is_commune_level else Level.DEPARTMENTS)
     figure = result.find(unit)
     if figure is None:
@@ -106,10 +109,11 @@ def _official_units(request):
     code = request.GET.get("unit")
     if code:
         unit = get_object_or_404(Unit, code=code)
-        if not scope.sees_unit(unit.pk):
+        if not scope.sees_unit(unit):
             raise Http404(_t("Không tìm thấy đơn vị."))
         return Unit.objects.filter(pk=unit.pk)
-    return None if scope.sees_all else Unit.objects.filter(pk=scope.unit_id)
+    seen = unit_filter(scope)
+    return None if seen is None else Unit.objects.filter(seen)
 
 
 @login_required
@@ -125,7 +129,7 @@ def officials(request):
 @login_required
 def official_detail(request, pk):
     official = get_object_or_404(Official.objects.select_related("unit"), pk=pk)
-    _text, period, plan = _params(request)
+    _text, period, plan = _params(request, official.unit.province_id)
     result = scoring.official_kpi(plan, period, Unit.objects.filter(pk=official.unit_id))
     figure = next((f for f in scoring.visible_figures(result, request.user) if f.subject.pk == official.pk), None)
     if figure is None:
@@ -224,14 +228,19 @@ class ActualForm(forms.Form):
     note = forms.CharField(label=_("Ghi chú"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-def _indicators():
-    return Indicator.objects.select_related("responsible_unit", "plan").prefetch_related("actuals__reported_by")
+def _indicators(actor):
+    """The indicators of the plans of the actor's province (an indicator belongs to its plan's)."""
+    return (
+        Indicator.objects.filter(plan__in=Plan.objects.visible_to(actor))
+        .select_related("responsible_unit", "plan")
+        .prefetch_related("actuals__reported_by")
+    )
 
 
 @login_required
 def indicators(request):
     rows = []
-    for indicator in _indicators():
+    for indicator in _indicators(request.user):
         actuals = list(indicator.actuals.all())
         latest = actuals[-1] if actuals else None
         percent = None
@@ -243,7 +252,7 @@ def indicators(request):
 
 @login_required
 def indicator_detail(request, pk):
-    indicator = get_object_or_404(_indicators(), pk=pk)
+    indicator = get_object_or_404(_indicators(request.user), pk=pk)
     can_report = may_report_actual(request.user, indicator)
     form = ActualForm(request.POST or None)
     if request.method == "POST":
@@ -275,11 +284,9 @@ def reports(request):
         request,
         "reports/index.html",
         {
-            "plans": Plan.objects.all(),
+            "plans": Plan.objects.visible_to(request.user),
             "groups": TaskGroup.objects.select_related("plan"),
-            "units": Unit.objects.all()
-            if _sees_all(request)
-            else Unit.objects.filter(pk=actor_scope(request.user).unit_id),
+            "units": Unit.objects.filter(unit_filter(actor_scope(request.user)) or Q()),
             "default_period": scoring.default_period(),
             "can_import": _sees_all(request) or request.user.is_superuser,
         },
@@ -288,7 +295,7 @@ def reports(request):
 
 def _report_filters(request):
     plan_id = request.GET.get("plan")
-    plans = Plan.objects.all()
+    plans = Plan.objects.visible_to(request.user)
     plan = plans.filter(pk=plan_id).first() if plan_id and plan_id.isdigit() else plans.first()
     if plan is None:
         raise Http404(_t("Không có kế hoạch."))
@@ -301,6 +308,8 @@ def _report_filters(request):
             raise Http404(_t("Không tìm thấy nhóm nhiệm vụ."))
     if request.GET.get("unit"):
         unit = get_object_or_404(Unit, code=request.GET["unit"])
+        if not actor_scope(request.user).sees_unit(unit):
+            raise Http404(_t("Không tìm thấy đơn vị."))
     if request.GET.get("period"):
         try:
             period = scoring.Period.parse(request.GET["period"])
@@ -352,12 +361,15 @@ def handle_import(request, form, template, extra=None):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
+            province_id = actor_scope(request.user).province_id
             result = import_plan(
                 data["file"].read(),
                 year=data["year"],
                 name=data["plan_name"] or None,
                 by=request.user,
                 dry_run=data["dry_run"],
+                # An office imports its own province's plan (the default: the only one loaded).
+                province=Unit.objects.filter(pk=province_id).first() if province_id else None,
             )
         except PlanImportError as exc:
             problems = exc.problems

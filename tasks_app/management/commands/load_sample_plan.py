@@ -187,7 +187,7 @@ class Command(BaseCommand):
         """The city leader, the named units and the communes, or a CommandError naming what is missing."""
         needed = department_codes(content)
         units = {u.code: u for u in Unit.objects.filter(code__in=needed)}
-        communes = list(commune_units().order_by("code"))
+        communes = list(commune_units(Unit.objects.get(code="31").pk).order_by("code"))
         leader = Official.objects.select_related("user").filter(user__username=AUTHORITY_USERNAME).first()
         problems = []
         if missing := sorted(needed - units.keys()):
@@ -211,8 +211,9 @@ class Command(BaseCommand):
     def _load(self, content, leader, units, communes):
         created = Counter(groups=0, tasks=0, indicators=0, assignments=0)
         spec = content["plan"]
+        city = Unit.objects.get(code="31")  # the sample is Hải Phòng's plan
         plan = Plan.objects.filter(year=spec["year"], name=spec["name"]).first() or _create(
-            Plan, year=spec["year"], name=spec["name"], theme=spec.get("theme", ""), is_sample=True
+            Plan, province=city, year=spec["year"], name=spec["name"], theme=spec.get("theme", ""), is_sample=True
         )
         if not plan.is_sample:
             raise CommandError(f"Plan “{plan.name}” exists and is not sample content; not touching it.")
