@@ -354,7 +354,9 @@ class Assignment(models.Model):
     submitted_at = models.DateTimeField(_("thời điểm nộp sản phẩm"), null=True, blank=True, editable=False)
     completed_at = models.DateTimeField(_("thời điểm hoàn thành"), null=True, blank=True, editable=False)
     return_count = models.PositiveSmallIntegerField(_("số lần trả lại"), default=0, editable=False)
-    # Bumped by every change; the API's ETag and the web forms' staleness check.
+    # Bumped by every change of a stored assignment (the lifecycle's transitions, admin edits; not
+    # by creation: fan-out and the importer create at 1): the API's ETag and the web forms'
+    # staleness check. tests/test_write_paths.py walks each write path.
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

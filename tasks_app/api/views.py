@@ -130,7 +130,7 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
     def list(self, request, *args, **kwargs):
         # Plain rows instead of model instances and nested serializers: the same JSON, a fraction
         # of the CPU (tests/test_api_perf.py compares it with AssignmentSerializer's).
-        queryset = self.filter_queryset(self.get_queryset()).values_list(*s.ASSIGNMENT_LIST_COLUMNS)
+        queryset = self.filter_queryset(self.get_queryset()).values_list(*s.ASSIGNMENT_LIST_COLUMNS, named=True)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(s.assignment_list_data(page))
 

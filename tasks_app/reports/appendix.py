@@ -11,8 +11,9 @@ from openpyxl import Workbook
 
 from tasks_app.actions import commune_units
 from tasks_app.models import Assignment, Task
-from tasks_app.reports.summary import roman, unit_names
+from tasks_app.reports.summary import unit_names
 from tasks_app.reports.xlsx import GROUP_FILL, _row, _sheet
+from tasks_app.roman import to_roman
 
 # (key, heading, width). The importer matches headings tolerantly; these are the canonical ones.
 APPENDIX_COLUMNS = [
@@ -36,7 +37,7 @@ def appendix_workbook(title: str, groups) -> Workbook:
     ws.title = "Phụ lục"
     row = _sheet(ws, title, [(str(heading), width) for _key, heading, width in APPENDIX_COLUMNS])
     for number, group_title, tasks in groups:
-        values = [roman(number), "", group_title] + [""] * (len(APPENDIX_COLUMNS) - 3)
+        values = [to_roman(number), "", group_title] + [""] * (len(APPENDIX_COLUMNS) - 3)
         _row(ws, row, values, bold=True, fill=GROUP_FILL)
         row += 1
         for task in tasks:
