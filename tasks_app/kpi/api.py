@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _t
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -32,6 +33,7 @@ from tasks_app.kpi.serializers import (
     result_meta,
 )
 from tasks_app.models import Indicator, Official, Plan, Unit
+from tasks_app.replica import reads_from_replica
 from tasks_app.scope import actor_scope, heads_unit, request_actor, unit_filter
 
 PERIOD = OpenApiParameter("period", str, required=True, description="2026 | 2026-Q1 | 2026-03")
@@ -59,6 +61,7 @@ def _unit_level(unit: Unit) -> str:
     return Level.COMMUNES if unit.is_commune_level else Level.DEPARTMENTS
 
 
+@method_decorator(reads_from_replica, name="get")
 class KpiUnitsView(APIView):
     """Units of a level ranked by KPI for the period."""
 
@@ -77,6 +80,7 @@ class KpiUnitsView(APIView):
         )
 
 
+@method_decorator(reads_from_replica, name="get")
 class KpiUnitDetailView(APIView):
     """One unit's KPI and the assignments behind it."""
 
@@ -113,6 +117,7 @@ def _officials_units(request, scope):
     return units
 
 
+@method_decorator(reads_from_replica, name="get")
 class KpiOfficialsView(APIView):
     """Officials ranked by KPI for the period (the cap and the leader rule apply per unit)."""
 
@@ -143,6 +148,7 @@ class KpiOfficialsView(APIView):
         )
 
 
+@method_decorator(reads_from_replica, name="get")
 class KpiOfficialDetailView(APIView):
     @extend_schema(parameters=[PERIOD, PLAN], responses=OpenApiTypes.OBJECT, operation_id="kpi_official_retrieve")
     def get(self, request, pk):

@@ -22,6 +22,7 @@ from tasks_app.kpi import scoring
 from tasks_app.kpi.actions import may_report_actual, save_actual
 from tasks_app.kpi.models import Level
 from tasks_app.models import Indicator, Official, Plan, TaskGroup, Unit
+from tasks_app.replica import reads_from_replica
 from tasks_app.reports.appendix import plan_appendix
 from tasks_app.reports.csv import kpi_csv, summary_csv
 from tasks_app.reports.summary import build_summary
@@ -77,6 +78,7 @@ def _context(request, result, figures, **extra):
 
 
 @login_required
+@reads_from_replica
 def units(request):
     _text, period, plan = _params(request)
     level = _level(request)
@@ -91,6 +93,7 @@ def units(request):
 
 
 @login_required
+@reads_from_replica
 def unit_detail(request, code):
     unit = get_object_or_404(Unit, code=code)
     if not actor_scope(request.user).sees_unit(unit):
@@ -117,6 +120,7 @@ def _official_units(request):
 
 
 @login_required
+@reads_from_replica
 def officials(request):
     _text, period, plan = _params(request)
     result = scoring.official_kpi(plan, period, _official_units(request))
@@ -127,6 +131,7 @@ def officials(request):
 
 
 @login_required
+@reads_from_replica
 def official_detail(request, pk):
     official = get_object_or_404(Official.objects.select_related("unit"), pk=pk)
     _text, period, plan = _params(request, official.unit.province_id)
@@ -175,6 +180,7 @@ def _export(request, result, fmt: str, name: str):
 
 
 @login_required
+@reads_from_replica
 def units_export(request, fmt):
     _check_format(fmt)
     _text, period, plan = _params(request)
@@ -183,6 +189,7 @@ def units_export(request, fmt):
 
 
 @login_required
+@reads_from_replica
 def officials_export(request, fmt):
     _check_format(fmt)
     _text, period, plan = _params(request)
@@ -238,6 +245,7 @@ def _indicators(actor):
 
 
 @login_required
+@reads_from_replica
 def indicators(request):
     rows = []
     for indicator in _indicators(request.user):
@@ -279,6 +287,7 @@ def indicator_detail(request, pk):
 
 
 @login_required
+@reads_from_replica
 def reports(request):
     return render(
         request,
@@ -319,6 +328,7 @@ def _report_filters(request):
 
 
 @login_required
+@reads_from_replica
 def summary_export(request, fmt):
     _check_format(fmt)
     plan, group, unit, period = _report_filters(request)
@@ -330,6 +340,7 @@ def summary_export(request, fmt):
 
 
 @login_required
+@reads_from_replica
 def appendix_export(request):
     if not _sees_all(request):
         raise PermissionDenied(_t("Chỉ lãnh đạo thành phố và Văn phòng UBND được tải phụ lục kế hoạch."))

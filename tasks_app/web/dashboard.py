@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from tasks_app import figures, lifecycle
 from tasks_app.models import Assignment, Unit
+from tasks_app.replica import reads_from_replica
 from tasks_app.scope import ActorScope, actor_scope, may_view_nation, province_units
 from tasks_app.status import OPEN, WORKING, Timeliness
 from tasks_app.web import charts, views
@@ -129,6 +130,7 @@ def _unit_page(request, data, per_unit, group_id, sort, province_id=None):
 
 
 @login_required
+@reads_from_replica
 def dashboard(request):
     """The plan as a whole: by group, by unit (a page at a time), by month; cached aggregates, fixed query count."""
     scope = _require_wide(request)
@@ -222,6 +224,7 @@ def dashboard(request):
 
 
 @login_required
+@reads_from_replica
 def national(request):
     """The provinces side by side (assigned, on time, late, overdue, rate), each linking to its
     dashboard: one GROUP BY over the tracked work by the unit's province, cached like the dashboard."""
