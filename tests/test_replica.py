@@ -79,7 +79,6 @@ def streaming_pair(transactional_db, django_db_blocker, monkeypatch):
     bindir = _pg_bin()
     if bindir is None or not (bindir / "pg_basebackup").exists():
         pytest.fail("pg_basebackup and initdb are needed (Debian: postgresql-15)")
-    began = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="replica-test-"))
     os.chmod(workdir, 0o755)  # noqa: S103 — the server runs as `postgres`
     if os.geteuid() == 0:
@@ -126,7 +125,6 @@ def streaming_pair(transactional_db, django_db_blocker, monkeypatch):
         # the replica's is added here, so the test gets the unguarded method back (the one
         # pytest-django's blocker keeps).
         monkeypatch.setattr(BaseDatabaseWrapper, "ensure_connection", django_db_blocker._real_ensure_connection)
-        print(f"pair ready in {time.monotonic() - began:.1f}s")
         yield primary, standby
     finally:
         if replica.REPLICA in connections.settings:
@@ -186,15 +184,16 @@ def _accepted_on_dashboard(client) -> int:
     return classes["completed_on_time"]
 
 
-def test_reads_go_where_they_belong_and_a_writer_never_reads_an_older_state(streaming_pair, settings):
+def test_reads_go_to_the_replica_a_writer_reads_their_own_change_and_the_site_survives_it(streaming_pair, settings):
+    """One pair of clusters for the whole story (making one is most of the test's time)."""
     primary, standby = streaming_pair
     settings.DATABASE_REPLICA_PIN_SECONDS = 30
     leader, office, assignment = _world()
     caught_up(primary, standby)
     reader = _session(office)
 
-    # The dashboard, KPI and exports read the domain from the replica; the primary serves only
-    # the session and the user.
+    # 1. The dashboard, KPI and exports read the domain from the replica; the primary serves only
+    #    the session and the user.
     for path in ("/dashboard/", "/kpi/units/?period=2026-Q2", "/kpi/reports/summary.csv"):
         with (
             CaptureQueriesContext(connections["default"]) as on_primary,
@@ -209,7 +208,7 @@ def test_reads_go_where_they_belong_and_a_writer_never_reads_an_older_state(stre
         assert reader.get(f"/assignments/{assignment.pk}/").status_code == 200
     assert on_replica.captured_queries == []
 
-    # The replica lags: its WAL replay is paused while the leader accepts the deliverable.
+    # 2. The replica lags (its WAL replay paused) while the leader accepts the deliverable.
     assert _accepted_on_dashboard(reader) == 0
     standby.sql("SELECT pg_wal_replay_pause()")
     writer = _session(leader)
@@ -219,40 +218,27 @@ def test_reads_go_where_they_belong_and_a_writer_never_reads_an_older_state(stre
     assert on_replica.captured_queries == [], "a write read from the replica"
     assert Assignment.objects.get(pk=assignment.pk).status == Status.ACCEPTED
     # The writer reads their change at once (pinned to the primary) ...
-    assert _accepted_on_dashboard(writer) == 1
+    with CaptureQueriesContext(connections[replica.REPLICA]) as on_replica:
+        assert _accepted_on_dashboard(writer) == 1
+    assert on_replica.captured_queries == []
     # ... while a reader who wrote nothing is served by the lagging replica.
     assert _accepted_on_dashboard(reader) == 0
-
     standby.sql("SELECT pg_wal_replay_resume()")
     caught_up(primary, standby)
     assert _accepted_on_dashboard(reader) == 1
 
-
-def test_a_pin_expires_and_the_writer_returns_to_the_replica(streaming_pair, settings):
-    primary, standby = streaming_pair
+    # 3. The pin lasts the configured time, then the writer reads from the replica again.
     settings.DATABASE_REPLICA_PIN_SECONDS = 1
-    leader, _office, assignment = _world()
-    caught_up(primary, standby)
-    writer = _session(leader)
-    writer.post(f"/api/v1/assignments/{assignment.pk}/accept/", {"note": "Đạt"}, format="json")
-    with CaptureQueriesContext(connections[replica.REPLICA]) as on_replica:
-        writer.get("/dashboard/")
-    assert on_replica.captured_queries == []
+    writer.post(f"/api/v1/assignments/{assignment.pk}/progress/", {"percent": 100}, format="json")
     time.sleep(1.2)
     with CaptureQueriesContext(connections[replica.REPLICA]) as on_replica:
-        writer.get("/dashboard/")
+        assert _accepted_on_dashboard(writer) == 1
     assert "tasks_app_assignment" in _tables(on_replica)
 
-
-def test_the_site_keeps_working_when_the_replica_is_down(streaming_pair):
-    primary, standby = streaming_pair
-    _leader, office, _assignment = _world()
-    caught_up(primary, standby)
-    reader = _session(office)
-    assert reader.get("/dashboard/").status_code == 200  # from the replica
+    # 4. The replica goes down: every replica-served page still answers, from the primary, fast.
     standby.stop()
     started = time.monotonic()
     for path in ("/dashboard/", "/kpi/units/?period=2026-Q2", "/kpi/reports/summary.csv"):
         assert reader.get(path).status_code == 200, path
     assert time.monotonic() - started < 10
-    assert _accepted_on_dashboard(reader) == 0
+    assert _accepted_on_dashboard(reader) == 1
