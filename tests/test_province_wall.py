@@ -278,3 +278,23 @@ def test_national_actors_see_both_provinces_and_change_nothing(provinces, who):
     assert {code: snapshot(p) for code, p in provinces.items()} == before
     listed = {r["id"] for r in client.get("/api/v1/assignments/").json()["results"]}
     assert {p.assignment.pk for p in provinces.values()} <= listed
+
+
+@pytest.mark.django_db
+def test_the_national_view_shows_the_provinces_side_by_side_for_national_office_only(provinces):
+    national = _session("national-office")
+    Assignment.objects.filter(pk=provinces["01"].assignment.pk).update(
+        status=Status.ACCEPTED, completed_at=dt.datetime(2026, 5, 2, tzinfo=dt.UTC)
+    )
+    page = national.get("/national/")
+    assert page.status_code == 200
+    rows = {r["province"].code: r for r in page.context["rows"]}
+    assert set(rows) == {"01", "31"}
+    assert (rows["01"]["assigned"], rows["01"]["on_time"], rows["01"]["rate"]) == (1, 1, 100)
+    assert (rows["31"]["assigned"], rows["31"]["on_time"], rows["31"]["rate"]) == (1, 0, 0)
+    assert page.context["totals"]["assigned"] == 2
+    # Each province links to its dashboard, which the national office may read.
+    dashboard = national.get(rows["01"]["url"])
+    assert dashboard.status_code == 200 and dashboard.context["total"] == 1
+    for name in ("leader", "office", "head"):
+        assert actors_of(provinces["31"])[name].get("/national/").status_code == 403, name

@@ -249,7 +249,7 @@ def national(request):
     empty = {"assigned": 0, "on_time": 0, "late": 0, "overdue": 0}
     rows = []
     for province in Unit.objects.filter(parent__isnull=True, kind__in=Unit.PROVINCE_LEVEL).order_by("code"):
-        row = {"province": province, **empty, **per_province.get(province.pk, {})}
+        row = {**empty, **per_province.get(province.pk, {}), "province": province}
         row["rate"] = round(100 * row["on_time"] / row["assigned"]) if row["assigned"] else None
         row["url"] = reverse("web:dashboard") + "?" + urlencode({"parent": province.pk})
         rows.append(row)
