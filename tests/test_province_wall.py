@@ -298,3 +298,29 @@ def test_the_national_view_shows_the_provinces_side_by_side_for_national_office_
     assert dashboard.status_code == 200 and dashboard.context["total"] == 1
     for name in ("leader", "office", "head"):
         assert actors_of(provinces["31"])[name].get("/national/").status_code == 403, name
+
+
+@pytest.mark.django_db
+def test_the_admin_keeps_a_provincial_staff_member_inside_the_wall(provinces):
+    from django.contrib.auth.models import Permission
+
+    office = Official.objects.get(user__username="office-01")
+    office.user.is_staff = True
+    office.user.save()
+    office.user.user_permissions.set(Permission.objects.filter(content_type__app_label="tasks_app"))
+    client = _session("office-01")
+    mine, theirs = provinces["01"], provinces["31"]
+    listing = client.get("/admin/tasks_app/assignment/")
+    assert listing.status_code == 200
+    shown = {a.pk for a in listing.context["cl"].result_list}
+    assert shown == {mine.assignment.pk}
+    for model, obj in [("assignment", theirs.assignment), ("plan", theirs.plan), ("task", theirs.task),
+                       ("unit", theirs.commune), ("indicator", theirs.indicator)]:  # fmt: skip
+        response = client.get(f"/admin/tasks_app/{model}/{obj.pk}/change/")
+        assert response.status_code == 302 and response["Location"] == "/admin/", model  # "does not exist"
+        assert (
+            client.get(
+                f"/admin/tasks_app/{model}/{getattr(mine, model if model != 'unit' else 'commune').pk}/change/"
+            ).status_code
+            == 200
+        ), model
