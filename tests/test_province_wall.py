@@ -146,6 +146,7 @@ def api_reads(p: Province) -> list[str]:
         f"/api/v1/kpi/units/{p.commune.code}/?period={PERIOD}",
         f"/api/v1/kpi/units/?period={PERIOD}&plan={p.plan.pk}",
         f"/api/v1/indicators/{p.indicator.pk}/",
+        f"/api/v1/kpi/officials/{p.commune.head_id}/?period={PERIOD}",
     ]
 
 
@@ -176,6 +177,8 @@ def web_pages(p: Province) -> list[str]:
         f"/kpi/units/?period={PERIOD}&plan={p.plan.pk}",
         f"/kpi/indicators/{p.indicator.pk}/",
         f"/kpi/reports/summary.csv?plan={p.plan.pk}",
+        f"/kpi/officials/{p.commune.head_id}/?period={PERIOD}",
+        f"/kpi/officials/?period={PERIOD}&unit={p.commune.code}",
     ]
 
 
