@@ -12,6 +12,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from accountability.env import env_bool, env_int, env_list, env_str
 
@@ -65,6 +66,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before sessions and views: malformed paths and query values never reach a query.
+    "tasks_app.web.middleware.refuse_malformed_input",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -75,7 +78,10 @@ MIDDLEWARE = [
     # A request that writes pins its author to the primary (read-your-writes with a replica).
     "tasks_app.replica.pin_writers",
     "django_otp.middleware.OTPMiddleware",
+    # Requests under /api/ and /feeds/ proving no identity, counted per client address (429 past the rate).
+    "tasks_app.api.throttling.throttle_unauthenticated",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "tasks_app.web.middleware.end_idle_sessions",
     "tasks_app.web.middleware.require_two_factor_for_authority",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -114,7 +120,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
+            "NAME": str(VAR_DIR / "db.sqlite3"),
             # SQLite waits for the writer instead of failing at once when the web and the
             # worker of `make demo` write at the same moment.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
@@ -179,14 +185,29 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimu
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# Behind nginx the client address is the last hop of X-Forwarded-For (AXES_PROXY_COUNT=1).
-AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0) or None
-if AXES_IPWARE_PROXY_COUNT:
+# The client's address, through django-ipware as the axes documentation prescribes. AXES_PROXY_COUNT
+# is the number of trusted proxies in front of gunicorn (1: the nginx of deploy/). The edge proxy
+# states the address it saw (nginx: `X-Forwarded-For $remote_addr`) and each further proxy appends
+# its peer's, so X-Forwarded-For lists PROXY_COUNT addresses and the client is the PROXY_COUNT-th
+# from the right: ipware's proxy_count is that minus one (its chain does not list the last proxy,
+# which is REMOTE_ADDR). Anything a client wrote further left is never read. Without a proxy
+# (AXES_PROXY_COUNT=0) only REMOTE_ADDR counts, so a forged header changes nothing.
+_trusted_proxies = env_int("AXES_PROXY_COUNT", 0, minimum=0, maximum=10)
+if _trusted_proxies:
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+    AXES_IPWARE_PROXY_COUNT = _trusted_proxies - 1
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 # Two-factor sign-in (django-two-factor-auth, TOTP and backup codes) is open to everyone and
 # required of officials who hold authority (tasks_app/web/middleware.py).
 TWO_FACTOR_REQUIRED_FOR_AUTHORITY = env_bool("TWO_FACTOR_REQUIRED_FOR_AUTHORITY", True)
+# The admin (/admin/) only for staff signed in with a second factor; its password form is not offered.
+ADMIN_REQUIRES_TWO_FACTOR = env_bool("ADMIN_REQUIRES_TWO_FACTOR", True)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Sáu rõ Hải Phòng")
+# Password reset: requests per client address and mails per email address, each per hour.
+PASSWORD_RESET_PER_CLIENT = env_int("PASSWORD_RESET_PER_CLIENT", 10, minimum=1)
+PASSWORD_RESET_PER_ADDRESS = env_int("PASSWORD_RESET_PER_ADDRESS", 3, minimum=1)
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 3600, minimum=600)
 
 # Static files are served by the app (whitenoise), hashed and compressed under production settings.
@@ -215,6 +236,11 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 SESSION_COOKIE_HTTPONLY = True
+# A session ends after SESSION_MAX_HOURS whatever happens, and after a time without any request:
+# short for officials holding authority (accept deliverables, decide extensions), longer for others.
+SESSION_COOKIE_AGE = 3600 * env_int("SESSION_MAX_HOURS", 12, minimum=1, maximum=24 * 14)
+SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 60, minimum=1)
+SESSION_IDLE_TIMEOUT_AUTHORITY_MINUTES = env_int("SESSION_IDLE_TIMEOUT_AUTHORITY_MINUTES", 15, minimum=1)
 # The pages send the CSRF token from the form or the page (htmx hx-headers), never read the cookie.
 CSRF_COOKIE_HTTPONLY = True
 
@@ -234,9 +260,18 @@ REST_FRAMEWORK = {
     # Machines send `Authorization: Bearer <key>` (the key lands in request.auth); the web uses the session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "tasks_app.api.authentication.ApiKeyAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "tasks_app.api.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tasks_app.api.permissions.IsAuthenticatedOrApiKey"],
+    # JSON nested deeper than any request of ours is refused before parsing (tasks_app/inputs.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "tasks_app.inputs.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # JSON only in production; the browsable API (HTML forms over the API) only while developing.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "tasks_app.api.pagination.ApiPagination",
     "DEFAULT_SCHEMA_CLASS": "tasks_app.api.schema.ApiAutoSchema",
@@ -245,6 +280,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["tasks_app.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": env_str("API_THROTTLE_RATE", "600/min")},
 }
+# Requests without a valid key or session (and wrong feed tokens), per client address.
+ANON_THROTTLE_RATE = env_str("ANON_THROTTLE_RATE", "60/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hải Phòng 2026 — API theo dõi nhiệm vụ (sáu rõ)",
     "DESCRIPTION": "REST API for communes, departments and city portals. Auth: `Authorization: Bearer <key>`.",
@@ -261,6 +298,13 @@ SPECTACULAR_SETTINGS = {
         "ExtensionRequestStatusEnum": "tasks_app.models.ExtensionRequest.Status",
     },
 }
+# Uploads: a body beyond every file at its largest is refused unread, a file beyond the limit is
+# not stored past it (tasks_app/evidence.py), then Django's own handlers.
+FILE_UPLOAD_HANDLERS = [
+    "tasks_app.evidence.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Evidence uploads: the largest file accepted, and how many files one report may carry.
 API_EVIDENCE_MAX_BYTES = env_int("API_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
 API_EVIDENCE_MAX_FILES = env_int("API_EVIDENCE_MAX_FILES", 10, minimum=1)
@@ -271,6 +315,13 @@ WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10, minimum=1)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
 # Webhook URLs on loopback or private networks: allowed while developing, refused in production.
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)
+# Backoff between attempts (base × 2^(n-1), capped), and after how long a claim by a worker that
+# never finished may be taken again (must exceed WEBHOOK_TIMEOUT).
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 10, minimum=1)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=1)
+WEBHOOK_CLAIM_TIMEOUT = env_int("WEBHOOK_CLAIM_TIMEOUT", 120, minimum=2)
+# How webhook host names are resolved (a dotted path to `f(host, port) -> [addresses]`); tests swap it.
+WEBHOOK_RESOLVER = "tasks_app.api.webhooks.system_resolver"
 
 # Celery: Redis in production; with no REDIS_URL an embedded filesystem broker under var/
 # so the demo's web, worker and beat talk to each other with nothing else installed.
@@ -315,9 +366,18 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The one beat schedule of the project. The sweep runs every 15 minutes and does nothing before
 # the send hour or on a day off; once a day's rows exist a later run creates nothing (the ledger's
 # unique key), so a beat restarted at 08:20 still sends that day's reminders.
+# The reminders' sweep and dispatcher on a queue of their own, consumed by every worker alongside the
+# default one (a worker consumes every queue listed here unless told -Q): a backlog of sends on
+# "celery" cannot hold back the safety net.
+CELERY_TASK_QUEUES = [Queue("celery"), Queue("reminders-control")]
+CELERY_TASK_ROUTES = {
+    "reminders.sweep": {"queue": "reminders-control"},
+    "reminders.dispatch": {"queue": "reminders-control"},
+}
 CELERY_BEAT_SCHEDULE = {
     "reminders-sweep": {"task": "reminders.sweep", "schedule": crontab(minute="*/15")},
     "reminders-dispatch": {"task": "reminders.dispatch", "schedule": 60.0},
+    "webhooks-dispatch": {"task": "webhooks.dispatch", "schedule": 60.0},
 }
 
 # Reminders (tasks_app/reminders): retry backoff of a failed delivery, and after how long a row
@@ -326,6 +386,17 @@ CELERY_BEAT_SCHEDULE = {
 REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 60, minimum=1)
 REMINDER_RETRY_MAX_SECONDS = env_int("REMINDER_RETRY_MAX_SECONDS", 3600, minimum=1)
 REMINDER_CLAIM_TIMEOUT = env_int("REMINDER_CLAIM_TIMEOUT", 300, minimum=1)
+# After a provider accepted a message: recording `sent` is retried for this long while the database
+# does not answer; the acceptance is first noted in a journal file under this directory, replayed by
+# the next sender if this one dies (tasks_app/reminders/journal.py).
+# A (recipient, channel) send marked queued is not queued again by the dispatcher for this long at
+# most (the mark is cleared when the send starts).
+REMINDER_QUEUED_TTL = env_int("REMINDER_QUEUED_TTL", 900, minimum=60)
+REMINDER_RECORD_PATIENCE = env_int("REMINDER_RECORD_PATIENCE", 3600, minimum=1)
+REMINDER_JOURNAL_DIR = Path(env_str("REMINDER_JOURNAL_DIR", str(VAR_DIR / "reminder-journal")))
+# A Zalo request that went out and got no answer within ZALO_ANSWER_TIMEOUT may have been accepted:
+# it is sent again (same tracking id) only after this many seconds.
+REMINDER_UNCERTAIN_RETRY_SECONDS = env_int("REMINDER_UNCERTAIN_RETRY_SECONDS", 900, minimum=0)
 # Zalo Official Account messages and ZNS template messages; tests point the bases at loopback.
 ZALO_API_BASE = env_str("ZALO_API_BASE", "https://openapi.zalo.me").rstrip("/")
 ZALO_ZNS_BASE = env_str("ZALO_ZNS_BASE", "https://business.openapi.zalo.me").rstrip("/")
@@ -335,7 +406,9 @@ ZALO_OA_REFRESH_TOKEN = env_str("ZALO_OA_REFRESH_TOKEN")
 ZALO_APP_ID = env_str("ZALO_APP_ID")
 ZALO_APP_SECRET = env_str("ZALO_APP_SECRET")
 ZALO_ZNS_TEMPLATE_ID = env_str("ZALO_ZNS_TEMPLATE_ID")
-ZALO_TIMEOUT = env_int("ZALO_TIMEOUT", 10, minimum=1)
+ZALO_TIMEOUT = env_int("ZALO_TIMEOUT", 10, minimum=1)  # connecting
+# Waiting for Zalo's answer once the request is out; must stay below REMINDER_CLAIM_TIMEOUT.
+ZALO_ANSWER_TIMEOUT = env_int("ZALO_ANSWER_TIMEOUT", 60, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,8 @@ methods here call into it so that the web, the API, the admin and the importer s
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -65,7 +67,7 @@ class Unit(models.Model):
             models.Index(fields=["kind", "code"], name="unit_kind_code_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     @property
@@ -105,7 +107,7 @@ class Official(models.Model):
         verbose_name_plural = _("cán bộ")
         ordering = ["full_name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.full_name} ({self.position})" if self.position else self.full_name
 
     @property
@@ -140,7 +142,7 @@ def _province_fk(related_name: str, *, null: bool = True) -> models.ForeignKey:
 
 
 class PlanQuerySet(models.QuerySet):
-    def visible_to(self, actor) -> PlanQuerySet:
+    def visible_to(self, actor: Any) -> PlanQuerySet:
         """The plans of the actor's province (all of them for national actors): `scope.province_filter`."""
         q = scope.province_filter(scope.actor_scope(actor))
         return self.all() if q is None else self.filter(q)
@@ -172,7 +174,7 @@ class Plan(models.Model):
             models.UniqueConstraint(fields=["province", "year", "name"], name="plan_province_year_name_uniq")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -188,7 +190,7 @@ class TaskGroup(models.Model):
         ordering = ["plan", "number"]
         constraints = [models.UniqueConstraint(fields=["plan", "number"], name="taskgroup_plan_number_uniq")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.number}. {self.title}"
 
 
@@ -212,7 +214,7 @@ class Indicator(models.Model):
         ordering = ["plan", "number"]
         constraints = [models.UniqueConstraint(fields=["plan", "number"], name="indicator_plan_number_uniq")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.number}. {self.name}"
 
 
@@ -238,7 +240,7 @@ class IndicatorActual(models.Model):
             models.CheckConstraint(condition=Q(quarter__gte=1, quarter__lte=4), name="indicatoractual_quarter_range"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.indicator} — Q{self.quarter}: {self.value}"
 
 
@@ -278,39 +280,49 @@ class Task(models.Model):
         verbose_name_plural = _("nhiệm vụ")
         ordering = ["group__plan", "number"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.code}. {self.title}"
 
 
-class AssignmentQuerySet(models.QuerySet):
-    def visible_to(self, actor) -> AssignmentQuerySet:
+class AssignmentQuerySet(models.QuerySet["Assignment"]):
+    def visible_to(self, actor: Any) -> AssignmentQuerySet:
         """Who sees which assignments (the rule is `scope.assignment_filter`); used by the API,
         the pages, the feeds, KPI and reports. `actor` is a user, an official or an API key."""
         q = scope.assignment_filter(scope.actor_scope(actor))
         return self.all() if q is None else self.filter(q)
 
-    def with_timeliness(self, today=None) -> AssignmentQuerySet:
+    def with_timeliness(self, today: dt.date | None = None) -> AssignmentQuerySet:
         """Annotate `timeliness` (one of Timeliness or NULL) in SQL, for many rows in one query."""
-        return self.annotate(timeliness=lifecycle.timeliness_expression(today))
+        # The ignore: Assignment declares the annotated attributes for their readers, and
+        # django-stubs' plugin then takes each annotate() of them for a redefinition.
+        return self.annotate(timeliness=lifecycle.timeliness_expression(today))  # type: ignore[no-redef]
 
     def open(self) -> AssignmentQuerySet:
         return self.filter(status__in=OPEN)
 
-    def tracked(self, as_of: dt.date | None = None, *, original_deadline: bool = True) -> AssignmentQuerySet:
+    def tracked(
+        self,
+        as_of: dt.date | None = None,
+        *,
+        original_deadline: bool = True,
+        due_between: tuple[dt.date, dt.date] | None = None,
+    ) -> AssignmentQuerySet:
         """The work that is counted: issued, done or not (no drafts, nothing cancelled), with
         `timeliness` judged as of `as_of` (today by default).
 
         KPI and reports judge by `kpi_deadline`, the deadline when issued (DESIGN.md: "the original
         deadline is kept for KPI and reports"): an approved extension shows, it does not erase a
-        delay. The dashboard passes original_deadline=False: its figures link to the assignment
+        delay; `due_between` keeps the work whose `kpi_deadline` falls in a period (both days
+        included). The dashboard passes original_deadline=False: its figures link to the assignment
         list, which judges by the current deadline, and must add up to what the list shows.
         """
         queryset = self.filter(status__in=TRACKED)
         if not original_deadline:
             return queryset.with_timeliness(as_of)
-        return queryset.annotate(kpi_deadline=Coalesce("original_deadline", "deadline")).annotate(
-            timeliness=lifecycle.timeliness_expression(as_of, deadline="kpi_deadline")
-        )
+        judged = queryset.annotate(kpi_deadline=Coalesce("original_deadline", "deadline"))  # type: ignore[no-redef]
+        if due_between is not None:
+            judged = judged.filter(Q(kpi_deadline__gte=due_between[0]) & Q(kpi_deadline__lte=due_between[1]))
+        return judged.annotate(timeliness=lifecycle.timeliness_expression(as_of, deadline="kpi_deadline"))  # type: ignore[no-redef]
 
 
 class Assignment(models.Model):
@@ -364,6 +376,19 @@ class Assignment(models.Model):
 
     objects = AssignmentQuerySet.as_manager()
 
+    # Annotations some querysets add: `timeliness` (with_timeliness, tracked), `kpi_deadline`
+    # (tracked), the KPI figures (kpi.scoring) and the web's `days_overdue`.
+    timeliness: str | None
+    kpi_deadline: dt.date
+    weight: Any
+    deduction: Any
+    delayed: int
+    days_overdue: int
+    # Set by the lifecycle on the row it locked, read by its save and by django-simple-history.
+    _loaded_status: str
+    _history_user: Any
+    _change_reason: str | None
+
     class Meta:
         verbose_name = _("phân công")
         verbose_name_plural = _("phân công")
@@ -393,15 +418,15 @@ class Assignment(models.Model):
             models.Index(fields=["responsible", "status"], name="assignment_responsible_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.task.code} → {self.unit.name}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # A guard, not a side effect: nothing that is not a draft is stored without its six clears.
         lifecycle.check_six_clears(self)
         super().save(*args, **kwargs)
 
-    def clean(self):
+    def clean(self) -> None:
         lifecycle.check_six_clears(self)
 
     # --- the six clears -------------------------------------------------------------------
@@ -417,40 +442,52 @@ class Assignment(models.Model):
         return lifecycle.missing_clears(self)
 
     # --- timeliness ------------------------------------------------------------------------
-    def get_timeliness(self, today=None) -> Timeliness | None:
+    def get_timeliness(self, today: dt.date | None = None) -> Timeliness | None:
         """The reporting class of this assignment. (Querysets annotate the same rule as
         `timeliness` with `with_timeliness()`, which is why this is not named `timeliness`.)"""
         return lifecycle.timeliness_of(self, today)
 
     # --- lifecycle transitions (each checks who may make it) -------------------------------
-    def issue(self, *, by):
+    def issue(self, *, by: Any) -> Assignment:
         return lifecycle.issue(self, by=by)
 
-    def report_progress(self, *, by, percent, note="", links=(), expected_version=None):
+    def report_progress(
+        self,
+        *,
+        by: Any,
+        percent: Any,
+        note: str = "",
+        links: Iterable[str] = (),
+        expected_version: int | str | None = None,
+    ) -> ProgressReport:
         return lifecycle.report_progress(
             self, by=by, percent=percent, note=note, links=links, expected_version=expected_version
         )
 
-    def submit(self, *, by, note="", links=(), expected_version=None):
+    def submit(
+        self, *, by: Any, note: str = "", links: Iterable[str] = (), expected_version: int | str | None = None
+    ) -> ProgressReport:
         return lifecycle.submit(self, by=by, note=note, links=links, expected_version=expected_version)
 
-    def accept(self, *, by, note="", expected_version=None):
+    def accept(self, *, by: Any, note: str = "", expected_version: int | str | None = None) -> ProgressReport:
         return lifecycle.accept(self, by=by, note=note, expected_version=expected_version)
 
-    def return_(self, *, by, reason, expected_version=None):
+    def return_(self, *, by: Any, reason: str, expected_version: int | str | None = None) -> ProgressReport:
         return lifecycle.return_(self, by=by, reason=reason, expected_version=expected_version)
 
-    def cancel(self, *, by, reason, expected_version=None):
+    def cancel(self, *, by: Any, reason: str, expected_version: int | str | None = None) -> ProgressReport:
         return lifecycle.cancel(self, by=by, reason=reason, expected_version=expected_version)
 
-    def request_extension(self, *, by, requested_deadline, reason, expected_version=None):
+    def request_extension(
+        self, *, by: Any, requested_deadline: Any, reason: str, expected_version: int | str | None = None
+    ) -> ExtensionRequest:
         return lifecycle.request_extension(
             self, by=by, requested_deadline=requested_deadline, reason=reason, expected_version=expected_version
         )
 
 
-class ScopedByAssignmentQuerySet(models.QuerySet):
-    def visible_to(self, actor):
+class ScopedByAssignmentQuerySet(models.QuerySet[Any]):
+    def visible_to(self, actor: Any) -> ScopedByAssignmentQuerySet:
         """Rows of the assignments the actor may see (the one rule in AssignmentQuerySet)."""
         return self.filter(assignment__in=Assignment.objects.visible_to(actor).values("pk"))
 
@@ -495,7 +532,7 @@ class ProgressReport(models.Model):
         indexes = [models.Index(fields=["assignment", "created_at"], name="report_assignment_time_idx")]
         constraints = [models.CheckConstraint(condition=Q(percent__lte=100), name="report_percent_max_100")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.percent}% — {self.created_at:%d/%m/%Y}"
 
 
@@ -519,7 +556,7 @@ class Evidence(models.Model):
             models.CheckConstraint(condition=~Q(file="") | ~Q(url=""), name="evidence_file_or_url"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.original_name or self.url or self.file.name
 
 
@@ -564,10 +601,10 @@ class ExtensionRequest(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.assignment_id}: {self.current_deadline:%d/%m/%Y} → {self.requested_deadline:%d/%m/%Y}"
 
-    def decide(self, *, by, approve: bool, note: str = ""):
+    def decide(self, *, by: Any, approve: bool, note: str = "") -> ExtensionRequest:
         return lifecycle.decide_extension(self, by=by, approve=approve, note=note)
 
 
@@ -592,7 +629,7 @@ class Inspection(models.Model):
         verbose_name_plural = _("kiểm tra thực địa")
         ordering = ["-date", "-id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.date:%d/%m/%Y} — {self.inspector}"
 
 
@@ -607,7 +644,7 @@ class InspectionPhoto(models.Model):
         verbose_name = _("ảnh kiểm tra")
         verbose_name_plural = _("ảnh kiểm tra")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.caption or self.file.name
 
 
@@ -620,5 +657,5 @@ class FiguresVersion(models.Model):
         verbose_name = _("phiên bản số liệu")
         verbose_name_plural = _("phiên bản số liệu")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(self.value)

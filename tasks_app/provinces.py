@@ -197,7 +197,7 @@ def _rows(sources: list[ProvinceSource], national_office: bool) -> tuple[list[_U
     for row in units:
         if row.kind == Unit.Kind.NATION:
             continue
-        title = HEAD_TITLE[row.kind]
+        title = HEAD_TITLE[Unit.Kind(row.kind)]
         role = Official.Role.LEADER if row.parent_code is None else Official.Role.MEMBER
         people.append(_PersonRow(f"head-{row.code}", row.code, f"{title} {row.name}", title, role, True))
     return units, people

@@ -21,7 +21,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from functools import wraps
 from typing import Any
 
@@ -99,13 +99,13 @@ def reads_from_replica(view: Callable) -> Callable:
     def wrapper(request, *args, **kwargs):
         if request.method not in SAFE_METHODS or is_pinned(request) or not usable():
             return view(request, *args, **kwargs)
-        token = _reading_replica.set(True)
+        token: Token[bool] | None = _reading_replica.set(True)
         try:
             return view(request, *args, **kwargs)
         except (OperationalError, InterfaceError) as exc:
             # The replica went away mid-request: once more, on the primary.
             mark_down(exc)
-            _reading_replica.reset(token)
+            _reading_replica.reset(token)  # type: ignore[arg-type]  # set just above
             token = None
             return view(request, *args, **kwargs)
         finally:

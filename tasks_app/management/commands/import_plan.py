@@ -32,7 +32,14 @@ class Command(BaseCommand):
             if province_unit is None:
                 raise CommandError(f"Không có tỉnh, thành phố mã {province!r} / no province with code {province!r}")
         try:
-            result = import_plan(path.read_bytes(), year=year, name=plan_name, dry_run=dry_run, province=province_unit)
+            result = import_plan(
+                path.read_bytes(),
+                year=year,
+                name=plan_name,
+                dry_run=dry_run,
+                filename=path.name,
+                province=province_unit,
+            )
         except PlanImportError as exc:
             lines = [f"  - {problem}" for problem in exc.problems]
             raise CommandError(

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tasks_api", "0001_api_keys_and_webhooks"),
+        ("tasks_api", "0002_i12_webhook_queue"),
         ("tasks_app", "0003_i15_provinces"),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reminders", "0002_delivery_assignment_no_own_index"),
+        ("reminders", "0003_i13_delivery_message_key"),
         ("tasks_app", "0003_i15_provinces"),
     ]
 
