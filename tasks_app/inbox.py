@@ -4,7 +4,9 @@
   awaiting decision, on the assignments they hold authority over.
 - As a unit (its officials, and whoever answers for an assignment): returned deliverables with the
   reason, extension requests decided in the last `DECIDED_DAYS` days, and overdue open work.
-- The city office (and an administrator) sees the authorities' queues of the whole city, by authority.
+- The province's office (and an administrator) sees the authorities' queues of its province, by
+  authority; the national monitor (read-only) and an administrator see every province's. The wall
+  is `scope.unit_filter`'s: an office never sees another province's queue.
 
 Every figure is a fixed number of set-based queries whatever the queue's length: `counts()` costs
 two, `queues()` a handful, each list is capped at `LIMIT` rows and says how many there are in all.
@@ -21,7 +23,7 @@ from django.utils import timezone
 
 from tasks_app import lifecycle
 from tasks_app.models import Assignment, ExtensionRequest, Official, ProgressReport
-from tasks_app.scope import ActorScope, actor_scope
+from tasks_app.scope import ActorScope, actor_scope, unit_filter
 from tasks_app.status import Status
 
 # A decided extension stays in the unit's queue this long: long enough to be read, not forever.
@@ -77,9 +79,10 @@ class Queues:
 
 
 def _sees_city_queues(scope: ActorScope) -> bool:
-    """The city office and administrators watch every authority's queue; a leader acts on their own."""
+    """The office (and the national monitor, and administrators) watch every authority's queue
+    within their scope; a leader acts on their own."""
     if scope.official is not None:
-        return scope.official.role == Official.Role.OFFICE
+        return scope.official.role in (Official.Role.OFFICE, Official.Role.NATIONAL)
     return bool(scope.user is not None and getattr(scope.user, "is_superuser", False))
 
 
@@ -95,9 +98,14 @@ def _unit_filter(scope: ActorScope, prefix: str = "") -> Q | None:
     return q
 
 
+def _city_filter(scope: ActorScope, prefix: str = "") -> Q:
+    """The office's watch: every assignment of the units it sees (its province; all for national actors)."""
+    return unit_filter(scope, f"{prefix}unit_id") or Q()
+
+
 def _authority_filter(scope: ActorScope, prefix: str = "", *, city: bool = False) -> Q | None:
     if city:
-        return Q()
+        return _city_filter(scope, prefix)
     if scope.read_only or scope.official_id is None:
         return None
     return Q(**{f"{prefix}authority_id": scope.official_id})
@@ -210,18 +218,18 @@ def _unit_section(scope: ActorScope, today: dt.date) -> Section:
     return Section(items[:LIMIT], total)
 
 
-def _by_authority(today: dt.date) -> list[dict]:
+def _by_authority(scope: ActorScope, today: dt.date) -> list[dict]:
     """The city office's overview: per authority, what waits and since when (two GROUP BYs)."""
     rows: dict[int, dict] = {}
     for r in (
-        Assignment.objects.filter(status=Status.SUBMITTED)
+        Assignment.objects.filter(_city_filter(scope), status=Status.SUBMITTED)
         .order_by()
         .values("authority_id")
         .annotate(n=Count("pk"), oldest=Min("submitted_at"))
     ):
         rows[r["authority_id"]] = {"submitted": r["n"], "extensions": 0, "oldest": r["oldest"]}
     for r in (
-        ExtensionRequest.objects.filter(status=ExtensionRequest.Status.PENDING)
+        ExtensionRequest.objects.filter(_city_filter(scope, "assignment__"), status=ExtensionRequest.Status.PENDING)
         .order_by()
         .values(authority_id=F("assignment__authority_id"))
         .annotate(n=Count("pk"), oldest=Min("requested_at"), newest=Max("requested_at"))
@@ -248,6 +256,6 @@ def queues(actor: Any, today: dt.date | None = None) -> Queues:
     unit = _unit_section(scope, today) if _unit_filter(scope) is not None and not city else Section()
     result = Queues(decide=decide, unit=unit)
     if city:
-        result.by_authority = _by_authority(today)
-        result.city = _decide_section(Q(), Q(), today)
+        result.by_authority = _by_authority(scope, today)
+        result.city = _decide_section(_city_filter(scope), _city_filter(scope, "assignment__"), today)
     return result

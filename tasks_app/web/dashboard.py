@@ -1,4 +1,6 @@
-"""The leader dashboard: the plan as a whole by group, by unit (a page at a time) and by month.
+"""The leader dashboard: the plan as a whole by group, by unit (a page at a time) and by month,
+for one province (a provincial leader's or office's own; the one a national actor picks), and the
+national view: the provinces side by side.
 
 Its three aggregates are cached per local date and group filter under the figures version
 (`tasks_app.figures`), which every write of counted work moves: a change shows on the next load,
@@ -16,7 +18,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -24,7 +26,8 @@ from django.utils.translation import gettext as _
 
 from tasks_app import figures, lifecycle, search
 from tasks_app.models import Assignment, Unit
-from tasks_app.scope import actor_scope, may_lead_city
+from tasks_app.replica import reads_from_replica
+from tasks_app.scope import ActorScope, actor_scope, may_view_nation, province_units
 from tasks_app.status import OPEN, WORKING, Timeliness
 from tasks_app.web import charts, views
 from tasks_app.web.forms import DashboardFilterForm
@@ -36,28 +39,37 @@ UNITS_PER_PAGE = 50
 CACHE_SECONDS = 300
 
 
-def _require_city_leader(request):
-    if not may_lead_city(actor_scope(request.user)):
+def _require_wide(request) -> ActorScope:
+    """Provincial leaders and offices (their province) and national actors (any province, read-only)."""
+    scope = actor_scope(request.user)
+    if not scope.wide:
         raise PermissionDenied(_("Chỉ lãnh đạo thành phố và Văn phòng UBND thành phố xem bảng điều hành."))
+    return scope
+
+
+# Units shown as rows of the unit table: not the provinces themselves, not the nation.
+NOT_ROWS = (*Unit.PROVINCE_LEVEL, Unit.Kind.NATION)
 
 
 def _list_url(**params):
     return reverse("web:assignments") + "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
 
 
-def dashboard_cache_key(today: dt.date, group_id: int | None, basis: str = "current") -> str:
-    """The cache key of one day's figures for one group filter and deadline basis, under the
-    current figures version."""
-    return f"dashboard:v3:{today.isoformat()}:{group_id or 'all'}:{basis}:{figures.current()}"
+def dashboard_cache_key(
+    today: dt.date, group_id: int | None, province_id: int | None = None, basis: str = "current"
+) -> str:
+    """The cache key of one day's figures for one province, group filter and deadline basis, under
+    the current figures version."""
+    return f"dashboard:v3:{today.isoformat()}:{province_id or 'all'}:{group_id or 'all'}:{basis}:{figures.current()}"
 
 
-def _dashboard_figures(tracked, today, group_id, basis: str = "current") -> dict:
+def _dashboard_figures(tracked, today, group_id, province_id=None, basis: str = "current") -> dict:
     """The three aggregates (by unit, by group, by month), cached per (local date, group, figures version).
 
     The version is read first and every write moves it in its own transaction, so figures computed
     after a write never hide under a version that write moved (see `tasks_app.figures`).
     """
-    key = dashboard_cache_key(today, group_id, basis)
+    key = dashboard_cache_key(today, group_id, province_id, basis)
     month_of = "kpi_deadline" if basis == "original" else "deadline"
 
     def compute():
@@ -82,15 +94,15 @@ def _dashboard_figures(tracked, today, group_id, basis: str = "current") -> dict
     return cast(dict, cache.get_or_set(key, compute, CACHE_SECONDS))
 
 
-def _unit_page(request, data, per_unit, group_id, sort):
+def _unit_page(request, data, per_unit, group_id, sort, province_id=None):
     """One page of the unit table: every matching unit sorted by its figures, 50 rendered with links."""
-    units = Unit.objects.exclude(kind=Unit.Kind.CITY)
+    units = Unit.objects.exclude(kind__in=NOT_ROWS)
+    if province_id is not None:
+        units = units.filter(parent_id=province_id)
     if data.get("kind") == "commune":
         units = units.filter(kind__in=Unit.COMMUNE_LEVEL)
     elif data.get("kind"):
         units = units.filter(kind=data["kind"])
-    if data.get("parent"):
-        units = units.filter(parent_id=data["parent"])
     if data.get("q"):
         units = search.matching(units, data["q"], "code", "name")  # without diacritics
     empty = {"assigned": 0, "on_time": 0, "late": 0, "overdue": 0, "open": 0}
@@ -122,27 +134,39 @@ def _unit_page(request, data, per_unit, group_id, sort):
 
 
 @login_required
+@reads_from_replica
 def dashboard(request):
     """The plan as a whole: by group, by unit (a page at a time), by month; cached aggregates, fixed query count."""
-    _require_city_leader(request)
+    scope = _require_wide(request)
     today = lifecycle.local_today()
-    groups = views.task_groups()
-    provinces = list(Unit.objects.filter(kind=Unit.Kind.CITY).order_by("name"))
+    provinces = list(
+        Unit.objects.filter(parent__isnull=True, kind__in=Unit.PROVINCE_LEVEL).order_by("name")
+        if scope.sees_all
+        else Unit.objects.filter(pk__in=[scope.province_id] if scope.province_id is not None else [])
+    )
+    # A national actor picks a province (`parent`); anybody else sees their own, whatever is asked.
+    chosen = request.GET.get("parent", "")
+    province_id = scope.province_id if not scope.sees_all else int(chosen) if chosen.isdigit() else None
+    groups = views.task_groups(request.user, province_id)
     form = DashboardFilterForm(request.GET or None, groups=groups, provinces=provinces)
     data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
     group_id = data.get("group")
+    if scope.sees_all:
+        province_id = data.get("parent")
 
     # The deadline the classes judge by: the current one by default, so that every figure adds up
     # to the assignment list it links to; the original one to compare with the reports and KPI.
     basis = data.get("basis") or "current"
     tracked = Assignment.objects.tracked(today, original_deadline=basis == "original").order_by()
+    if province_id is not None:
+        tracked = tracked.filter(unit_id__in=province_units(province_id))
     if group_id:
         tracked = tracked.filter(task__group_id=group_id)
 
     # 1. The three GROUP BYs (by unit, by group, by month), from the cache while nothing changed.
-    figures = _dashboard_figures(tracked, today, group_id, basis)
+    figures = _dashboard_figures(tracked, today, group_id, province_id, basis)
     sort = data.get("sort") or "overdue"
-    unit_page = _unit_page(request, data, figures["per_unit"], group_id, sort)
+    unit_page = _unit_page(request, data, figures["per_unit"], group_id, sort, province_id)
 
     # 2. By group and by month: the totals and charts cover every unit, whatever the table shows.
     by_group, by_month = figures["by_group"], figures["by_month"]
@@ -205,3 +229,38 @@ def dashboard(request):
         "basis": basis,
     }
     return render(request, "web/dashboard.html", context)
+
+
+@login_required
+@reads_from_replica
+def national(request):
+    """The provinces side by side (assigned, on time, late, overdue, rate), each linking to its
+    dashboard: one GROUP BY over the tracked work by the unit's province, cached like the dashboard."""
+    if not may_view_nation(actor_scope(request.user)):
+        raise PermissionDenied(_("Chỉ tài khoản theo dõi toàn quốc xem trang này."))
+    today = lifecycle.local_today()
+    key = f"national:v1:{today.isoformat()}:{figures.current()}"
+
+    def compute():
+        tracked = Assignment.objects.tracked(today, original_deadline=False).order_by()
+        return {
+            row["province"]: row
+            for row in tracked.values(province=Coalesce("unit__parent_id", "unit_id")).annotate(
+                assigned=Count("pk"),
+                on_time=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
+                late=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),
+                overdue=Count("pk", filter=Q(timeliness=Timeliness.OVERDUE)),
+            )
+        }
+
+    per_province = cache.get_or_set(key, compute, CACHE_SECONDS) or {}
+    empty = {"assigned": 0, "on_time": 0, "late": 0, "overdue": 0}
+    rows = []
+    for province in Unit.objects.filter(parent__isnull=True, kind__in=Unit.PROVINCE_LEVEL).order_by("code"):
+        row = {**empty, **per_province.get(province.pk, {}), "province": province}
+        row["rate"] = round(100 * row["on_time"] / row["assigned"]) if row["assigned"] else None
+        row["url"] = reverse("web:dashboard") + "?" + urlencode({"parent": province.pk})
+        rows.append(row)
+    totals = {k: sum(r[k] for r in rows) for k in empty}
+    totals["rate"] = round(100 * totals["on_time"] / totals["assigned"]) if totals["assigned"] else None
+    return render(request, "web/national.html", {"rows": rows, "totals": totals, "today": today})

@@ -15,5 +15,6 @@ urlpatterns = [
     path("inspection-photos/<int:pk>/", views.inspection_photo, name="inspection-photo"),
     path("tasks/<str:code>/", views.task_detail, name="task"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("national/", dashboard.national, name="national"),
     path("notifications/", views.notifications_page, name="notifications"),
 ]

@@ -26,7 +26,16 @@ from django.views.decorators.http import require_POST
 from tasks_app import evidence, lifecycle
 from tasks_app.api.filters import AssignmentFilter
 from tasks_app.lifecycle import StaleVersion
-from tasks_app.models import Assignment, Evidence, ExtensionRequest, InspectionPhoto, ProgressReport, Task, TaskGroup
+from tasks_app.models import (
+    Assignment,
+    Evidence,
+    ExtensionRequest,
+    InspectionPhoto,
+    Plan,
+    ProgressReport,
+    Task,
+    TaskGroup,
+)
 from tasks_app.scope import actor_scope, is_authority, is_unit_member
 from tasks_app.status import CANCELLABLE, OPEN, WORKING, Status, Timeliness
 from tasks_app.web import notifications
@@ -58,8 +67,14 @@ URGENCY = Case(
 )
 
 
-def task_groups():
-    return list(TaskGroup.objects.order_by("plan__year", "plan_id", "number"))
+def task_groups(actor=None, province_id: int | None = None):
+    """The task groups of the plans the actor sees (of one province when given)."""
+    groups = TaskGroup.objects.order_by("plan__year", "plan_id", "number")
+    if actor is not None:
+        groups = groups.filter(plan__in=Plan.objects.visible_to(actor))
+    if province_id is not None:
+        groups = groups.filter(Q(plan__province_id=province_id) | Q(plan__province__isnull=True))
+    return list(groups)
 
 
 def _list_rows(queryset):
@@ -102,7 +117,7 @@ def _apply_filters(queryset, data, today):
 def _assignment_page(request, base, *, template, show_unit, extra=None):
     today = lifecycle.local_today()
     base = base.with_timeliness(today).annotate(urgency=URGENCY)
-    groups = task_groups()
+    groups = task_groups(request.user)
     form = AssignmentFilterForm(request.GET or None, groups=groups, show_unit=show_unit)
     data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
     rows = _apply_filters(base, data, today)
@@ -128,7 +143,7 @@ def home(request):
     """My work: the user's unit's assignments (a city leader's: those they answer for or decide)."""
     scope = actor_scope(request.user)
     base = Assignment.objects.visible_to(request.user).exclude(status=Status.DRAFT)
-    if scope.sees_all and scope.official_id:
+    if scope.wide and scope.official_id:
         base = base.filter(
             Q(authority_id=scope.official_id) | Q(responsible_id=scope.official_id) | Q(unit_id=scope.unit_id)
         )
@@ -136,7 +151,7 @@ def home(request):
         request,
         base,
         template="web/home.html",
-        show_unit=scope.sees_all or scope.official_id is not None and scope.unit_id is None,
+        show_unit=scope.wide or scope.official_id is not None and scope.unit_id is None,
         extra={"scope": scope, "official": scope.official},
     )
 
@@ -426,7 +441,7 @@ def task_detail(request, code):
         .select_related("unit__head", "responsible")
         .order_by("urgency", "deadline", "unit__code")
     )
-    if not assignments and not scope.sees_all:
+    if not assignments and not scope.sees_province(task.group.plan.province_id):
         raise Http404  # a task none of whose work the user may see is not theirs to browse
     tally: defaultdict[str | None, int] = defaultdict(int)
     for a in assignments:

@@ -7,8 +7,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reminders", "0003_i13_delivery_message_key"),
-        ("tasks_app", "0004_i11_plan_extension_horizon"),
+        ("reminders", "0004_i15_policy_province"),
+        ("tasks_app", "0005_i11_plan_extension_horizon"),
     ]
 
     operations = [

@@ -13,6 +13,6 @@ def create_unaccent(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tasks_app", "0002_i10_figures_version")]
+    dependencies = [("tasks_app", "0003_i15_provinces")]
 
     operations = [migrations.RunPython(create_unaccent, migrations.RunPython.noop, elidable=False)]
