@@ -9,6 +9,7 @@ every object of the other, in every API endpoint and web page, and see none of i
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 
 import pytest
@@ -328,3 +329,56 @@ def test_the_admin_keeps_a_provincial_staff_member_inside_the_wall(provinces):
             ).status_code
             == 200
         ), model
+
+
+def _inbox_assignments(client: APIClient) -> set[int]:
+    """Every assignment the /inbox/ page lists, in any of its queues."""
+    queues = client.get("/inbox/").context["queues"]
+    sections = [queues.decide, queues.unit, *([queues.city] if queues.city else [])]
+    return {item.assignment.pk for section in sections for item in section.items}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("home,other", [("31", "01"), ("01", "31")])
+def test_the_inbox_keeps_to_the_province(provinces, home, other):
+    """Issue 11's queues behind issue 15's wall: the province's office watches every authority of
+    its province and none of the other's; the menu count agrees; the national office sees both."""
+    mine, theirs = provinces[home], provinces[other]
+    office = actors_of(mine)["office"]
+    page = office.get("/inbox/")
+    assert page.status_code == 200
+    queues = page.context["queues"]
+    assert queues.city is not None
+    assert _inbox_assignments(office) == {mine.assignment.pk}
+    assert theirs.task.authority_id not in {row["authority"].pk for row in queues.by_authority}
+    # One submitted deliverable and one pending extension, both of the home province.
+    assert queues.city.total == 2 and queues.total == 2
+    assert {row["authority"].pk for row in queues.by_authority} == {mine.task.authority_id}
+    assert page.context["inbox_count"] == 2
+    leader = actors_of(mine)["leader"]
+    assert _inbox_assignments(leader) == {mine.assignment.pk}
+    national = _session("national-office").get("/inbox/").context["queues"]
+    assert national.city is not None and national.city.total == 4
+    assert {i.assignment.pk for i in national.city.items} == {p.assignment.pk for p in provinces.values()}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("basis", ["current", "original"])
+def test_the_dashboard_basis_switch_keeps_to_the_province(provinces, basis):
+    mine, theirs = provinces["31"], provinces["01"]
+    page = actors_of(mine)["office"].get("/dashboard/", {"parent": theirs.unit.pk, "basis": basis})
+    assert page.status_code == 200 and page.context["basis"] == basis
+    assert page.context["total"] == 1
+    assert {r["code"] for r in page.context["unit_rows"]} <= set(
+        Unit.objects.filter(parent=mine.unit).values_list("code", flat=True)
+    )
+    # Diacritic-free search finds the home commune by its name, never the other province's.
+    for p, expected in ((mine, True), (theirs, False)):
+        found = actors_of(mine)["office"].get("/dashboard/", {"basis": basis, "q": _folded(p.commune.name)})
+        assert (p.commune.code in {r["code"] for r in found.context["unit_rows"]}) is expected, p.code
+
+
+def _folded(text: str) -> str:
+    """The text as typed without diacritics ("Xã Đồng Hòa" -> "Xa Dong Hoa")."""
+    text = text.replace("Đ", "D").replace("đ", "d")
+    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
