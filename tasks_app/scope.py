@@ -32,6 +32,8 @@ class ActorScope:
     user: Any = None
     read_only: bool = False
     label: str = ""
+    # An inspector (Thanh tra) sees every unit's work to inspect it, and changes none of it.
+    inspects_all: bool = False
 
     @property
     def is_superuser(self) -> bool:
@@ -63,6 +65,7 @@ def actor_scope(actor: Any) -> ActorScope:
             official=official,
             user=actor,
             label=official.full_name,
+            inspects_all=official.is_inspector,
         )
     if not hasattr(actor, "is_city_wide"):
         return ActorScope()
@@ -74,6 +77,7 @@ def actor_scope(actor: Any) -> ActorScope:
         official=official,
         user=official.user,
         label=official.full_name,
+        inspects_all=official.is_inspector,
     )
 
 
@@ -94,7 +98,7 @@ def assignment_filter(scope: ActorScope) -> Q | None:
     and a unit key see that unit's assignments; an official also sees the assignments they answer
     for or hold authority over. Nobody else sees anything (an empty `Q(pk__in=[])`).
     """
-    if scope.sees_all:
+    if scope.sees_all or scope.inspects_all:
         return None
     if scope.unit_id is None and scope.official_id is None:
         return Q(pk__in=[])
@@ -106,7 +110,7 @@ def assignment_filter(scope: ActorScope) -> Q | None:
 
 def sees_assignment(scope: ActorScope, assignment: Any) -> bool:
     """`assignment_filter` for one assignment in memory (the webhooks ask this of each event)."""
-    if scope.sees_all:
+    if scope.sees_all or scope.inspects_all:
         return True
     return (scope.unit_id is not None and scope.unit_id == assignment.unit_id) or (
         scope.official_id is not None and scope.official_id in (assignment.responsible_id, assignment.authority_id)
@@ -145,6 +149,32 @@ def may_issue(scope: ActorScope, authority_id: int | None) -> bool:
     is_authority_ = scope.official_id is not None and scope.official_id == authority_id
     office = scope.official is not None and scope.official.is_city_wide
     return not scope.read_only and (is_authority_ or scope.is_superuser or office)
+
+
+def may_give_tasks(scope: ActorScope) -> bool:
+    """Who may open the form that gives a task: the city office and leaders, an administrator, and
+    an official who holds authority over some work (who then gives tasks under their own authority:
+    `may_issue` decides each one)."""
+    if scope.read_only:
+        return False
+    if scope.is_superuser or (scope.official is not None and scope.official.is_city_wide):
+        return True
+    official = scope.official
+    return official is not None and (
+        official.tasks_under_authority.exists() or official.assignments_under_authority.exists()
+    )
+
+
+def may_inspect(scope: ActorScope, assignment: Any) -> bool:
+    """Who may record a field inspection of an assignment: the city office and leaders, the
+    assignment's authority, and inspectors (Thanh tra); a named official, never a key. A unit
+    never inspects its own work: not its officials, not the official who answers for it."""
+    official = scope.official
+    if scope.read_only or official is None:
+        return False
+    if official.unit_id == assignment.unit_id or official.pk == assignment.responsible_id:
+        return False
+    return official.is_city_wide or official.is_inspector or official.pk == assignment.authority_id
 
 
 def may_lead_city(scope: ActorScope) -> bool:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from tasks_app import evidence
-from tasks_app.models import Assignment, TaskGroup, Unit
+from tasks_app.models import Assignment, Official, SourceDocument, TaskGroup, Unit
 from tasks_app.status import Status, Timeliness
 
 
@@ -185,3 +186,133 @@ class DashboardFilterForm(forms.Form):
 
 def group_choices():
     return TaskGroup.objects.select_related("plan").order_by("plan__year", "number")
+
+
+# --- giving a task ---------------------------------------------------------------------------
+
+
+class GiveTaskForm(forms.Form):
+    """A new task with its six clears, for one unit, several, or every commune of the province.
+
+    Every field is optional here: a draft may be incomplete. Issuing asks the lifecycle's one rule
+    (`actions.give_task`), which names each missing clear.
+    """
+
+    TARGETS = [
+        ("units", _("Các đơn vị chọn dưới đây")),
+        ("communes", _("Tất cả xã, phường, đặc khu của tỉnh/thành phố")),
+    ]
+
+    group = forms.ModelChoiceField(label=_("Nhóm nhiệm vụ (kế hoạch)"), queryset=TaskGroup.objects.none())
+    title = forms.CharField(label=_("Tên nhiệm vụ (rõ việc)"), max_length=500, required=False)
+    description = forms.CharField(
+        label=_("Nội dung cần làm (rõ việc)"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    deliverable = forms.CharField(label=_("Sản phẩm (rõ sản phẩm)"), max_length=500, required=False)
+    acceptance_criteria = forms.CharField(
+        label=_("Tiêu chí nghiệm thu (rõ sản phẩm)"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    deadline = forms.DateField(
+        label=_("Thời hạn (rõ thời gian)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+    authority = forms.ModelChoiceField(
+        label=_("Người có thẩm quyền (rõ thẩm quyền)"), queryset=Official.objects.none(), required=False
+    )
+    target = forms.ChoiceField(label=_("Giao cho"), choices=TARGETS, initial="units", widget=forms.RadioSelect)
+    units = forms.ModelMultipleChoiceField(
+        label=_("Đơn vị được giao"),
+        queryset=Unit.objects.none(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+        help_text=_("Giữ Ctrl (máy tính) để chọn nhiều đơn vị."),
+    )
+    role = forms.ChoiceField(label=_("Vai trò của đơn vị (rõ trách nhiệm)"), required=False)
+    code = forms.CharField(
+        label=_("Mã nhiệm vụ"), max_length=30, required=False, help_text=_("Để trống để hệ thống tự đánh mã.")
+    )
+    source_document = forms.ModelChoiceField(
+        label=_("Văn bản giao nhiệm vụ đã có"), queryset=SourceDocument.objects.none(), required=False
+    )
+    doc_number = forms.CharField(label=_("Số, ký hiệu văn bản"), max_length=100, required=False)
+    doc_date = forms.DateField(
+        label=_("Ngày ban hành"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+    doc_issuer = forms.CharField(label=_("Cơ quan ban hành"), max_length=200, required=False)
+    doc_summary = forms.CharField(label=_("Trích yếu"), max_length=500, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = TaskGroup.objects.select_related("plan").order_by("-plan__year", "number")
+        self.fields["group"].label_from_instance = lambda g: f"{g.plan.year} · {g}"
+        self.fields["authority"].queryset = (
+            Official.objects.filter(Q(role=Official.Role.LEADER) | Q(tasks_under_authority__isnull=False))
+            .distinct()
+            .order_by("full_name")
+        )
+        self.fields["units"].queryset = Unit.objects.exclude(kind=Unit.Kind.CITY).order_by("kind", "code")
+        self.fields["role"].choices = [("", _("— chưa chọn —")), *Assignment.Role.choices]
+        self.fields["source_document"].queryset = SourceDocument.objects.all()
+
+    def source_document_data(self) -> SourceDocument | dict | None:
+        data = getattr(self, "cleaned_data", {})
+        if data.get("source_document"):
+            return data["source_document"]
+        if data.get("doc_number"):
+            return {
+                "number": data["doc_number"],
+                "date": data.get("doc_date"),
+                "issuer": data.get("doc_issuer", ""),
+                "summary": data.get("doc_summary", ""),
+            }
+        return None
+
+
+# --- field inspection ------------------------------------------------------------------------
+
+
+class PhotoInput(forms.ClearableFileInput):
+    """The phone's camera: several photos, images only (the server checks each by its content)."""
+
+    allow_multiple_selected = True
+
+    def __init__(self, attrs=None):
+        super().__init__({"accept": "image/jpeg,image/png,image/webp", "capture": "environment", **(attrs or {})})
+
+
+class InspectionForm(forms.Form):
+    date = forms.DateField(
+        label=_("Ngày kiểm tra"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+    findings = forms.CharField(label=_("Kết quả kiểm tra"), widget=forms.Textarea(attrs={"rows": 4}))
+    conclusion = forms.ChoiceField(label=_("Kết luận"), widget=forms.RadioSelect)
+    remedy_deadline = forms.DateField(
+        label=_("Thời hạn khắc phục"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+        help_text=_("Bắt buộc khi yêu cầu khắc phục: đơn vị nhận một phân công khắc phục có đủ sáu rõ."),
+    )
+    photos = forms.FileField(
+        label=_("Ảnh hiện trường"),
+        required=False,
+        widget=PhotoInput,
+        help_text=_("Chụp bằng điện thoại; thời gian và vị trí chụp được đọc từ ảnh."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from tasks_app.models import Inspection
+
+        self.fields["conclusion"].choices = Inspection.Conclusion.choices
+
+    def clean_photos(self):
+        # The files themselves are checked (and re-encoded) by tasks_app.photos with the record.
+        return [f for f in self.files.getlist(self.add_prefix("photos")) if f]

@@ -31,7 +31,7 @@ from django.views.decorators.http import require_POST
 from tasks_app import evidence, lifecycle
 from tasks_app.lifecycle import StaleVersion
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, InspectionPhoto, Task, TaskGroup, Unit
-from tasks_app.scope import actor_scope, is_authority, is_unit_member, may_lead_city
+from tasks_app.scope import actor_scope, is_authority, is_unit_member, may_inspect, may_lead_city
 from tasks_app.status import CANCELLABLE, OPEN, WORKING, Status, Timeliness
 from tasks_app.web import charts, notifications
 from tasks_app.web.forms import (
@@ -266,6 +266,7 @@ def _render_detail(request, assignment, bound=None, status=200):
         "is_authority": is_authority,
         "today": _today(),
         "missing_clears": assignment.missing_clears() if assignment.status == Status.DRAFT else [],
+        "may_inspect": assignment.status != Status.DRAFT and may_inspect(actor_scope(request.user), assignment),
     }
     return render(request, "web/assignment_detail.html", context, status=status)
 
@@ -415,7 +416,13 @@ def evidence_file(request, pk):
 def inspection_photo(request, pk):
     visible = Assignment.objects.visible_to(request.user).values("pk")
     photo = get_object_or_404(InspectionPhoto.objects.filter(inspection__assignment__in=visible), pk=pk)
-    return _attachment(photo.file, photo.file.name.rsplit("/", 1)[-1], "application/octet-stream")
+    # The stored copy is a JPEG this server encoded from the pixels alone (tasks_app.photos), so
+    # it is shown inline as an image; still no sniffing and a sandbox, like every upload.
+    response = FileResponse(photo.file.open("rb"), content_type="image/jpeg")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 # --- one task across units -------------------------------------------------------------------
