@@ -99,9 +99,7 @@ def dashboard(repeat: int) -> dict:
         return page()
 
     def orm():
-        tracked = (
-            Assignment.objects.tracked(today, original_deadline=False).order_by()
-        )
+        tracked = Assignment.objects.tracked(today, original_deadline=False).order_by()
         by_unit = list(
             tracked.values("unit_id").annotate(
                 assigned=Count("pk"),

@@ -132,11 +132,17 @@ def clears_report(task: Task, units, **given) -> list[dict]:
     for draft in drafts:
         for clear in lifecycle.missing_clears(draft):
             missing_for.setdefault(clear, []).append(draft.unit.code if draft.unit_id else "")
+
+    def units_named(clear: lifecycle.Clear) -> list[str]:
+        # Named only when some units lack it and others do not (a unit without a head).
+        codes = [code for code in missing_for.get(clear, []) if code]
+        return sorted(codes) if len(codes) < len(drafts) else []
+
     return [
         {
             "clear": clear,
             "ok": clear not in missing_for,
-            "units": sorted(code for code in missing_for.get(clear, []) if code),
+            "units": units_named(clear),
             "message": clear.message,
         }
         for clear in lifecycle.Clear

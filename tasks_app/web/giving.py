@@ -34,8 +34,9 @@ def _units(request: HttpRequest, data: dict) -> list:
 
 def _clears(request: HttpRequest, form: GiveTaskForm) -> list[dict]:
     """The six clears of what the form would give, from whatever part of it is valid so far."""
-    form.is_valid()
-    data = form.cleaned_data
+    if form.is_bound:
+        form.is_valid()
+    data = getattr(form, "cleaned_data", {})
     task = Task(
         title=data.get("title") or "",
         description=data.get("description") or "",
