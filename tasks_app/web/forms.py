@@ -285,6 +285,15 @@ class PhotoInput(forms.ClearableFileInput):
         super().__init__({"accept": "image/jpeg,image/png,image/webp", "capture": "environment", **(attrs or {})})
 
 
+class PhotosField(forms.FileField):
+    """Several photos in one input; each is checked and re-encoded by `tasks_app.photos`."""
+
+    widget = PhotoInput
+
+    def clean(self, data, initial=None):
+        return [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+
+
 class InspectionForm(forms.Form):
     date = forms.DateField(
         label=_("Ngày kiểm tra"),
@@ -300,10 +309,9 @@ class InspectionForm(forms.Form):
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
         help_text=_("Bắt buộc khi yêu cầu khắc phục: đơn vị nhận một phân công khắc phục có đủ sáu rõ."),
     )
-    photos = forms.FileField(
+    photos = PhotosField(
         label=_("Ảnh hiện trường"),
         required=False,
-        widget=PhotoInput,
         help_text=_("Chụp bằng điện thoại; thời gian và vị trí chụp được đọc từ ảnh."),
     )
 
@@ -312,7 +320,3 @@ class InspectionForm(forms.Form):
         from tasks_app.models import Inspection
 
         self.fields["conclusion"].choices = Inspection.Conclusion.choices
-
-    def clean_photos(self):
-        # The files themselves are checked (and re-encoded) by tasks_app.photos with the record.
-        return [f for f in self.files.getlist(self.add_prefix("photos")) if f]
