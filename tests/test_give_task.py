@@ -223,3 +223,31 @@ def test_unit_and_portal_keys_may_not_give_tasks(key_a, portal_key, group, leade
         response = key.client().post("/api/v1/tasks/", api_body(group, leader, head_a.unit.code), format="json")
         assert response.status_code == 403
     assert not Task.objects.exists()
+
+
+# --- one click: the tasks of one directive, or of one plan ----------------------------------------
+
+
+def test_lists_and_the_dashboard_filter_by_source_document_and_plan(office_client, group, leader, head_a, head_b):
+    from tasks_app.models import Plan, TaskGroup
+
+    office_client.post(reverse("web:task-new"), complete_form(group, leader, head_a.unit, head_b.unit))
+    other_plan = Plan.objects.create(year=2027, name="Kế hoạch năm 2027")
+    other_group = TaskGroup.objects.create(plan=other_plan, number=1, title="Nhóm khác")
+    office_client.post(
+        reverse("web:task-new"),
+        complete_form(other_group, leader, head_a.unit, doc_number="", title="Nhiệm vụ khác", code="2027-X"),
+    )
+    document = SourceDocument.objects.get()
+    listed = office_client.get(reverse("web:assignments"), {"source_document": document.pk})
+    assert listed.status_code == 200
+    assert listed.context["page"].paginator.count == 2
+    assert {a.task.source_document_id for a in listed.context["page"]} == {document.pk}
+    by_plan = office_client.get(reverse("web:assignments"), {"plan": other_plan.pk})
+    assert [a.task.code for a in by_plan.context["page"]] == ["2027-X"]
+
+    board = office_client.get(reverse("web:dashboard"), {"source_document": document.pk})
+    assert board.context["total"] == 2
+    # Every number links to the list with the same filter, so the list adds up to it.
+    assert all(f"source_document={document.pk}" in c["url"] for c in board.context["classes"])
+    assert office_client.get(reverse("web:dashboard"), {"plan": other_plan.pk}).context["total"] == 1

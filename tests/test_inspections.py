@@ -98,6 +98,7 @@ def test_exif_time_and_gps_are_read_and_other_metadata_is_gone_from_the_stored_c
     assert "Kiểm tra thực địa" in page and "openstreetmap.org/?mlat=20.858333&amp;mlon=106.687500" in page
     image = client.get(reverse("web:inspection-photo", args=[stored.pk]))
     assert image["Content-Type"] == "image/jpeg" and image["X-Content-Type-Options"] == "nosniff"
+    assert image["Content-Disposition"].startswith("attachment;")  # like every upload; an <img> still shows it
     assert b"".join(image.streaming_content) == content
 
 
@@ -211,3 +212,14 @@ def test_the_api_records_an_inspection_with_photos_and_lists_it(client, leader_c
     bad = leader_client.post(path, {"date": "2026-11-20", "findings": "", "conclusion": "perfect"}, format="json")
     assert bad.status_code == 400 and set(bad.json()) >= {"findings", "conclusion"}
     assert Inspection.objects.count() == 1
+
+
+def test_the_dashboard_shows_this_months_inspections_by_unit(client, office, assignment_a, assignment_b):
+    sign_in(client, office, verified=True)
+    assert client.get(reverse("web:dashboard")).context["inspections"]["total"] == 0
+    post_inspection(client, assignment_a, conclusion="remedy", remedy_deadline="2026-12-10")
+    post_inspection(client, assignment_a, date="2026-11-02")
+    post_inspection(client, assignment_b, date="2026-10-30")  # last month: not counted
+    figures = client.get(reverse("web:dashboard")).context["inspections"]
+    assert figures["total"] == 2
+    assert [(r["assignment__unit__code"], r["n"], r["remedy"]) for r in figures["by_unit"]] == [("10507", 2, 1)]

@@ -131,9 +131,14 @@ class AssignmentFilterForm(forms.Form):
     due = forms.ChoiceField(label=_("Thời hạn"), required=False, choices=DUE_CHOICES)
     unit = forms.CharField(label=_("Mã đơn vị"), required=False, max_length=20)
     month = forms.RegexField(label=_("Tháng hạn (yyyy-mm)"), required=False, regex=r"^\d{4}-(0[1-9]|1[0-2])$")
+    plan = forms.TypedChoiceField(label=_("Kế hoạch"), required=False, coerce=int, empty_value=None)
+    source_document = forms.TypedChoiceField(
+        label=_("Văn bản giao nhiệm vụ"), required=False, coerce=int, empty_value=None
+    )
 
-    def __init__(self, *args, groups=(), show_unit=False, **kwargs):
+    def __init__(self, *args, groups=(), show_unit=False, plans=(), documents=(), **kwargs):
         super().__init__(*args, **kwargs)
+        _source_filters(self, plans, documents)
         self.fields["q"].widget.input_type = "search"
         self.fields["q"].widget.attrs["placeholder"] = _("Mã, tên nhiệm vụ, đơn vị…")
         self.fields["status"].choices = [("", _("Mọi trạng thái")), ("open", _("Chưa hoàn thành")), *Status.choices]
@@ -173,8 +178,14 @@ class DashboardFilterForm(forms.Form):
         ],
     )
 
-    def __init__(self, *args, groups=(), provinces=(), **kwargs):
+    plan = forms.TypedChoiceField(label=_("Kế hoạch"), required=False, coerce=int, empty_value=None)
+    source_document = forms.TypedChoiceField(
+        label=_("Văn bản giao nhiệm vụ"), required=False, coerce=int, empty_value=None
+    )
+
+    def __init__(self, *args, groups=(), provinces=(), plans=(), documents=(), **kwargs):
         super().__init__(*args, **kwargs)
+        _source_filters(self, plans, documents)
         self.fields["group"].choices = [("", _("Mọi nhóm"))] + [(g.pk, str(g)) for g in groups]
         self.fields["q"].widget.input_type = "search"
         if len(provinces) > 1:
@@ -182,6 +193,21 @@ class DashboardFilterForm(forms.Form):
         else:
             # One city (Hải Phòng alone): nothing to choose, one field less on a phone.
             del self.fields["parent"]
+
+
+def _source_filters(form: forms.Form, plans, documents) -> None:
+    """The plan and source-document filters: "the tasks of the November meeting's conclusions" in one click.
+    Shown only when there is a choice to make (one field less on a phone otherwise)."""
+    if len(plans) > 1:
+        form.fields["plan"].choices = [("", _("Mọi kế hoạch"))] + [(p.pk, p.name) for p in plans]
+    else:
+        del form.fields["plan"]
+    if documents:
+        form.fields["source_document"].choices = [("", _("Mọi văn bản"))] + [
+            (d.pk, f"{d.number} — {d.summary[:60]}" if d.summary else d.number) for d in documents
+        ]
+    else:
+        del form.fields["source_document"]
 
 
 def group_choices():

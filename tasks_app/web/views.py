@@ -30,7 +30,18 @@ from django.views.decorators.http import require_POST
 
 from tasks_app import evidence, lifecycle
 from tasks_app.lifecycle import StaleVersion
-from tasks_app.models import Assignment, Evidence, ExtensionRequest, InspectionPhoto, Task, TaskGroup, Unit
+from tasks_app.models import (
+    Assignment,
+    Evidence,
+    ExtensionRequest,
+    Inspection,
+    InspectionPhoto,
+    Plan,
+    SourceDocument,
+    Task,
+    TaskGroup,
+    Unit,
+)
 from tasks_app.scope import actor_scope, is_authority, is_unit_member, may_inspect, may_lead_city
 from tasks_app.status import CANCELLABLE, OPEN, WORKING, Status, Timeliness
 from tasks_app.web import charts, notifications
@@ -110,14 +121,31 @@ def _apply_filters(queryset, data, today):
     if data.get("month"):
         year, month = map(int, data["month"].split("-"))
         queryset = queryset.filter(deadline__year=year, deadline__month=month)
+    return _source_filter(queryset, data)
+
+
+def _source_filter(queryset, data):
+    """Filter assignments by plan and by the document that gave their task."""
+    if data.get("plan"):
+        queryset = queryset.filter(task__group__plan_id=data["plan"])
+    if data.get("source_document"):
+        queryset = queryset.filter(task__source_document_id=data["source_document"])
     return queryset
+
+
+def _plans_and_documents():
+    # Few rows (a plan a year, a directive a week): two small queries per page, whatever the list's size.
+    return list(Plan.objects.all()), list(SourceDocument.objects.all()[:500])
 
 
 def _assignment_page(request, base, *, template, show_unit, extra=None):
     today = _today()
     base = base.with_timeliness(today).annotate(urgency=URGENCY)
     groups = _groups()
-    form = AssignmentFilterForm(request.GET or None, groups=groups, show_unit=show_unit)
+    plans, documents = _plans_and_documents()
+    form = AssignmentFilterForm(
+        request.GET or None, groups=groups, show_unit=show_unit, plans=plans, documents=documents
+    )
     data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
     rows = _apply_filters(base, data, today)
     page = Paginator(_list_rows(rows), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -416,13 +444,10 @@ def evidence_file(request, pk):
 def inspection_photo(request, pk):
     visible = Assignment.objects.visible_to(request.user).values("pk")
     photo = get_object_or_404(InspectionPhoto.objects.filter(inspection__assignment__in=visible), pk=pk)
-    # The stored copy is a JPEG this server encoded from the pixels alone (tasks_app.photos), so
-    # it is shown inline as an image; still no sniffing and a sandbox, like every upload.
-    response = FileResponse(photo.file.open("rb"), content_type="image/jpeg")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    # Still a download like every upload (an <img> shows it all the same); the copies made by
+    # tasks_app.photos are JPEGs encoded here from the pixels alone.
+    name = (photo.original_name or photo.file.name).rsplit("/", 1)[-1]
+    return _attachment(photo.file, name, "image/jpeg")
 
 
 # --- one task across units -------------------------------------------------------------------
@@ -474,34 +499,39 @@ def _dashboard_fingerprint() -> str:
       moves `updated_at`): the newest `updated_at`;
     - any save or deletion through the model, and the bulk paths that write history
       (`bulk_create_with_history` in fan-out and the importer): the newest assignment history row;
-    - a task moved to another group: the newest task history row.
+    - a task moved to another group: the newest task history row;
+    - a field inspection recorded or changed: the newest inspection history row.
     No `QuerySet.update()` in the code base changes a counted field of a row without one of these
     moving in the same transaction (the sample plan's backdating runs in the transaction that saved
     those rows). The stamp lives in the database, so every process and every cache backend agrees.
     """
-    a, ha, ht = (m._meta.db_table for m in (Assignment, Assignment.history.model, Task.history.model))
+    a, ha, ht, hi = (
+        m._meta.db_table for m in (Assignment, Assignment.history.model, Task.history.model, Inspection.history.model)
+    )
     with connection.cursor() as cursor:
         # Table names from the models' metadata; nothing from the request.
         cursor.execute(
             f"SELECT (SELECT max(id) FROM {a}), (SELECT max(updated_at) FROM {a}), "  # noqa: S608
-            f"(SELECT max(history_id) FROM {ha}), (SELECT max(history_id) FROM {ht})"
+            f"(SELECT max(history_id) FROM {ha}), (SELECT max(history_id) FROM {ht}), "
+            f"(SELECT max(history_id) FROM {hi})"
         )
         stamp = cursor.fetchone()
     return hashlib.blake2b(repr(stamp).encode(), digest_size=12).hexdigest()
 
 
-def dashboard_cache_key(today: dt.date, group_id: int | None) -> str:
-    return f"dashboard:v1:{today.isoformat()}:{group_id or 'all'}:{_dashboard_fingerprint()}"
+def dashboard_cache_key(today: dt.date, group_id: int | None, filters: str = "") -> str:
+    return f"dashboard:v1:{today.isoformat()}:{group_id or 'all'}:{filters}:{_dashboard_fingerprint()}"
 
 
-def _dashboard_figures(tracked, today, group_id) -> dict:
-    """The three aggregates (by unit, by group, by month), cached per (local date, group, fingerprint).
+def _dashboard_figures(tracked, today, group_id, filters: dict | None = None) -> dict:
+    """The four aggregates (by unit, by group, by month, inspections this month by unit), cached per
+    (local date, group, plan and source-document filters, fingerprint).
 
     The fingerprint is read first, so figures computed after a write never hide under a stamp that
     write moved. What it cannot see, a transaction that took its ids and timestamps before another
     one yet commits after it, is bounded by the timeout.
     """
-    key = dashboard_cache_key(today, group_id)
+    key = dashboard_cache_key(today, group_id, urlencode(sorted((filters or {}).items())))
 
     def compute():
         per_unit = {
@@ -520,12 +550,17 @@ def _dashboard_figures(tracked, today, group_id) -> dict:
         by_month = defaultdict(dict)
         for row in tracked.annotate(month=TruncMonth("deadline")).values("month", "timeliness").annotate(n=Count("pk")):
             by_month[row["month"]][row["timeliness"]] = row["n"]
-        return {"per_unit": per_unit, "by_group": dict(by_group), "by_month": dict(by_month)}
+        return {
+            "per_unit": per_unit,
+            "by_group": dict(by_group),
+            "by_month": dict(by_month),
+            "inspections": _inspections_this_month(today, group_id, filters or {}),
+        }
 
     return cache.get_or_set(key, compute, DASHBOARD_CACHE_SECONDS)
 
 
-def _unit_page(request, data, per_unit, group_id, sort):
+def _unit_page(request, data, per_unit, group_id, sort, filters=None):
     """One page of the unit table: every matching unit sorted by its figures, 50 rendered with links."""
     units = Unit.objects.exclude(kind=Unit.Kind.CITY)
     if data.get("kind") == "commune":
@@ -553,7 +588,7 @@ def _unit_page(request, data, per_unit, group_id, sort):
     objects = Unit.objects.select_related("head", "parent").in_bulk([r["pk"] for r in page.object_list])
     for row in page.object_list:
         row["unit"] = objects[row["pk"]]
-        link = {"unit": row["code"], "group": group_id}
+        link = {"unit": row["code"], "group": group_id, **(filters or {})}
         row["links"] = {
             "assigned": _list_url(**link),
             "on_time": _list_url(**link, timeliness=Timeliness.COMPLETED_ON_TIME.value),
@@ -571,18 +606,24 @@ def dashboard(request):
     today = _today()
     groups = _groups()
     provinces = list(Unit.objects.filter(kind=Unit.Kind.CITY).order_by("name"))
-    form = DashboardFilterForm(request.GET or None, groups=groups, provinces=provinces)
+    plans, documents = _plans_and_documents()
+    form = DashboardFilterForm(
+        request.GET or None, groups=groups, provinces=provinces, plans=plans, documents=documents
+    )
     data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
     group_id = data.get("group")
+    # Plan and source document: carried into every number's link, so the list adds up to it.
+    filters = {name: data[name] for name in ("plan", "source_document") if data.get(name)}
 
-    tracked = Assignment.objects.tracked(today, original_deadline=False).order_by()
+    tracked = _source_filter(Assignment.objects.tracked(today, original_deadline=False).order_by(), filters)
     if group_id:
         tracked = tracked.filter(task__group_id=group_id)
 
-    # 1. The three GROUP BYs (by unit, by group, by month), from the cache while nothing changed.
-    figures = _dashboard_figures(tracked, today, group_id)
+    # 1. The four GROUP BYs (by unit, by group, by month, inspections this month), from the cache
+    # while nothing changed.
+    figures = _dashboard_figures(tracked, today, group_id, filters)
     sort = data.get("sort") or "overdue"
-    unit_page = _unit_page(request, data, figures["per_unit"], group_id, sort)
+    unit_page = _unit_page(request, data, figures["per_unit"], group_id, sort, filters)
 
     # 2. By group and by month: the totals and charts cover every unit, whatever the table shows.
     by_group, by_month = figures["by_group"], figures["by_month"]
@@ -606,7 +647,7 @@ def dashboard(request):
             "label": t.label,
             "n": totals[t.value],
             "pct": round(100 * totals[t.value] / total) if total else 0,
-            "url": _list_url(timeliness=t.value, group=group_id),
+            "url": _list_url(timeliness=t.value, group=group_id, **filters),
         }
         for t in Timeliness
     ]
@@ -620,6 +661,9 @@ def dashboard(request):
     for a in most_overdue:
         a.days_overdue = (today - a.deadline).days
 
+    # 4. Field inspections this month, by unit (the fourth cached GROUP BY).
+    inspections = figures["inspections"]
+
     context = {
         "form": form,
         "today": today,
@@ -630,6 +674,7 @@ def dashboard(request):
         "group_rows": group_rows,
         "month_rows": month_rows,
         "most_overdue": most_overdue,
+        "inspections": inspections,
         "group_chart": charts.horizontal_stacked(
             [(str(r["group"]), r["counts"]) for r in group_rows],
             title=_("Phân loại tiến độ theo nhóm nhiệm vụ"),
@@ -644,6 +689,23 @@ def dashboard(request):
         "group_id": group_id,
     }
     return render(request, "web/dashboard.html", context)
+
+
+def _inspections_this_month(today: dt.date, group_id, filters: dict) -> dict:
+    """How many field inspections this month, by unit, with how many required remedy."""
+    rows = Inspection.objects.filter(date__gte=today.replace(day=1), date__lte=today)
+    if group_id:
+        rows = rows.filter(assignment__task__group_id=group_id)
+    if filters.get("plan"):
+        rows = rows.filter(assignment__task__group__plan_id=filters["plan"])
+    if filters.get("source_document"):
+        rows = rows.filter(assignment__task__source_document_id=filters["source_document"])
+    by_unit = list(
+        rows.values("assignment__unit__code", "assignment__unit__name")
+        .annotate(n=Count("pk"), remedy=Count("pk", filter=Q(conclusion=Inspection.Conclusion.REMEDY)))
+        .order_by("-n", "assignment__unit__code")
+    )
+    return {"total": sum(r["n"] for r in by_unit), "by_unit": by_unit}
 
 
 # --- notifications ---------------------------------------------------------------------------
