@@ -283,7 +283,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # - prefetch 1: a worker holds one unacknowledged message at a time, so a slow SMTP or Zalo call
 #   does not hold other messages hostage and a dead worker strands at most one;
 # - Redis must run with `maxmemory-policy noeviction` (deploy/): an evicted queue key is a lost task.
-#   Lost or not, the periodic `reminders.dispatch` re-enqueues every ledger row still due.
+#   For reminders, lost or not, the periodic `reminders.dispatch` re-enqueues every ledger row still
+#   due. Webhooks have no such re-send: a delivery whose queued task is lost stays an unsent row in
+#   the delivery log (the admin shows it) until something enqueues `deliver_webhook` for it again.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

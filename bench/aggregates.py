@@ -78,11 +78,12 @@ def dashboard(repeat: int) -> dict:
     from django.db.models.functions import TruncMonth
     from django.test import Client
 
+    from tasks_app import lifecycle
     from tasks_app.models import Assignment, Official
     from tasks_app.status import OPEN, Timeliness
-    from tasks_app.web import views
+    from tasks_app.web import dashboard
 
-    today = views._today()
+    today = lifecycle.local_today()
     # The city office monitors the whole plan (leaders hold authority and must pass two-factor sign-in).
     leader = Official.objects.filter(role=Official.Role.OFFICE).select_related("user").first()
     client = Client(HTTP_X_FORWARDED_PROTO="https")
@@ -95,7 +96,7 @@ def dashboard(repeat: int) -> dict:
 
     def page_cold():
         # The first load after a change: the cached aggregates dropped, so they are computed.
-        cache.delete(views.dashboard_cache_key(today, None))
+        cache.delete(dashboard.dashboard_cache_key(today, None))
         return page()
 
     def orm():

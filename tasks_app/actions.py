@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _t
 from simple_history.utils import bulk_create_with_history
 
-from tasks_app import lifecycle
+from tasks_app import figures, lifecycle
 from tasks_app.models import Assignment, Official, SourceDocument, Task, TaskGroup, Unit
 from tasks_app.scope import actor_scope
 from tasks_app.status import Status
@@ -55,31 +55,20 @@ def fan_out(
             )
             for unit in units
         ]
-        if issue:
-            if by is not None:  # commands (loaders, importer) act as the system
-                lifecycle.require_issuer(task.authority_id, scope)
-            errors = {}
-            for a in assignments:
-                missing = lifecycle.missing_clears(a)
-                if missing:
-                    errors[a.unit.code] = [c.message for c in missing]
-            if errors:
-                raise ValidationError(
-                    [
-                        ValidationError(f"{code}: " + "; ".join(messages), code="missing_clears")
-                        for code, messages in sorted(errors.items())
-                    ]
-                )
-            from django.utils import timezone
 
-            now = timezone.now()
-            for a in assignments:
-                a.status = Status.ISSUED
-                a.issued_at = now
-                a.original_deadline = a.deadline
-        return bulk_create_with_history(
-            assignments, Assignment, batch_size=500, default_user=scope.user, default_change_reason="fan-out"
+        def create(rows):
+            return bulk_create_with_history(
+                rows, Assignment, batch_size=500, default_user=scope.user, default_change_reason="fan-out"
+            )
+
+        created = (
+            lifecycle.issue_new(assignments, by=by, authority_id=task.authority_id, create=create)
+            if issue
+            else create(assignments)
         )
+        # bulk_create sends no post_save: move the figures version here (see tasks_app.figures).
+        figures.bump()
+        return created
 
 
 # --- giving a task (web form /tasks/new/ and POST /api/v1/tasks/) ----------------------------

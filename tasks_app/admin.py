@@ -4,6 +4,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from tasks_app import lifecycle
 from tasks_app.models import (
     Assignment,
     Evidence,
@@ -19,6 +20,7 @@ from tasks_app.models import (
     TaskGroup,
     Unit,
 )
+from tasks_app.status import Status
 
 admin.site.site_header = _("Theo dõi nhiệm vụ — sáu rõ")
 admin.site.site_title = _("Theo dõi nhiệm vụ")
@@ -103,19 +105,29 @@ class AssignmentAdmin(SimpleHistoryAdmin):
     ]
     inlines = [ProgressReportInline]
     actions = ["issue_selected"]
+    # Once issued, these change only through the lifecycle: the status by its transitions, the
+    # deadline by an approved extension (rõ thời gian), the rest not at all.
+    ISSUED_READ_ONLY = ["status", "deadline", "unit", "responsible", "authority", "task", "role"]
 
     def get_readonly_fields(self, request, obj=None):
-        # Status changes only through the lifecycle (issue action here; the web and API for the rest).
+        if obj is not None and obj.status != Status.DRAFT:
+            return [*self.readonly_fields, *self.ISSUED_READ_ONLY]
+        # A draft's status changes only through the lifecycle too (the issue action here).
         return [*self.readonly_fields, "status"]
+
+    def save_model(self, request, obj, form, change):
+        # The same version the API's ETag and the web forms' staleness check read: an admin edit
+        # makes a form or an If-Match made before it stale, as any other change does.
+        if change:
+            obj.version += 1
+        super().save_model(request, obj, form, change)
 
     @admin.action(description=_("Giao các phân công đã chọn (kiểm tra sáu rõ)"))
     def issue_selected(self, request, queryset):
         issued, refused = 0, []
-        for assignment in queryset.select_related("task", "unit").filter(
-            status=Assignment._meta.get_field("status").default
-        ):
+        for assignment in queryset.select_related("task", "unit").filter(status=Status.DRAFT):
             try:
-                assignment.issue(by=request.user)
+                lifecycle.issue(assignment, by=request.user)
                 issued += 1
             except (ValidationError, PermissionDenied) as exc:
                 refused.append(f"{assignment}: {'; '.join(getattr(exc, 'messages', [str(exc)]))}")
@@ -167,7 +179,39 @@ class ExtensionRequestAdmin(SimpleHistoryAdmin):
     list_filter = ["status"]
     search_fields = ["assignment__task__code", "assignment__unit__name", "reason"]
     list_select_related = ["assignment__task", "assignment__unit", "decided_by"]
-    readonly_fields = ["decided_by", "decided_at"]
+    # Decided only through the lifecycle (the actions below), which moves the deadline on approval.
+    readonly_fields = [
+        "assignment",
+        "requested_by",
+        "current_deadline",
+        "requested_deadline",
+        "status",
+        "decided_by",
+        "decided_at",
+    ]
+    actions = ["approve_selected", "reject_selected"]
+
+    def has_add_permission(self, request):
+        return False  # requested by the unit, through the lifecycle
+
+    def _decide(self, request, queryset, *, approve: bool):
+        for extension in queryset.filter(status=ExtensionRequest.Status.PENDING):
+            try:
+                lifecycle.decide_extension(extension, by=request.user, approve=approve)
+            except (ValidationError, PermissionDenied) as exc:
+                self.message_user(
+                    request, f"{extension}: {'; '.join(getattr(exc, 'messages', [str(exc)]))}", messages.ERROR
+                )
+            else:
+                self.message_user(request, _("Đã quyết định: %(e)s") % {"e": extension}, messages.SUCCESS)
+
+    @admin.action(description=_("Chấp thuận các đề nghị gia hạn đã chọn"))
+    def approve_selected(self, request, queryset):
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description=_("Không chấp thuận các đề nghị gia hạn đã chọn"))
+    def reject_selected(self, request, queryset):
+        self._decide(request, queryset, approve=False)
 
 
 class InspectionPhotoInline(admin.TabularInline):

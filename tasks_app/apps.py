@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class TasksAppConfig(AppConfig):
     name = "tasks_app"
     verbose_name = _("Theo dõi nhiệm vụ")
+
+    def ready(self) -> None:
+        from tasks_app import figures  # noqa: F401  (connects the figures version's receivers)

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tasks_app import actions, photos
+from tasks_app import actions, lifecycle, photos
 from tasks_app.lifecycle import local_tz
 from tasks_app.models import Assignment, Inspection, InspectionPhoto, Task
 from tasks_app.scope import actor_scope, may_inspect
@@ -75,15 +75,20 @@ def _remedy(inspection: Inspection, scope) -> Assignment:
         role=Assignment.Role.LEAD,
         responsible_id=inspected.responsible_id or inspected.unit.head_id,
         deadline=inspection.remedy_deadline,
-        original_deadline=inspection.remedy_deadline,
         authority_id=inspected.authority_id,
-        status=Status.ISSUED,
-        issued_at=timezone.now(),
+        status=Status.DRAFT,
     )
-    remedy._history_user = scope.user
-    remedy._change_reason = "remedy"
-    remedy.save()  # the model refuses issued work without its six clears, naming each
-    return remedy
+
+    def create(rows: list[Assignment]) -> list[Assignment]:
+        for row in rows:
+            row._history_user = scope.user
+            row._change_reason = "remedy"
+            row.save()
+        return rows
+
+    # Issued as the system: the inspection's conclusion is the decision, whoever inspected (an
+    # inspector gives no tasks of their own); the six clears are still the lifecycle's one rule.
+    return lifecycle.issue_new([remedy], by=None, authority_id=inspected.authority_id, create=create)[0]
 
 
 def record_inspection(

@@ -215,6 +215,13 @@ def _validate_links(links):
                 raise ValidationError({"links": _t("Đường dẫn không hợp lệ: %(link)s") % {"link": link}}) from exc
 
 
+def _issue_step(assignment, now: dt.datetime) -> None:
+    """What issuing does to a draft that has its six clears: its deadline becomes the original one."""
+    assignment.status = Status.ISSUED
+    assignment.issued_at = now
+    assignment.original_deadline = assignment.deadline
+
+
 def issue(assignment, *, by):
     scope = actor_scope(by)
     with transaction.atomic():
@@ -224,11 +231,37 @@ def issue(assignment, *, by):
         missing = missing_clears(locked)
         if missing:
             raise six_clears_error(missing)
-        locked.status = Status.ISSUED
-        locked.issued_at = timezone.now()
-        locked.original_deadline = locked.deadline
+        _issue_step(locked, timezone.now())
         _save(locked, assignment, scope, "issued")
     return assignment
+
+
+def issue_new(assignments: list, *, by, authority_id, create):
+    """Issue drafts not stored yet, all or none (a fan-out): the issuer rule and the step of
+    `issue`, every missing clear of every unit in one error, then `create(assignments)` (one bulk
+    insert) and one status event each, sent together. `by=None` is the system (loaders, the
+    importer), which needs no issuer's right."""
+    scope = actor_scope(by)
+    if by is not None:
+        require_issuer(authority_id, scope)
+    errors = {}
+    for a in assignments:
+        missing = missing_clears(a)
+        if missing:
+            errors[a.unit.code] = [c.message for c in missing]
+    if errors:
+        raise ValidationError(
+            [
+                ValidationError(f"{code}: " + "; ".join(messages), code="missing_clears")
+                for code, messages in sorted(errors.items())
+            ]
+        )
+    now = timezone.now()
+    for a in assignments:
+        _issue_step(a, now)
+    created = create(assignments)
+    events.send_many(created, events.STATUS_CHANGED, actor_label=scope.label, previous_status=Status.DRAFT)
+    return created
 
 
 def report_progress(assignment, *, by, percent, note="", links=(), expected_version=None):
@@ -305,14 +338,14 @@ def cancel(assignment, *, by, reason, expected_version=None):
         return _record(locked, scope, "cancellation", reason)
 
 
-def request_extension(assignment, *, by, requested_deadline, reason):
+def request_extension(assignment, *, by, requested_deadline, reason, expected_version=None):
     scope = actor_scope(by)
     if not isinstance(requested_deadline, dt.date):
         raise ValidationError({"requested_deadline": _t("Thời hạn đề nghị phải là một ngày.")})
     if not (reason or "").strip():
         raise ValidationError({"reason": _t("Cần nêu lý do đề nghị gia hạn.")})
     with transaction.atomic():
-        locked = _locked(assignment, None)
+        locked = _locked(assignment, expected_version)
         _require_unit_member(locked, scope)
         _require_status(locked, WORKING, _t("đề nghị gia hạn"))
         if requested_deadline <= locked.deadline:
@@ -383,13 +416,18 @@ def local_tz():
     return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
+def local_today() -> dt.date:
+    """Today in Hải Phòng: deadlines are local dates."""
+    return timezone.localdate(timezone=local_tz())
+
+
 def _local_date(moment: dt.datetime | None) -> dt.date | None:
     return timezone.localtime(moment, local_tz()).date() if moment else None
 
 
 def timeliness_of(assignment, today: dt.date | None = None) -> Timeliness | None:
     """The reporting class of one assignment (see the module docstring)."""
-    today = today or timezone.localdate(timezone=local_tz())
+    today = today or local_today()
     status, deadline = assignment.status, assignment.deadline
     if status in (Status.DRAFT, Status.CANCELLED) or deadline is None:
         return None
@@ -410,7 +448,7 @@ def timeliness_expression(today: dt.date | None = None, deadline: str = "deadlin
     `deadline` names the deadline to judge by: KPI and reports pass an annotation of the
     original deadline, so an approved extension does not erase a delay.
     """
-    today = today or timezone.localdate(timezone=local_tz())
+    today = today or local_today()
     tz = local_tz()
     text = models.CharField()
     completed_by_deadline = LessThanOrEqual(TruncDate("completed_at", tzinfo=tz), F(deadline))

@@ -347,7 +347,9 @@ class Assignment(models.Model):
     submitted_at = models.DateTimeField(_("thời điểm nộp sản phẩm"), null=True, blank=True, editable=False)
     completed_at = models.DateTimeField(_("thời điểm hoàn thành"), null=True, blank=True, editable=False)
     return_count = models.PositiveSmallIntegerField(_("số lần trả lại"), default=0, editable=False)
-    # Bumped by every change; the API's ETag and the web forms' staleness check.
+    # Bumped by every change of a stored assignment (the lifecycle's transitions, admin edits; not
+    # by creation: fan-out and the importer create at 1): the API's ETag and the web forms'
+    # staleness check. tests/test_write_paths.py walks each write path.
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -434,8 +436,10 @@ class Assignment(models.Model):
     def cancel(self, *, by, reason, expected_version=None):
         return lifecycle.cancel(self, by=by, reason=reason, expected_version=expected_version)
 
-    def request_extension(self, *, by, requested_deadline, reason):
-        return lifecycle.request_extension(self, by=by, requested_deadline=requested_deadline, reason=reason)
+    def request_extension(self, *, by, requested_deadline, reason, expected_version=None):
+        return lifecycle.request_extension(
+            self, by=by, requested_deadline=requested_deadline, reason=reason, expected_version=expected_version
+        )
 
 
 class ScopedByAssignmentQuerySet(models.QuerySet):
@@ -645,3 +649,16 @@ class InspectionPhoto(models.Model):
             return ""
         lat, lon = self.latitude, self.longitude
         return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=18/{lat}/{lon}"
+
+
+class FiguresVersion(models.Model):
+    """One row whose number every write of counted work moves (see `tasks_app.figures`)."""
+
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("phiên bản số liệu")
+        verbose_name_plural = _("phiên bản số liệu")
+
+    def __str__(self):
+        return str(self.value)

@@ -3,6 +3,7 @@
 import datetime as dt
 import importlib.util
 import os
+import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -26,6 +27,24 @@ def pytest_runtest_setup(item):
             services.missing("Chromium", "install Debian's package: apt-get install chromium (.ci/run does)")
         if importlib.util.find_spec("playwright") is None:
             services.missing("Chromium", "the playwright package is not installed: make install-dev")
+
+
+@pytest.fixture
+def fresh_cache(settings):
+    """The default cache under a key prefix of this test's own; call it again for another fresh
+    one. Never `cache.clear()`: on Redis that flushes a whole database the test does not own."""
+
+    def renew():
+        settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
+
+    renew()
+    return renew
+
+
+@pytest.fixture(autouse=True)
+def _cache_of_its_own(fresh_cache):
+    """Every test starts with an empty cache: rolled-back data repeats ids and the figures version
+    from test to test, so nothing one test cached may answer another."""
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from tasks_app import figures
 from tasks_app.models import Assignment, Official, Task, Unit
 from tasks_app.status import Status
 from tests.conftest import make_official
@@ -81,6 +82,7 @@ def make_many(group, units, n_tasks, *, authority, today=None, code_prefix="T"):
                 )
             )
     Assignment.objects.bulk_create(rows, batch_size=2000)
+    figures.bump()  # a bulk write path, like fan-out: bulk_create sends no post_save
     return tasks
 
 

@@ -24,8 +24,14 @@ def postgres_default_url() -> str | None:
     return "postgres://postgres@127.0.0.1:5432/accountability"
 
 
+# Without REDIS_URL the suite uses this database of the local Redis, never the default 0 that a
+# development server or worker may be using. Tests that must flush start a redis-server of their
+# own (tests/fixtures_reminders.py PrivateRedis) instead of flushing a shared database.
+SUITE_REDIS_DB = 15
+
+
 def redis_url() -> str | None:
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    url = os.environ.get("REDIS_URL") or f"redis://127.0.0.1:6379/{SUITE_REDIS_DB}"
     parsed = urlparse(url)
     return url if _answers(parsed.hostname or "127.0.0.1", parsed.port or 6379) else None
 

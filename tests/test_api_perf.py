@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
+import random
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
@@ -114,7 +113,7 @@ def test_list_rows_equal_the_serializer_with_filters_and_ordering(varied, key_a)
 # --- verified keys in memory ----------------------------------------------------------------
 
 
-def test_a_key_revoked_elsewhere_is_refused_within_the_cache_time(key_a, settings):
+def test_a_key_revoked_elsewhere_is_refused_within_the_cache_time(key_a, settings, clock):
     """A revocation made by another worker (here: an UPDATE, which no signal reports) takes effect
     once this worker's memory of the key expires, API_KEY_CACHE_SECONDS at most."""
     settings.API_KEY_CACHE_SECONDS = 1
@@ -122,7 +121,7 @@ def test_a_key_revoked_elsewhere_is_refused_within_the_cache_time(key_a, setting
     assert client.get("/api/v1/units/").status_code == 200
     ApiKey.objects.filter(pk=key_a.obj.pk).update(revoked=True)
     assert client.get("/api/v1/units/").status_code == 200  # still remembered: the documented bound
-    time.sleep(1.1)
+    clock.shift(1.1)
     assert client.get("/api/v1/units/").status_code == 401
 
 
@@ -141,12 +140,21 @@ def test_a_key_deleted_is_refused_at_once(key_a):
     assert client.get("/api/v1/units/").status_code == 401
 
 
-def test_a_key_is_never_remembered_past_its_expiry(key_a, settings):
+def test_a_key_is_never_remembered_past_its_expiry(key_a, settings, clock):
     settings.API_KEY_CACHE_SECONDS = 60
     ApiKey.objects.filter(pk=key_a.obj.pk).update(expiry_date=timezone.now() + dt.timedelta(seconds=1))
     client = key_a.client()
     assert client.get("/api/v1/units/").status_code == 200
-    time.sleep(1.1)
+    clock.shift(1.1)
+    assert client.get("/api/v1/units/").status_code == 401
+
+
+def test_a_key_is_checked_again_when_the_clock_steps_back(key_a, settings, clock):
+    settings.API_KEY_CACHE_SECONDS = 60
+    client = key_a.client()
+    assert client.get("/api/v1/units/").status_code == 200
+    ApiKey.objects.filter(pk=key_a.obj.pk).update(revoked=True)
+    clock.shift(-30)  # a clock stepped back must not stretch the bound
     assert client.get("/api/v1/units/").status_code == 401
 
 
@@ -162,7 +170,7 @@ def test_wrong_keys_are_not_remembered(key_a):
     wrong = APIClient()
     wrong.credentials(HTTP_AUTHORIZATION=f"Bearer {prefix}.wrongsecret")
     assert wrong.get("/api/v1/units/").status_code == 401
-    assert all(entry.pk != key_a.obj.pk for entry, _until in authentication._verified.values())
+    assert all(entry.pk != key_a.obj.pk for entry, _since, _until in authentication._verified.values())
 
 
 def test_no_memory_when_the_cache_time_is_zero(key_a, settings):
@@ -177,12 +185,16 @@ def test_no_memory_when_the_cache_time_is_zero(key_a, settings):
 
 
 @pytest.fixture
-def fresh_counters():
-    """Counters of an earlier run (same key ids, same window) must not spend this run's budget."""
-    cache.clear()  # the test cache: REDIS_URL's own database, or memory
+def clock(time_machine):
+    """A frozen clock at a moment of this run's own (a random second in 2031): the throttle's
+    counters of an earlier run, keyed by the same key ids and window, are never this run's, so no
+    cache is cleared."""
+    moment = dt.datetime(2031, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=random.randrange(365 * 86400))
+    time_machine.move_to(moment, tick=False)
+    return time_machine
 
 
-def test_throttle_counts_each_key_in_its_window(key_a, key_b, settings, fresh_counters):
+def test_throttle_counts_each_key_in_its_window(key_a, key_b, settings, clock):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api": "2/hour"}}
     client_a = key_a.client()
     assert [client_a.get("/api/v1/units/").status_code for _ in range(3)] == [200, 200, 429]
@@ -193,11 +205,10 @@ def test_throttle_counts_each_key_in_its_window(key_a, key_b, settings, fresh_co
     assert key_b.client().get("/api/v1/units/").status_code == 200
 
 
-def test_throttle_budget_is_whole_again_in_the_next_window(key_a, settings, fresh_counters):
+def test_throttle_budget_is_whole_again_in_the_next_window(key_a, settings, clock):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api": "1/s"}}
     client = key_a.client()
-    # Start at the beginning of a second so both requests fall in one window.
-    time.sleep(1 - time.time() % 1 + 0.01)
+    # The frozen clock stands at the start of a second: both requests fall in one window.
     assert [client.get("/api/v1/units/").status_code for _ in range(2)] == [200, 429]
-    time.sleep(1 - time.time() % 1 + 0.01)
+    clock.shift(1)
     assert client.get("/api/v1/units/").status_code == 200

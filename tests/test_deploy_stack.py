@@ -17,10 +17,8 @@ import secrets
 import subprocess
 import sys
 import time
-from urllib.parse import urlparse, urlunparse
 
 import pytest
-import redis
 import requests
 from celery import Celery
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
@@ -31,22 +29,16 @@ from tasks_app.lifecycle import local_tz
 from tasks_app.reminders.models import HolidayOverride, ReminderPolicy
 from tests import loopback_stack, services
 from tests.conftest import make_assignment
-from tests.fixtures_reminders import SmtpServer
+from tests.fixtures_reminders import PrivateRedis, SmtpServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 PASSWORD = "mat-khau-thu-nghiem-2026"  # noqa: S105
-# The deployment's own Redis database, so nothing else's queues or cache are touched.
-REDIS_DB = 7
 
 
 def database_url() -> str:
     s = connection.settings_dict
     auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-def redis_db_url(url: str) -> str:
-    return urlunparse(urlparse(url)._replace(path=f"/{REDIS_DB}"))
 
 
 def wait_until(predicate, *, timeout: float, what: str, stack=None, logs=()):
@@ -63,8 +55,10 @@ def wait_until(predicate, *, timeout: float, what: str, stack=None, logs=()):
 def production(tmp_path, redis_url):
     if loopback_stack.NGINX is None:
         services.missing("nginx", "apt-get install -y nginx (.ci/run does)")
-    broker = redis_db_url(redis_url)
-    redis.Redis.from_url(broker).flushdb()  # stale tasks of an earlier run would confuse the worker
+    # A redis-server of the stack's own: no stale tasks of an earlier run, nothing flushed elsewhere.
+    private = PrivateRedis()
+    private.start()
+    broker = private.url
     smtp = SmtpServer()
     smtp.start()
     env = {
@@ -93,7 +87,7 @@ def production(tmp_path, redis_url):
     yield stack, smtp
     stack.stop()
     smtp.stop()
-    redis.Redis.from_url(broker).flushdb()
+    private.kill()
 
 
 def client(stack) -> requests.Session:

@@ -48,7 +48,9 @@ def test_fan_out_to_all_communes_issues_114_with_heads(commune_task, haiphong):
 # constant per batch there; the production database (PostgreSQL) inserts 114 rows in one statement.
 @pytest.mark.postgres
 def test_query_count_does_not_grow_with_units(group, haiphong):
-    """Measure 10 and 114 units: the same number of queries (at most 8)."""
+    """Measure 10 and 114 units: the same number of queries (at most 9: since fan-out issues through
+    the lifecycle's issue step it sends the status events, whose webhook receiver looks up the
+    endpoints once for all the assignments)."""
     counts = []
     for n, size in enumerate((10, 114)):
         task = Task.objects.create(
@@ -59,7 +61,7 @@ def test_query_count_does_not_grow_with_units(group, haiphong):
         with CaptureQueriesContext(connection) as ctx:
             fan_out(task, units, role=Assignment.Role.COORDINATING, by=Official.objects.get(pk=haiphong.pk), issue=True)
         counts.append(len(ctx.captured_queries))
-    assert counts[0] == counts[1] <= 8
+    assert counts[0] == counts[1] <= 9
 
 
 def test_fan_out_is_all_or_nothing_when_a_unit_lacks_a_head(commune_task, haiphong):
@@ -102,3 +104,32 @@ def test_only_an_issuer_may_fan_out_and_issue(commune_task, haiphong):
     assert not Assignment.objects.exists()
     office = Official.objects.get(user__username="city-office")
     assert len(fan_out(commune_task, commune_units(), role=Assignment.Role.LEAD, by=office, issue=True)) == 114
+
+
+@pytest.mark.postgres
+def test_fan_out_issues_through_the_lifecycle_and_sends_one_status_event_each(commune_task, haiphong):
+    """The same issue step as `lifecycle.issue` (issued_at, the original deadline) and the same
+    events: a portal's webhook gets one status change per assignment, from draft to issued."""
+    from tasks_app.api.models import ApiKey, WebhookDelivery, WebhookEndpoint
+
+    key, _secret = ApiKey.objects.create_key(name="Cổng thành phố", is_portal=True)
+    WebhookEndpoint.objects.create(api_key=key, url="https://p.example.org/h", events=["assignment.status_changed"])
+    created = fan_out(commune_task, commune_units(), role=Assignment.Role.LEAD, by=haiphong, issue=True)
+    assert len(created) == 114
+    issued = Assignment.objects.filter(task=commune_task)
+    assert {(a.status, a.original_deadline.isoformat()) for a in issued} == {(Status.ISSUED, "2026-09-30")}
+    assert all(a.issued_at is not None for a in issued)
+    deliveries = list(WebhookDelivery.objects.filter(event="assignment.status_changed"))
+    assert sorted(d.assignment_id for d in deliveries) == sorted(a.pk for a in created)
+    assert all('"previous_status": "draft"' in d.body and '"status": "issued"' in d.body for d in deliveries)
+
+
+@pytest.mark.postgres
+def test_a_draft_fan_out_sends_no_event(group, haiphong):
+    from tasks_app.api.models import ApiKey, WebhookDelivery, WebhookEndpoint
+
+    key, _secret = ApiKey.objects.create_key(name="Cổng thành phố", is_portal=True)
+    WebhookEndpoint.objects.create(api_key=key, url="https://p.example.org/h", events=["assignment.status_changed"])
+    task = Task.objects.create(group=group, code="D-1", number=70, title="T", authority=haiphong)
+    fan_out(task, commune_units(), role=Assignment.Role.LEAD, by=haiphong)
+    assert not WebhookDelivery.objects.exists()

@@ -226,3 +226,23 @@ class TestExtensions:
     def test_other_unit_cannot_request(self, assignment_a, head_b):
         with pytest.raises(PermissionDenied):
             assignment_a.request_extension(by=head_b, requested_deadline=dt.date(2026, 7, 31), reason="x")
+
+
+def test_an_extension_request_made_on_a_stale_version_is_refused_under_the_row_lock(assignment_a, official_a):
+    """The staleness check runs once, on the locked row: a copy read before another writer's
+    change (as a page or an API call holds one) is refused even though it agrees with itself."""
+    import datetime as dt
+
+    from tasks_app.models import Assignment, ExtensionRequest
+
+    stale = Assignment.objects.get(pk=assignment_a.pk)
+    assignment_a.report_progress(by=official_a.user, percent=10)
+    with pytest.raises(StaleVersion) as exc:
+        stale.request_extension(
+            by=official_a.user,
+            requested_deadline=dt.date(2026, 9, 30),
+            reason="Chờ vốn",
+            expected_version=stale.version,
+        )
+    assert exc.value.current_version == 2
+    assert not ExtensionRequest.objects.exists()

@@ -6,7 +6,6 @@ import datetime as dt
 import time
 
 import pytest
-import redis
 from celery import Celery
 
 from tasks_app.models import Unit
@@ -33,10 +32,12 @@ def recipients(task, city, always_open_policy):
 
 @pytest.fixture
 def broker(redis_url):
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()  # this area's own Redis database: no stale messages from an earlier run
-    yield redis_url
-    client.flushdb()
+    """A redis-server of the test's own: no stale messages from an earlier run, and nothing
+    flushed in a database the suite does not own (`redis_url` only says Redis is wanted)."""
+    private = PrivateRedis()
+    private.start()
+    yield private.url
+    private.kill()
 
 
 def producer(url):

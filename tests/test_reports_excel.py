@@ -162,3 +162,12 @@ def test_downloads_are_scoped_to_the_caller(work, client, head_b, leader, plan):
     sign_in(client, leader)
     response = client.get(f"/kpi/units/export.csv?period=2026-Q1&plan={plan.pk}")
     assert response.content.decode().count("\n") == 3
+
+
+def test_roman_numerals_round_trip():
+    from tasks_app.roman import from_roman, to_roman
+
+    assert [to_roman(n) for n in (1, 4, 9, 10, 14, 40, 90, 400, 1999)] == [
+        "I", "IV", "IX", "X", "XIV", "XL", "XC", "CD", "MCMXCIX",
+    ]  # fmt: skip
+    assert all(from_roman(to_roman(n)) == n for n in range(1, 400))

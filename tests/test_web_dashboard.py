@@ -1,12 +1,11 @@
 """The leader dashboard at national scale: the unit table a page at a time (sort and filters kept,
-totals over every unit), and its aggregates cached behind a fingerprint that every write moves, so
-a change shows on the very next page load."""
+totals over every unit), and its aggregates cached behind the figures version that every write
+moves, so a change shows on the very next page load."""
 
 import datetime as dt
 import uuid
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -21,14 +20,6 @@ from tests.fixtures_web import make_communes, make_many, sign_in
 pytestmark = pytest.mark.django_db
 
 URL = reverse("web:dashboard")
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    # Rolled-back test data can repeat ids (SQLite) and frozen clocks repeat timestamps: start clean.
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

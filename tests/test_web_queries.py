@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -60,18 +59,20 @@ def test_task_page_costs_the_same_for_10_and_500_units(client, office, group, le
     assert len(response.context["assignments"]) == 500
 
 
-def test_dashboard_costs_the_same_at_10_and_500(client, office, group, leader, city, django_assert_num_queries):
+def test_dashboard_costs_the_same_at_10_and_500(
+    client, office, group, leader, city, django_assert_num_queries, fresh_cache
+):
     units = make_communes(city, 10, start=50000)
     make_many(group, units, 1, authority=leader, code_prefix="D")
     sign_in(client, office)
     url = reverse("web:dashboard")
-    cache.clear()
+    fresh_cache()
     at_10 = queries(client, url)  # the aggregates computed
     cached_10 = queries(client, url)  # the aggregates from the cache: three GROUP BYs fewer
     assert cached_10 == at_10 - 4  # by unit, by group, by month, inspections this month
     make_many(group, units, 49, authority=leader, code_prefix="E")
     assert Assignment.objects.count() == 500
-    with django_assert_num_queries(at_10):  # the new rows moved the fingerprint
+    with django_assert_num_queries(at_10):  # the new rows moved the figures version
         client.get(url)
     with django_assert_num_queries(cached_10):
         client.get(url)
@@ -133,7 +134,9 @@ def test_notifications_page_costs_the_same_with_10_and_500_reminders(client, off
 
 
 @pytest.mark.postgres
-def test_dashboard_with_114_communes_and_82_tasks_renders_well_under_a_second(client, office, group, leader, city):
+def test_dashboard_with_114_communes_and_82_tasks_renders_well_under_a_second(
+    client, office, group, leader, city, fresh_cache
+):
     units = make_communes(city, 114, start=60000)
     make_many(group, units, 82, authority=leader, code_prefix="P")
     assert Assignment.objects.count() == 114 * 82
@@ -143,7 +146,7 @@ def test_dashboard_with_114_communes_and_82_tasks_renders_well_under_a_second(cl
     timings, cached = [], []
     for _ in range(5):
         # Cold: the aggregates computed, as on the first load after any change.
-        cache.clear()
+        fresh_cache()
         started = time.perf_counter()
         response = client.get(url)
         timings.append(time.perf_counter() - started)

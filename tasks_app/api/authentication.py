@@ -32,8 +32,10 @@ KEY_FORMAT = re.compile(r"[A-Za-z0-9]{1,16}\.[A-Za-z0-9]{1,128}")
 # The most verified keys one worker remembers; past that it forgets them all and starts again.
 KEY_CACHE_SIZE = 1000
 
-# SHA-256 of the presented key → (the key object, monotonic time after which it is checked again).
-_verified: dict[bytes, tuple[ApiKey, float]] = {}
+# SHA-256 of the presented key → (the key object, when it was verified, when it is checked again),
+# in seconds of the wall clock (time.time, which tests can move). A clock stepped back before the
+# moment of verification counts as expired, so no clock step stretches the bound.
+_verified: dict[bytes, tuple[ApiKey, float, float]] = {}
 
 
 def _cache_seconds() -> float:
@@ -45,8 +47,8 @@ def verified_key(key: str) -> ApiKey:
     ApiKey.DoesNotExist. A wrong key is never remembered."""
     digest = hashlib.sha256(key.encode()).digest()
     found = _verified.get(digest)
-    now = time.monotonic()
-    if found is not None and now < found[1]:
+    now = time.time()
+    if found is not None and found[1] <= now < found[2]:
         return found[0]
     api_key = ApiKey.objects.get_from_key(key)
     seconds = _cache_seconds()
@@ -55,7 +57,7 @@ def verified_key(key: str) -> ApiKey:
     if seconds > 0:
         if len(_verified) >= KEY_CACHE_SIZE:
             _verified.clear()
-        _verified[digest] = (api_key, now + seconds)
+        _verified[digest] = (api_key, now, now + seconds)
     else:
         _verified.pop(digest, None)
     return api_key
@@ -66,7 +68,7 @@ def verified_key(key: str) -> ApiKey:
 def forget_key(sender, instance, **kwargs):
     """A key saved (revoked, renamed, its expiry moved) or deleted is verified again at its next use
     in this worker; the other workers do so within API_KEY_CACHE_SECONDS."""
-    for digest, (api_key, _until) in list(_verified.items()):
+    for digest, (api_key, _since, _until) in list(_verified.items()):
         if api_key.pk == instance.pk:
             _verified.pop(digest, None)
 

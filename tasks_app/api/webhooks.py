@@ -70,20 +70,35 @@ def payload(assignment, event: str, event_id, actor_label: str, data: dict) -> s
 
 @receiver(events.assignment_event, dispatch_uid="tasks_api.record_webhook_deliveries")
 def record_deliveries(sender, assignment, event, actor_label="", data=None, **kwargs):
+    _record([assignment], event, actor_label, data or {})
+
+
+@receiver(events.assignments_event, dispatch_uid="tasks_api.record_webhook_deliveries_many")
+def record_many_deliveries(sender, assignments, event, actor_label="", data=None, **kwargs):
+    _record(assignments, event, actor_label, data or {})
+
+
+def _record(assignments, event: str, actor_label: str, data: dict) -> None:
+    """One delivery per (assignment, endpoint that wants the event and sees the assignment): one
+    query for the endpoints and one insert, however many assignments."""
     from tasks_app.api.tasks import deliver_webhook
 
     endpoints = [
         endpoint
         for endpoint in WebhookEndpoint.objects.filter(is_active=True, api_key__revoked=False).select_related("api_key")
-        if event in endpoint.events and endpoint.sees(assignment)
+        if event in endpoint.events
     ]
     if not endpoints:
         return
-    deliveries = [
-        WebhookDelivery(endpoint=endpoint, event=event, assignment_id=assignment.pk) for endpoint in endpoints
-    ]
-    for delivery in deliveries:
-        delivery.body = payload(assignment, event, delivery.event_id, actor_label, data or {})
+    deliveries = []
+    for assignment in assignments:
+        for endpoint in endpoints:
+            if endpoint.sees(assignment):
+                delivery = WebhookDelivery(endpoint=endpoint, event=event, assignment_id=assignment.pk)
+                delivery.body = payload(assignment, event, delivery.event_id, actor_label, data)
+                deliveries.append(delivery)
+    if not deliveries:
+        return
     WebhookDelivery.objects.bulk_create(deliveries)
     for delivery in deliveries:
         # After commit only: nothing leaves for a change that is rolled back.

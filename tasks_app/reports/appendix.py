@@ -10,8 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 
 from tasks_app.models import Assignment, Task, Unit
-from tasks_app.reports.summary import roman, unit_names
+from tasks_app.reports.summary import unit_names
 from tasks_app.reports.xlsx import GROUP_FILL, _row, _sheet
+from tasks_app.roman import to_roman
 
 # (key, heading, width). The importer matches headings tolerantly; these are the canonical ones.
 APPENDIX_COLUMNS = [
@@ -35,7 +36,7 @@ def appendix_workbook(title: str, groups) -> Workbook:
     ws.title = "Phụ lục"
     row = _sheet(ws, title, [(str(heading), width) for _key, heading, width in APPENDIX_COLUMNS])
     for number, group_title, tasks in groups:
-        values = [roman(number), "", group_title] + [""] * (len(APPENDIX_COLUMNS) - 3)
+        values = [to_roman(number), "", group_title] + [""] * (len(APPENDIX_COLUMNS) - 3)
         _row(ws, row, values, bold=True, fill=GROUP_FILL)
         row += 1
         for task in tasks:

@@ -30,7 +30,8 @@ from docx.shared import Mm, Pt
 
 from tasks_app.lifecycle import local_tz
 from tasks_app.models import ExtensionRequest, Inspection
-from tasks_app.reports.summary import Summary, build_summary, report_assignments, roman
+from tasks_app.reports.summary import Summary, build_summary, report_assignments
+from tasks_app.roman import to_roman as roman
 from tasks_app.status import Timeliness
 
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

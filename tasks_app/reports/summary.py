@@ -21,17 +21,6 @@ from tasks_app.status import Status, Timeliness
 
 # How an appendix names every commune-level unit at once.
 ALL_COMMUNES = "UBND các xã, phường, đặc khu"
-ROMAN = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL")]
-ROMAN += [(10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
-
-
-def roman(number: int) -> str:
-    out = []
-    for value, letters in ROMAN:
-        while number >= value:
-            out.append(letters)
-            number -= value
-    return "".join(out)
 
 
 @dataclass

@@ -17,7 +17,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from tasks_app.lifecycle import local_tz
-from tasks_app.reports.summary import Summary, roman
+from tasks_app.reports.summary import Summary
+from tasks_app.roman import to_roman
 from tasks_app.status import Timeliness
 
 DATE_FORMAT = "DD/MM/YYYY"
@@ -97,7 +98,7 @@ def summary_workbook(summary: Summary) -> Workbook:
     }
     row = _sheet(ws, summary.title, [(str(h), w) for h, w in SUMMARY_COLUMNS], subtitle)
     for group in summary.groups:
-        _row(ws, row, [roman(group.number), group.title, "", "", "", "", "", ""], bold=True, fill=GROUP_FILL)
+        _row(ws, row, [to_roman(group.number), group.title, "", "", "", "", "", ""], bold=True, fill=GROUP_FILL)
         row += 1
         for r in group.rows:
             situation = r.situation

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tasks_app.web import giving, inspections, views
+from tasks_app.web import dashboard, giving, inspections, views
 
 app_name = "web"
 
@@ -16,6 +16,6 @@ urlpatterns = [
     path("tasks/new/", giving.task_new, name="task-new"),
     path("tasks/new/clears/", giving.task_clears, name="task-clears"),
     path("tasks/<str:code>/", views.task_detail, name="task"),
-    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("notifications/", views.notifications_page, name="notifications"),
 ]

@@ -1,5 +1,5 @@
-"""Server-rendered pages: my work, the assignment page and its actions, the task page, the leader
-dashboard, evidence downloads and notifications.
+"""Server-rendered pages: my work, the assignment page and its actions, the task page, evidence
+downloads and notifications (the leader dashboard is `web/dashboard.py`).
 
 Every page scopes through `Assignment.objects.visible_to(request.user)` (an assignment outside
 the user's scope is a 404), every change goes through `tasks_app.lifecycle` (which decides who
@@ -9,22 +9,16 @@ may make it: a 403 otherwise), and every list is fetched with a fixed number of 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections import defaultdict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
-from django.db.models.functions import TruncMonth
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils import timezone
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -34,22 +28,19 @@ from tasks_app.models import (
     Assignment,
     Evidence,
     ExtensionRequest,
-    Inspection,
     InspectionPhoto,
     Plan,
     SourceDocument,
     Task,
     TaskGroup,
-    Unit,
 )
-from tasks_app.scope import actor_scope, is_authority, is_unit_member, may_inspect, may_lead_city
+from tasks_app.scope import actor_scope, is_authority, is_unit_member, may_inspect
 from tasks_app.status import CANCELLABLE, OPEN, WORKING, Status, Timeliness
-from tasks_app.web import charts, notifications
+from tasks_app.web import notifications
 from tasks_app.web.forms import (
     AcceptForm,
     AssignmentFilterForm,
     CancelForm,
-    DashboardFilterForm,
     DecideExtensionForm,
     ExtensionForm,
     ProgressForm,
@@ -58,10 +49,6 @@ from tasks_app.web.forms import (
 )
 
 PAGE_SIZE = 50
-# The leader dashboard's unit table: 3,321 communes at national scale, shown a page at a time.
-DASHBOARD_UNITS_PER_PAGE = 50
-# How long the dashboard's aggregates may be served from the cache under an unchanged fingerprint.
-DASHBOARD_CACHE_SECONDS = 300
 
 # Most urgent first: overdue, then open work by deadline, then awaiting acceptance, then done.
 URGENCY = Case(
@@ -75,11 +62,7 @@ URGENCY = Case(
 )
 
 
-def _today() -> dt.date:
-    return timezone.localdate(timezone=lifecycle.local_tz())
-
-
-def _groups():
+def task_groups():
     return list(TaskGroup.objects.order_by("plan__year", "plan_id", "number"))
 
 
@@ -121,10 +104,10 @@ def _apply_filters(queryset, data, today):
     if data.get("month"):
         year, month = map(int, data["month"].split("-"))
         queryset = queryset.filter(deadline__year=year, deadline__month=month)
-    return _source_filter(queryset, data)
+    return source_filter(queryset, data)
 
 
-def _source_filter(queryset, data):
+def source_filter(queryset, data):
     """Filter assignments by plan and by the document that gave their task."""
     if data.get("plan"):
         queryset = queryset.filter(task__group__plan_id=data["plan"])
@@ -133,16 +116,16 @@ def _source_filter(queryset, data):
     return queryset
 
 
-def _plans_and_documents():
+def plans_and_documents():
     # Few rows (a plan a year, a directive a week): two small queries per page, whatever the list's size.
     return list(Plan.objects.all()), list(SourceDocument.objects.all()[:500])
 
 
 def _assignment_page(request, base, *, template, show_unit, extra=None):
-    today = _today()
+    today = lifecycle.local_today()
     base = base.with_timeliness(today).annotate(urgency=URGENCY)
-    groups = _groups()
-    plans, documents = _plans_and_documents()
+    groups = task_groups()
+    plans, documents = plans_and_documents()
     form = AssignmentFilterForm(
         request.GET or None, groups=groups, show_unit=show_unit, plans=plans, documents=documents
     )
@@ -198,7 +181,7 @@ def assignment_list(request):
 def _get_assignment(request, pk):
     queryset = (
         Assignment.objects.visible_to(request.user)
-        .with_timeliness(_today())
+        .with_timeliness(lifecycle.local_today())
         .select_related("task__group__plan", "task__authority", "unit__head", "responsible", "authority")
     )
     return get_object_or_404(queryset, pk=pk)
@@ -292,7 +275,7 @@ def _render_detail(request, assignment, bound=None, status=200):
         "forms": forms,
         "is_unit": is_unit,
         "is_authority": is_authority,
-        "today": _today(),
+        "today": lifecycle.local_today(),
         "missing_clears": assignment.missing_clears() if assignment.status == Status.DRAFT else [],
         "may_inspect": assignment.status != Status.DRAFT and may_inspect(actor_scope(request.user), assignment),
     }
@@ -325,10 +308,12 @@ def _submit(request, assignment, data):
 
 
 def _extension(request, assignment, data):
-    # request_extension takes no version: the check here still refuses a form made before a change.
-    if assignment.version != data["version"]:
-        raise StaleVersion(assignment.version)
-    assignment.request_extension(by=request.user, requested_deadline=data["requested_deadline"], reason=data["reason"])
+    assignment.request_extension(
+        by=request.user,
+        requested_deadline=data["requested_deadline"],
+        reason=data["reason"],
+        expected_version=data["version"],
+    )
     return _("Đã gửi đề nghị gia hạn đến người có thẩm quyền.")
 
 
@@ -457,7 +442,7 @@ def inspection_photo(request, pk):
 def task_detail(request, code):
     scope = actor_scope(request.user)
     task = get_object_or_404(Task.objects.select_related("group__plan", "authority"), code=code)
-    today = _today()
+    today = lifecycle.local_today()
     assignments = list(
         Assignment.objects.visible_to(request.user)
         .filter(task=task)
@@ -477,235 +462,6 @@ def task_detail(request, code):
         "web/task_detail.html",
         {"task": task, "assignments": assignments, "classes": classes, "today": today, "scope": scope},
     )
-
-
-# --- leader dashboard ------------------------------------------------------------------------
-
-
-def _require_city_wide(request):
-    if not may_lead_city(actor_scope(request.user)):
-        raise PermissionDenied(_("Chỉ lãnh đạo thành phố và Văn phòng UBND thành phố xem bảng điều hành."))
-
-
-def _list_url(**params):
-    return reverse("web:assignments") + "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
-
-
-def _dashboard_fingerprint() -> str:
-    """A stamp that every change of the dashboard's figures moves: four index lookups, milliseconds at 1M.
-
-    - a new assignment (one by one, fan-out, the importer): the largest id;
-    - an assignment saved (every lifecycle transition and the admin save the row, so `auto_now`
-      moves `updated_at`): the newest `updated_at`;
-    - any save or deletion through the model, and the bulk paths that write history
-      (`bulk_create_with_history` in fan-out and the importer): the newest assignment history row;
-    - a task moved to another group: the newest task history row;
-    - a field inspection recorded or changed: the newest inspection history row.
-    No `QuerySet.update()` in the code base changes a counted field of a row without one of these
-    moving in the same transaction (the sample plan's backdating runs in the transaction that saved
-    those rows). The stamp lives in the database, so every process and every cache backend agrees.
-    """
-    a, ha, ht, hi = (
-        m._meta.db_table for m in (Assignment, Assignment.history.model, Task.history.model, Inspection.history.model)
-    )
-    with connection.cursor() as cursor:
-        # Table names from the models' metadata; nothing from the request.
-        cursor.execute(
-            f"SELECT (SELECT max(id) FROM {a}), (SELECT max(updated_at) FROM {a}), "  # noqa: S608
-            f"(SELECT max(history_id) FROM {ha}), (SELECT max(history_id) FROM {ht}), "
-            f"(SELECT max(history_id) FROM {hi})"
-        )
-        stamp = cursor.fetchone()
-    return hashlib.blake2b(repr(stamp).encode(), digest_size=12).hexdigest()
-
-
-def dashboard_cache_key(today: dt.date, group_id: int | None, filters: str = "") -> str:
-    return f"dashboard:v1:{today.isoformat()}:{group_id or 'all'}:{filters}:{_dashboard_fingerprint()}"
-
-
-def _dashboard_figures(tracked, today, group_id, filters: dict | None = None) -> dict:
-    """The four aggregates (by unit, by group, by month, inspections this month by unit), cached per
-    (local date, group, plan and source-document filters, fingerprint).
-
-    The fingerprint is read first, so figures computed after a write never hide under a stamp that
-    write moved. What it cannot see, a transaction that took its ids and timestamps before another
-    one yet commits after it, is bounded by the timeout.
-    """
-    key = dashboard_cache_key(today, group_id, urlencode(sorted((filters or {}).items())))
-
-    def compute():
-        per_unit = {
-            row["unit_id"]: row
-            for row in tracked.values("unit_id").annotate(
-                assigned=Count("pk"),
-                on_time=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
-                late=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),
-                overdue=Count("pk", filter=Q(timeliness=Timeliness.OVERDUE)),
-                open=Count("pk", filter=Q(status__in=OPEN)),
-            )
-        }
-        by_group = defaultdict(dict)
-        for row in tracked.values("task__group_id", "timeliness").annotate(n=Count("pk")):
-            by_group[row["task__group_id"]][row["timeliness"]] = row["n"]
-        by_month = defaultdict(dict)
-        for row in tracked.annotate(month=TruncMonth("deadline")).values("month", "timeliness").annotate(n=Count("pk")):
-            by_month[row["month"]][row["timeliness"]] = row["n"]
-        return {
-            "per_unit": per_unit,
-            "by_group": dict(by_group),
-            "by_month": dict(by_month),
-            "inspections": _inspections_this_month(today, group_id, filters or {}),
-        }
-
-    return cache.get_or_set(key, compute, DASHBOARD_CACHE_SECONDS)
-
-
-def _unit_page(request, data, per_unit, group_id, sort, filters=None):
-    """One page of the unit table: every matching unit sorted by its figures, 50 rendered with links."""
-    units = Unit.objects.exclude(kind=Unit.Kind.CITY)
-    if data.get("kind") == "commune":
-        units = units.filter(kind__in=Unit.COMMUNE_LEVEL)
-    elif data.get("kind"):
-        units = units.filter(kind=data["kind"])
-    if data.get("parent"):
-        units = units.filter(parent_id=data["parent"])
-    if data.get("q"):
-        units = units.filter(Q(name__icontains=data["q"]) | Q(code=data["q"]))
-    empty = {"assigned": 0, "on_time": 0, "late": 0, "overdue": 0, "open": 0}
-    # Sorting needs every matching unit's figures, but only the page's rows become objects and links.
-    rows = []
-    for pk, code, name in units.values_list("pk", "code", "name"):
-        row = {"pk": pk, "code": code, "name": name, **per_unit.get(pk, empty)}
-        row["rate"] = round(100 * row["on_time"] / row["assigned"]) if row["assigned"] else None
-        rows.append(row)
-    if sort in ("name", "code"):
-        rows.sort(key=lambda r: r[sort])
-    elif sort == "rate":
-        rows.sort(key=lambda r: (r["rate"] is None, r["rate"] if r["rate"] is not None else 0, r["code"]))
-    else:
-        rows.sort(key=lambda r: (-r[sort], r["code"]))
-    page = Paginator(rows, DASHBOARD_UNITS_PER_PAGE).get_page(request.GET.get("page"))
-    objects = Unit.objects.select_related("head", "parent").in_bulk([r["pk"] for r in page.object_list])
-    for row in page.object_list:
-        row["unit"] = objects[row["pk"]]
-        link = {"unit": row["code"], "group": group_id, **(filters or {})}
-        row["links"] = {
-            "assigned": _list_url(**link),
-            "on_time": _list_url(**link, timeliness=Timeliness.COMPLETED_ON_TIME.value),
-            "late": _list_url(**link, timeliness=Timeliness.COMPLETED_LATE.value),
-            "overdue": _list_url(**link, timeliness=Timeliness.OVERDUE.value),
-            "open": _list_url(**link, status="open"),
-        }
-    return page
-
-
-@login_required
-def dashboard(request):
-    """The plan as a whole: by group, by unit (a page at a time), by month; cached aggregates, fixed query count."""
-    _require_city_wide(request)
-    today = _today()
-    groups = _groups()
-    provinces = list(Unit.objects.filter(kind=Unit.Kind.CITY).order_by("name"))
-    plans, documents = _plans_and_documents()
-    form = DashboardFilterForm(
-        request.GET or None, groups=groups, provinces=provinces, plans=plans, documents=documents
-    )
-    data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
-    group_id = data.get("group")
-    # Plan and source document: carried into every number's link, so the list adds up to it.
-    filters = {name: data[name] for name in ("plan", "source_document") if data.get(name)}
-
-    tracked = _source_filter(Assignment.objects.tracked(today, original_deadline=False).order_by(), filters)
-    if group_id:
-        tracked = tracked.filter(task__group_id=group_id)
-
-    # 1. The four GROUP BYs (by unit, by group, by month, inspections this month), from the cache
-    # while nothing changed.
-    figures = _dashboard_figures(tracked, today, group_id, filters)
-    sort = data.get("sort") or "overdue"
-    unit_page = _unit_page(request, data, figures["per_unit"], group_id, sort, filters)
-
-    # 2. By group and by month: the totals and charts cover every unit, whatever the table shows.
-    by_group, by_month = figures["by_group"], figures["by_month"]
-    group_rows = [
-        {"group": g, "counts": by_group[g.pk], "total": sum(by_group[g.pk].values())}
-        for g in groups
-        if g.pk in by_group
-    ]
-    month_rows = [
-        {"month": m, "key": m.strftime("%Y-%m"), "counts": by_month[m], "total": sum(by_month[m].values())}
-        for m in sorted(by_month)
-    ]
-    totals = defaultdict(int)
-    for g in by_group.values():
-        for cls, n in g.items():
-            totals[cls] += n
-    total = sum(totals.values())
-    classes = [
-        {
-            "value": t.value,
-            "label": t.label,
-            "n": totals[t.value],
-            "pct": round(100 * totals[t.value] / total) if total else 0,
-            "url": _list_url(timeliness=t.value, group=group_id, **filters),
-        }
-        for t in Timeliness
-    ]
-
-    # 3. The most overdue open work, with the unit head who answers for it.
-    most_overdue = list(
-        tracked.filter(status__in=WORKING, deadline__lt=today)
-        .select_related("task", "unit__head", "responsible")
-        .order_by("deadline", "pk")[:15]
-    )
-    for a in most_overdue:
-        a.days_overdue = (today - a.deadline).days
-
-    # 4. Field inspections this month, by unit (the fourth cached GROUP BY).
-    inspections = figures["inspections"]
-
-    context = {
-        "form": form,
-        "today": today,
-        "total": total,
-        "classes": classes,
-        "unit_rows": unit_page.object_list,
-        "unit_page": unit_page,
-        "group_rows": group_rows,
-        "month_rows": month_rows,
-        "most_overdue": most_overdue,
-        "inspections": inspections,
-        "group_chart": charts.horizontal_stacked(
-            [(str(r["group"]), r["counts"]) for r in group_rows],
-            title=_("Phân loại tiến độ theo nhóm nhiệm vụ"),
-            chart_id="chart-groups",
-        ),
-        "month_chart": charts.vertical_stacked(
-            [(r["month"].strftime("%m/%Y"), r["counts"]) for r in month_rows],
-            title=_("Phân loại tiến độ theo tháng đến hạn"),
-            chart_id="chart-months",
-        ),
-        "sort": sort,
-        "group_id": group_id,
-    }
-    return render(request, "web/dashboard.html", context)
-
-
-def _inspections_this_month(today: dt.date, group_id, filters: dict) -> dict:
-    """How many field inspections this month, by unit, with how many required remedy."""
-    rows = Inspection.objects.filter(date__gte=today.replace(day=1), date__lte=today)
-    if group_id:
-        rows = rows.filter(assignment__task__group_id=group_id)
-    if filters.get("plan"):
-        rows = rows.filter(assignment__task__group__plan_id=filters["plan"])
-    if filters.get("source_document"):
-        rows = rows.filter(assignment__task__source_document_id=filters["source_document"])
-    by_unit = list(
-        rows.values("assignment__unit__code", "assignment__unit__name")
-        .annotate(n=Count("pk"), remedy=Count("pk", filter=Q(conclusion=Inspection.Conclusion.REMEDY)))
-        .order_by("-n", "assignment__unit__code")
-    )
-    return {"total": sum(r["n"] for r in by_unit), "by_unit": by_unit}
 
 
 # --- notifications ---------------------------------------------------------------------------

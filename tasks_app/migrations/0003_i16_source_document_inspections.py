@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tasks_app', '0001_initial'),
+        ('tasks_app', '0002_i10_figures_version'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,231 @@
+"""The leader dashboard: the plan as a whole by group, by unit (a page at a time) and by month.
+
+Its four aggregates (by unit, by group, by month, and this month's field inspections by unit) are
+cached per local date, group, plan and source-document filter under the figures version
+(`tasks_app.figures`), which every write of counted work moves: a change shows on the next load,
+and an unchanged plan costs no GROUP BY at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from tasks_app import figures, lifecycle
+from tasks_app.models import Assignment, Inspection, Unit
+from tasks_app.scope import actor_scope, may_lead_city
+from tasks_app.status import OPEN, WORKING, Timeliness
+from tasks_app.web import charts, views
+from tasks_app.web.forms import DashboardFilterForm
+
+# The unit table: 3,321 communes at national scale, shown a page at a time.
+UNITS_PER_PAGE = 50
+# How long the aggregates may be served from the cache: a bound on what the version cannot see
+# (a write that bypassed every write path, e.g. SQL typed in a database console).
+CACHE_SECONDS = 300
+
+
+def _require_city_leader(request):
+    if not may_lead_city(actor_scope(request.user)):
+        raise PermissionDenied(_("Chỉ lãnh đạo thành phố và Văn phòng UBND thành phố xem bảng điều hành."))
+
+
+def _list_url(**params):
+    return reverse("web:assignments") + "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+def dashboard_cache_key(today: dt.date, group_id: int | None, filters: str = "") -> str:
+    """The cache key of one day's figures for one filter, under the current figures version."""
+    return f"dashboard:v2:{today.isoformat()}:{group_id or 'all'}:{filters}:{figures.current()}"
+
+
+def _inspections_this_month(today: dt.date, group_id, filters: dict) -> dict:
+    """How many field inspections this month, by unit, with how many required remedy."""
+    rows = Inspection.objects.filter(date__gte=today.replace(day=1), date__lte=today)
+    if group_id:
+        rows = rows.filter(assignment__task__group_id=group_id)
+    if filters.get("plan"):
+        rows = rows.filter(assignment__task__group__plan_id=filters["plan"])
+    if filters.get("source_document"):
+        rows = rows.filter(assignment__task__source_document_id=filters["source_document"])
+    by_unit = list(
+        rows.values("assignment__unit__code", "assignment__unit__name")
+        .annotate(n=Count("pk"), remedy=Count("pk", filter=Q(conclusion=Inspection.Conclusion.REMEDY)))
+        .order_by("-n", "assignment__unit__code")
+    )
+    return {"total": sum(r["n"] for r in by_unit), "by_unit": by_unit}
+
+
+def _dashboard_figures(tracked, today, group_id, filters: dict | None = None) -> dict:
+    """The four aggregates (by unit, by group, by month, inspections this month), cached per
+    (local date, group, plan and source-document filters, figures version).
+
+    The version is read first and every write moves it in its own transaction, so figures computed
+    after a write never hide under a version that write moved (see `tasks_app.figures`).
+    """
+    key = dashboard_cache_key(today, group_id, urlencode(sorted((filters or {}).items())))
+
+    def compute():
+        per_unit = {
+            row["unit_id"]: row
+            for row in tracked.values("unit_id").annotate(
+                assigned=Count("pk"),
+                on_time=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
+                late=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),
+                overdue=Count("pk", filter=Q(timeliness=Timeliness.OVERDUE)),
+                open=Count("pk", filter=Q(status__in=OPEN)),
+            )
+        }
+        by_group = defaultdict(dict)
+        for row in tracked.values("task__group_id", "timeliness").annotate(n=Count("pk")):
+            by_group[row["task__group_id"]][row["timeliness"]] = row["n"]
+        by_month = defaultdict(dict)
+        for row in tracked.annotate(month=TruncMonth("deadline")).values("month", "timeliness").annotate(n=Count("pk")):
+            by_month[row["month"]][row["timeliness"]] = row["n"]
+        return {
+            "per_unit": per_unit,
+            "by_group": dict(by_group),
+            "by_month": dict(by_month),
+            "inspections": _inspections_this_month(today, group_id, filters or {}),
+        }
+
+    return cache.get_or_set(key, compute, CACHE_SECONDS)
+
+
+def _unit_page(request, data, per_unit, group_id, sort, filters=None):
+    """One page of the unit table: every matching unit sorted by its figures, 50 rendered with links."""
+    units = Unit.objects.exclude(kind=Unit.Kind.CITY)
+    if data.get("kind") == "commune":
+        units = units.filter(kind__in=Unit.COMMUNE_LEVEL)
+    elif data.get("kind"):
+        units = units.filter(kind=data["kind"])
+    if data.get("parent"):
+        units = units.filter(parent_id=data["parent"])
+    if data.get("q"):
+        units = units.filter(Q(name__icontains=data["q"]) | Q(code=data["q"]))
+    empty = {"assigned": 0, "on_time": 0, "late": 0, "overdue": 0, "open": 0}
+    # Sorting needs every matching unit's figures, but only the page's rows become objects and links.
+    rows = []
+    for pk, code, name in units.values_list("pk", "code", "name"):
+        row = {"pk": pk, "code": code, "name": name, **per_unit.get(pk, empty)}
+        row["rate"] = round(100 * row["on_time"] / row["assigned"]) if row["assigned"] else None
+        rows.append(row)
+    if sort in ("name", "code"):
+        rows.sort(key=lambda r: r[sort])
+    elif sort == "rate":
+        rows.sort(key=lambda r: (r["rate"] is None, r["rate"] if r["rate"] is not None else 0, r["code"]))
+    else:
+        rows.sort(key=lambda r: (-r[sort], r["code"]))
+    page = Paginator(rows, UNITS_PER_PAGE).get_page(request.GET.get("page"))
+    objects = Unit.objects.select_related("head", "parent").in_bulk([r["pk"] for r in page.object_list])
+    for row in page.object_list:
+        row["unit"] = objects[row["pk"]]
+        link = {"unit": row["code"], "group": group_id, **(filters or {})}
+        row["links"] = {
+            "assigned": _list_url(**link),
+            "on_time": _list_url(**link, timeliness=Timeliness.COMPLETED_ON_TIME.value),
+            "late": _list_url(**link, timeliness=Timeliness.COMPLETED_LATE.value),
+            "overdue": _list_url(**link, timeliness=Timeliness.OVERDUE.value),
+            "open": _list_url(**link, status="open"),
+        }
+    return page
+
+
+@login_required
+def dashboard(request):
+    """The plan as a whole: by group, by unit (a page at a time), by month; cached aggregates, fixed query count."""
+    _require_city_leader(request)
+    today = lifecycle.local_today()
+    groups = views.task_groups()
+    provinces = list(Unit.objects.filter(kind=Unit.Kind.CITY).order_by("name"))
+    plans, documents = views.plans_and_documents()
+    form = DashboardFilterForm(
+        request.GET or None, groups=groups, provinces=provinces, plans=plans, documents=documents
+    )
+    data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
+    group_id = data.get("group")
+    # Plan and source document: carried into every number's link, so the list adds up to it.
+    filters = {name: data[name] for name in ("plan", "source_document") if data.get(name)}
+
+    tracked = views.source_filter(Assignment.objects.tracked(today, original_deadline=False).order_by(), filters)
+    if group_id:
+        tracked = tracked.filter(task__group_id=group_id)
+
+    # 1. The four GROUP BYs (by unit, by group, by month, inspections this month), from the cache
+    # while nothing changed.
+    figures = _dashboard_figures(tracked, today, group_id, filters)
+    sort = data.get("sort") or "overdue"
+    unit_page = _unit_page(request, data, figures["per_unit"], group_id, sort, filters)
+
+    # 2. By group and by month: the totals and charts cover every unit, whatever the table shows.
+    by_group, by_month = figures["by_group"], figures["by_month"]
+    group_rows = [
+        {"group": g, "counts": by_group[g.pk], "total": sum(by_group[g.pk].values())}
+        for g in groups
+        if g.pk in by_group
+    ]
+    month_rows = [
+        {"month": m, "key": m.strftime("%Y-%m"), "counts": by_month[m], "total": sum(by_month[m].values())}
+        for m in sorted(by_month)
+    ]
+    totals = defaultdict(int)
+    for g in by_group.values():
+        for cls, n in g.items():
+            totals[cls] += n
+    total = sum(totals.values())
+    classes = [
+        {
+            "value": t.value,
+            "label": t.label,
+            "n": totals[t.value],
+            "pct": round(100 * totals[t.value] / total) if total else 0,
+            "url": _list_url(timeliness=t.value, group=group_id, **filters),
+        }
+        for t in Timeliness
+    ]
+
+    # 3. The most overdue open work, with the unit head who answers for it.
+    most_overdue = list(
+        tracked.filter(status__in=WORKING, deadline__lt=today)
+        .select_related("task", "unit__head", "responsible")
+        .order_by("deadline", "pk")[:15]
+    )
+    for a in most_overdue:
+        a.days_overdue = (today - a.deadline).days
+
+    context = {
+        "form": form,
+        "today": today,
+        "total": total,
+        "classes": classes,
+        "unit_rows": unit_page.object_list,
+        "unit_page": unit_page,
+        "group_rows": group_rows,
+        "month_rows": month_rows,
+        "most_overdue": most_overdue,
+        "inspections": figures["inspections"],
+        "group_chart": charts.horizontal_stacked(
+            [(str(r["group"]), r["counts"]) for r in group_rows],
+            title=_("Phân loại tiến độ theo nhóm nhiệm vụ"),
+            chart_id="chart-groups",
+        ),
+        "month_chart": charts.vertical_stacked(
+            [(r["month"].strftime("%m/%Y"), r["counts"]) for r in month_rows],
+            title=_("Phân loại tiến độ theo tháng đến hạn"),
+            chart_id="chart-months",
+        ),
+        "sort": sort,
+        "group_id": group_id,
+    }
+    return render(request, "web/dashboard.html", context)
