@@ -441,7 +441,7 @@ def inspection_photo(request, pk):
 @login_required
 def task_detail(request, code):
     scope = actor_scope(request.user)
-    task = get_object_or_404(Task.objects.select_related("group__plan", "authority"), code=code)
+    task = get_object_or_404(Task.objects.select_related("group__plan", "authority", "source_document"), code=code)
     today = lifecycle.local_today()
     assignments = list(
         Assignment.objects.visible_to(request.user)

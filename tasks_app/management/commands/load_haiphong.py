@@ -123,6 +123,16 @@ class Command(BaseCommand):
             )
             if created:
                 created_accounts.append(("city-office", "Văn phòng UBND thành phố, theo dõi toàn bộ kế hoạch"))
+            _inspector, created = self._official(
+                "city-inspector",
+                Unit.objects.get(code="TTR-TP"),
+                "Thanh tra viên Thanh tra thành phố (demo)",
+                "Thanh tra viên",
+                Official.Role.INSPECTOR,
+                demo_password,
+            )
+            if created:
+                created_accounts.append(("city-inspector", "Thanh tra thành phố, kiểm tra thực địa mọi đơn vị"))
 
         counts = {kind: Unit.objects.filter(kind=kind).count() for kind in Unit.Kind.values}
         self.stdout.write(
@@ -133,6 +143,7 @@ class Command(BaseCommand):
             self.stdout.write("Tài khoản demo (mật khẩu như --demo-password):")
             self.stdout.write("  city-leader  — lãnh đạo thành phố, có thẩm quyền (nghiệm thu, gia hạn, hủy)")
             self.stdout.write("  city-office  — Văn phòng UBND thành phố, theo dõi toàn bộ kế hoạch")
+            self.stdout.write("  city-inspector — Thanh tra thành phố, kiểm tra thực địa mọi đơn vị")
             self.stdout.write(
                 "  head-<mã đơn vị> — người đứng đầu mỗi đơn vị, ví dụ head-10507 (Phường Thành Đông), head-SO-TC (Sở Tài chính)"
             )
