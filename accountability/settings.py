@@ -12,6 +12,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from accountability.env import env_bool, env_int, env_list, env_str
 
@@ -295,6 +296,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The one beat schedule of the project. The sweep runs every 15 minutes and does nothing before
 # the send hour or on a day off; once a day's rows exist a later run creates nothing (the ledger's
 # unique key), so a beat restarted at 08:20 still sends that day's reminders.
+# The reminders' sweep and dispatcher on a queue of their own, consumed by every worker alongside the
+# default one (a worker consumes every queue listed here unless told -Q): a backlog of sends on
+# "celery" cannot hold back the safety net.
+CELERY_TASK_QUEUES = [Queue("celery"), Queue("reminders-control")]
+CELERY_TASK_ROUTES = {
+    "reminders.sweep": {"queue": "reminders-control"},
+    "reminders.dispatch": {"queue": "reminders-control"},
+}
 CELERY_BEAT_SCHEDULE = {
     "reminders-sweep": {"task": "reminders.sweep", "schedule": crontab(minute="*/15")},
     "reminders-dispatch": {"task": "reminders.dispatch", "schedule": 60.0},
@@ -306,6 +315,17 @@ CELERY_BEAT_SCHEDULE = {
 REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 60, minimum=1)
 REMINDER_RETRY_MAX_SECONDS = env_int("REMINDER_RETRY_MAX_SECONDS", 3600, minimum=1)
 REMINDER_CLAIM_TIMEOUT = env_int("REMINDER_CLAIM_TIMEOUT", 300, minimum=1)
+# After a provider accepted a message: recording `sent` is retried for this long while the database
+# does not answer; the acceptance is first noted in a journal file under this directory, replayed by
+# the next sender if this one dies (tasks_app/reminders/journal.py).
+# A (recipient, channel) send marked queued is not queued again by the dispatcher for this long at
+# most (the mark is cleared when the send starts).
+REMINDER_QUEUED_TTL = env_int("REMINDER_QUEUED_TTL", 900, minimum=60)
+REMINDER_RECORD_PATIENCE = env_int("REMINDER_RECORD_PATIENCE", 3600, minimum=1)
+REMINDER_JOURNAL_DIR = Path(env_str("REMINDER_JOURNAL_DIR", str(VAR_DIR / "reminder-journal")))
+# A Zalo request that went out and got no answer within ZALO_ANSWER_TIMEOUT may have been accepted:
+# it is sent again (same tracking id) only after this many seconds.
+REMINDER_UNCERTAIN_RETRY_SECONDS = env_int("REMINDER_UNCERTAIN_RETRY_SECONDS", 900, minimum=0)
 # Zalo Official Account messages and ZNS template messages; tests point the bases at loopback.
 ZALO_API_BASE = env_str("ZALO_API_BASE", "https://openapi.zalo.me").rstrip("/")
 ZALO_ZNS_BASE = env_str("ZALO_ZNS_BASE", "https://business.openapi.zalo.me").rstrip("/")
@@ -315,7 +335,9 @@ ZALO_OA_REFRESH_TOKEN = env_str("ZALO_OA_REFRESH_TOKEN")
 ZALO_APP_ID = env_str("ZALO_APP_ID")
 ZALO_APP_SECRET = env_str("ZALO_APP_SECRET")
 ZALO_ZNS_TEMPLATE_ID = env_str("ZALO_ZNS_TEMPLATE_ID")
-ZALO_TIMEOUT = env_int("ZALO_TIMEOUT", 10, minimum=1)
+ZALO_TIMEOUT = env_int("ZALO_TIMEOUT", 10, minimum=1)  # connecting
+# Waiting for Zalo's answer once the request is out; must stay below REMINDER_CLAIM_TIMEOUT.
+ZALO_ANSWER_TIMEOUT = env_int("ZALO_ANSWER_TIMEOUT", 60, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any, cast
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _t
 from simple_history.utils import bulk_create_with_history
 
@@ -13,13 +18,20 @@ from tasks_app.scope import actor_scope
 from tasks_app.status import Status
 
 
-def commune_units():
+def commune_units() -> QuerySet[Unit]:
     """The commune-level units (phường, xã, đặc khu) a task "for all communes" goes to."""
     return Unit.objects.filter(kind__in=Unit.COMMUNE_LEVEL)
 
 
 def fan_out(
-    task: Task, units, *, role: str, deadline=None, by=None, issue: bool = False, responsible=None
+    task: Task,
+    units: Iterable[Unit],
+    *,
+    role: str,
+    deadline: dt.date | None = None,
+    by: Any = None,
+    issue: bool = False,
+    responsible: Official | None = None,
 ) -> list[Assignment]:
     """Give one task to many units: one assignment per unit, in one transaction.
 
@@ -56,7 +68,7 @@ def fan_out(
             for unit in units
         ]
 
-        def create(rows):
+        def create(rows: list[Assignment]) -> list[Assignment]:
             return bulk_create_with_history(
                 rows, Assignment, batch_size=500, default_user=scope.user, default_change_reason="fan-out"
             )
@@ -82,7 +94,7 @@ def province_of(unit: Unit | None) -> Unit | None:
     return unit if unit is not None and unit.kind == Unit.Kind.CITY else None
 
 
-def communes_of_province(by) -> list[Unit]:
+def communes_of_province(by: Any) -> list[Unit]:
     """Every commune-level unit of the giver's province (all of them for an administrator)."""
     scope = actor_scope(by)
     units = commune_units()
@@ -93,7 +105,13 @@ def communes_of_province(by) -> list[Unit]:
 
 
 def draft_assignments(
-    task: Task, units, *, role: str, deadline, authority: Official | None, responsible=None
+    task: Task,
+    units: Iterable[Unit],
+    *,
+    role: str,
+    deadline: dt.date | None,
+    authority: Official | None,
+    responsible: Official | None = None,
 ) -> list[Assignment]:
     """Unsaved assignments of a task as it would be given: what the six-clears check looks at."""
     return [
@@ -110,7 +128,7 @@ def draft_assignments(
     ]
 
 
-def clears_report(task: Task, units, **given) -> list[dict]:
+def clears_report(task: Task, units: list[Unit], **given: Any) -> list[dict[str, Any]]:
     """Each of the six clears, present or not, with the units it is missing for: the lifecycle's
     one rule (`missing_clears`) asked of every assignment the form would create."""
     drafts = draft_assignments(task, units, **given) if units else []
@@ -150,7 +168,7 @@ def next_task_code(group: TaskGroup) -> tuple[str, int]:
     return code, number
 
 
-def source_document_for(data: dict | None) -> SourceDocument | None:
+def source_document_for(data: dict[str, Any] | None) -> SourceDocument | None:
     """The source document named by number and date: the stored one, or a new one."""
     if not data or not (data.get("number") or "").strip():
         return None
@@ -168,15 +186,15 @@ def source_document_for(data: dict | None) -> SourceDocument | None:
 
 def give_task(
     *,
-    by,
+    by: Any,
     group: TaskGroup,
     title: str,
     description: str = "",
     deliverable: str = "",
     acceptance_criteria: str = "",
-    deadline=None,
+    deadline: dt.date | None = None,
     authority: Official | None = None,
-    units,
+    units: Iterable[Unit],
     role: str = "",
     responsible: Official | None = None,
     source_document: SourceDocument | dict | None = None,
@@ -237,7 +255,7 @@ def give_task(
                         ]
                     }
                 )
-        task._history_user = scope.user
+        cast(Any, task)._history_user = scope.user
         task.save()
         assignments = fan_out(task, units, role=role, deadline=deadline, by=by, issue=issue, responsible=responsible)
     return task, assignments

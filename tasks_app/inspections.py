@@ -11,6 +11,7 @@ deliverable workflow and KPI like any other assignment.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -67,7 +68,7 @@ def _remedy(inspection: Inspection, scope) -> Assignment:
         authority_id=inspected.authority_id,
         source_document_id=task.source_document_id,
     )
-    remedy_task._history_user = scope.user
+    cast(Any, remedy_task)._history_user = scope.user
     remedy_task.save()
     remedy = Assignment(
         task=remedy_task,
@@ -129,7 +130,7 @@ def record_inspection(
             conclusion=conclusion,
             remedy_deadline=remedy_deadline if conclusion == Inspection.Conclusion.REMEDY else None,
         )
-        inspection._history_user = scope.user
+        cast(Any, inspection)._history_user = scope.user
         inspection.save()
         for photo in checked:
             row = InspectionPhoto(

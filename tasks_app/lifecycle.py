@@ -23,6 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import zoneinfo
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -36,6 +38,9 @@ from django.utils.translation import gettext as _t
 from tasks_app import events
 from tasks_app.scope import ActorScope, actor_scope, is_authority, is_unit_member, may_issue
 from tasks_app.status import CANCELLABLE, OPEN, WORKING, Status, Timeliness
+
+if TYPE_CHECKING:  # for annotations only: the models import this module
+    from tasks_app.models import Assignment, ExtensionRequest, ProgressReport
 
 
 class Clear(enum.Enum):
@@ -66,7 +71,7 @@ class Clear(enum.Enum):
     )
     AUTHORITY = ("authority", "rõ thẩm quyền", "clear authority", "chưa có người có thẩm quyền", "no authority")
 
-    def __init__(self, key, name_vi, name_en, missing_vi, missing_en):
+    def __init__(self, key: str, name_vi: str, name_en: str, missing_vi: str, missing_en: str) -> None:
         self.key = key
         self.name_vi = name_vi
         self.name_en = name_en
@@ -85,7 +90,7 @@ class TransitionError(ValidationError):
 class StaleVersion(Exception):
     """The assignment changed since the caller read it (ETag/If-Match, stale web form)."""
 
-    def __init__(self, current_version: int):
+    def __init__(self, current_version: int) -> None:
         self.current_version = current_version
         super().__init__(
             _t("Phân công đã được người khác cập nhật; hãy tải lại và thử lại. (version %(v)s)")
@@ -96,7 +101,7 @@ class StaleVersion(Exception):
 # --- the six clears ------------------------------------------------------------------------
 
 
-def missing_clears(assignment) -> list[Clear]:
+def missing_clears(assignment: Assignment) -> list[Clear]:
     """Which of the six clears the assignment lacks (empty when it may be issued)."""
     missing = []
     if not assignment.responsible_id:
@@ -124,7 +129,7 @@ def six_clears_error(missing: list[Clear]) -> ValidationError:
     )
 
 
-def check_six_clears(assignment) -> None:
+def check_six_clears(assignment: Assignment) -> None:
     """Raise a ValidationError naming every missing clear unless the assignment is a draft."""
     if assignment.status == Status.DRAFT:
         return
@@ -136,22 +141,22 @@ def check_six_clears(assignment) -> None:
 # --- who is acting -------------------------------------------------------------------------
 
 
-def _require_unit_member(assignment, scope: ActorScope) -> None:
+def _require_unit_member(assignment: Assignment, scope: ActorScope) -> None:
     if not is_unit_member(scope, assignment):
         raise PermissionDenied(_t("Chỉ đơn vị được giao mới được báo cáo và nộp sản phẩm của phân công này."))
 
 
-def _require_authority(assignment, scope: ActorScope) -> None:
+def _require_authority(assignment: Assignment, scope: ActorScope) -> None:
     if not is_authority(scope, assignment):
         raise PermissionDenied(_t("Chỉ người có thẩm quyền của phân công này mới được thực hiện thao tác này."))
 
 
-def require_issuer(authority_id, scope: ActorScope) -> None:
+def require_issuer(authority_id: int | None, scope: ActorScope) -> None:
     if not may_issue(scope, authority_id):
         raise PermissionDenied(_t("Chỉ người có thẩm quyền hoặc Văn phòng UBND thành phố mới được giao nhiệm vụ."))
 
 
-def _require_status(assignment, allowed, action: str) -> None:
+def _require_status(assignment: Assignment, allowed: Iterable[str], action: str) -> None:
     if assignment.status not in allowed:
         raise TransitionError(
             _t("Không thể %(action)s khi phân công đang ở trạng thái “%(status)s”.")
@@ -163,7 +168,7 @@ def _require_status(assignment, allowed, action: str) -> None:
 # --- transitions ---------------------------------------------------------------------------
 
 
-def _locked(assignment, expected_version):
+def _locked(assignment: Assignment, expected_version: int | str | None) -> Assignment:
     """Re-read the row under a lock so two writers never both act on the same version."""
     locked = type(assignment).objects.select_for_update().select_related("task", "unit").get(pk=assignment.pk)
     if expected_version is not None and locked.version != int(expected_version):
@@ -172,7 +177,9 @@ def _locked(assignment, expected_version):
     return locked
 
 
-def _save(locked, original, scope: ActorScope, reason: str = "", event: str | None = None, **data):
+def _save(
+    locked: Assignment, original: Assignment, scope: ActorScope, reason: str = "", event: str | None = None, **data: Any
+) -> None:
     previous_status = locked._loaded_status
     locked.version += 1
     locked._history_user = scope.user
@@ -187,7 +194,9 @@ def _save(locked, original, scope: ActorScope, reason: str = "", event: str | No
         events.send(locked, event, actor_label=scope.label, **data)
 
 
-def _record(locked, scope: ActorScope, kind, note: str = "", links=()):
+def _record(
+    locked: Assignment, scope: ActorScope, kind: str, note: str = "", links: Iterable[str] = ()
+) -> ProgressReport:
     report = locked.reports.create(
         kind=kind,
         author_id=scope.official_id,
@@ -203,7 +212,7 @@ def _record(locked, scope: ActorScope, kind, note: str = "", links=()):
     return report
 
 
-def _validate_links(links):
+def _validate_links(links: Iterable[str]) -> None:
     from django.core.validators import URLValidator
 
     validator = URLValidator(schemes=["http", "https"])
@@ -215,14 +224,14 @@ def _validate_links(links):
                 raise ValidationError({"links": _t("Đường dẫn không hợp lệ: %(link)s") % {"link": link}}) from exc
 
 
-def _issue_step(assignment, now: dt.datetime) -> None:
+def _issue_step(assignment: Assignment, now: dt.datetime) -> None:
     """What issuing does to a draft that has its six clears: its deadline becomes the original one."""
     assignment.status = Status.ISSUED
     assignment.issued_at = now
     assignment.original_deadline = assignment.deadline
 
 
-def issue(assignment, *, by):
+def issue(assignment: Assignment, *, by: Any) -> Assignment:
     scope = actor_scope(by)
     with transaction.atomic():
         locked = _locked(assignment, None)
@@ -236,7 +245,13 @@ def issue(assignment, *, by):
     return assignment
 
 
-def issue_new(assignments: list, *, by, authority_id, create):
+def issue_new(
+    assignments: list[Assignment],
+    *,
+    by: Any,
+    authority_id: int | None,
+    create: Callable[[list[Assignment]], list[Assignment]],
+) -> list[Assignment]:
     """Issue drafts not stored yet, all or none (a fan-out): the issuer rule and the step of
     `issue`, every missing clear of every unit in one error, then `create(assignments)` (one bulk
     insert) and one status event each, sent together. `by=None` is the system (loaders, the
@@ -264,7 +279,15 @@ def issue_new(assignments: list, *, by, authority_id, create):
     return created
 
 
-def report_progress(assignment, *, by, percent, note="", links=(), expected_version=None):
+def report_progress(
+    assignment: Assignment,
+    *,
+    by: Any,
+    percent: Any,
+    note: str = "",
+    links: Iterable[str] = (),
+    expected_version: int | str | None = None,
+) -> ProgressReport:
     scope = actor_scope(by)
     try:
         percent = int(percent)
@@ -283,7 +306,14 @@ def report_progress(assignment, *, by, percent, note="", links=(), expected_vers
         return _record(locked, scope, "progress", note, links)
 
 
-def submit(assignment, *, by, note="", links=(), expected_version=None):
+def submit(
+    assignment: Assignment,
+    *,
+    by: Any,
+    note: str = "",
+    links: Iterable[str] = (),
+    expected_version: int | str | None = None,
+) -> ProgressReport:
     scope = actor_scope(by)
     _validate_links(links)
     with transaction.atomic():
@@ -297,7 +327,9 @@ def submit(assignment, *, by, note="", links=(), expected_version=None):
         return _record(locked, scope, "submission", note, links)
 
 
-def accept(assignment, *, by, note="", expected_version=None):
+def accept(
+    assignment: Assignment, *, by: Any, note: str = "", expected_version: int | str | None = None
+) -> ProgressReport:
     scope = actor_scope(by)
     with transaction.atomic():
         locked = _locked(assignment, expected_version)
@@ -310,7 +342,9 @@ def accept(assignment, *, by, note="", expected_version=None):
         return _record(locked, scope, "acceptance", note)
 
 
-def return_(assignment, *, by, reason, expected_version=None):
+def return_(
+    assignment: Assignment, *, by: Any, reason: str, expected_version: int | str | None = None
+) -> ProgressReport:
     scope = actor_scope(by)
     if not (reason or "").strip():
         raise ValidationError({"reason": _t("Cần nêu lý do trả lại.")})
@@ -325,7 +359,9 @@ def return_(assignment, *, by, reason, expected_version=None):
         return _record(locked, scope, "return", reason)
 
 
-def cancel(assignment, *, by, reason, expected_version=None):
+def cancel(
+    assignment: Assignment, *, by: Any, reason: str, expected_version: int | str | None = None
+) -> ProgressReport:
     scope = actor_scope(by)
     if not (reason or "").strip():
         raise ValidationError({"reason": _t("Cần nêu lý do hủy.")})
@@ -338,7 +374,14 @@ def cancel(assignment, *, by, reason, expected_version=None):
         return _record(locked, scope, "cancellation", reason)
 
 
-def request_extension(assignment, *, by, requested_deadline, reason, expected_version=None):
+def request_extension(
+    assignment: Assignment,
+    *,
+    by: Any,
+    requested_deadline: Any,
+    reason: str,
+    expected_version: int | str | None = None,
+) -> ExtensionRequest:
     scope = actor_scope(by)
     if not isinstance(requested_deadline, dt.date):
         raise ValidationError({"requested_deadline": _t("Thời hạn đề nghị phải là một ngày.")})
@@ -348,7 +391,8 @@ def request_extension(assignment, *, by, requested_deadline, reason, expected_ve
         locked = _locked(assignment, expected_version)
         _require_unit_member(locked, scope)
         _require_status(locked, WORKING, _t("đề nghị gia hạn"))
-        if requested_deadline <= locked.deadline:
+        current = locked.deadline  # never None once issued (the six clears)
+        if current is None or requested_deadline <= current:
             raise ValidationError({"requested_deadline": _t("Thời hạn đề nghị phải sau thời hạn hiện tại.")})
         requests = locked.extension_requests
         if requests.filter(status=requests.model.Status.PENDING).exists():
@@ -358,7 +402,7 @@ def request_extension(assignment, *, by, requested_deadline, reason, expected_ve
                 return requests.create(
                     requested_by_id=scope.official_id,
                     requested_by_label=scope.label,
-                    current_deadline=locked.deadline,
+                    current_deadline=current,
                     requested_deadline=requested_deadline,
                     reason=reason,
                 )
@@ -368,10 +412,10 @@ def request_extension(assignment, *, by, requested_deadline, reason, expected_ve
             ) from exc
 
 
-def decide_extension(request, *, by, approve: bool, note: str = ""):
+def decide_extension(request: ExtensionRequest, *, by: Any, approve: bool, note: str = "") -> ExtensionRequest:
     # The models call this module, so it reaches them through the objects it is given.
     extension_model = type(request)
-    assignment_model = extension_model.assignment.field.related_model
+    assignment_model = cast("type[Assignment]", extension_model.assignment.field.related_model)
     scope = actor_scope(by)
     with transaction.atomic():
         locked_request = extension_model.objects.select_for_update().get(pk=request.pk)
@@ -397,7 +441,7 @@ def decide_extension(request, *, by, approve: bool, note: str = ""):
                 scope,
                 "extension approved",
                 event="assignment.deadline_changed",
-                previous_deadline=previous.isoformat(),
+                previous_deadline=previous.isoformat() if previous else None,
                 deadline=assignment.deadline.isoformat(),
             )
     for field in locked_request._meta.concrete_fields:
@@ -412,7 +456,7 @@ def decide_extension(request, *, by, approve: bool, note: str = ""):
 # --- timeliness ----------------------------------------------------------------------------
 
 
-def local_tz():
+def local_tz() -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
@@ -425,7 +469,7 @@ def _local_date(moment: dt.datetime | None) -> dt.date | None:
     return timezone.localtime(moment, local_tz()).date() if moment else None
 
 
-def timeliness_of(assignment, today: dt.date | None = None) -> Timeliness | None:
+def timeliness_of(assignment: Assignment, today: dt.date | None = None) -> Timeliness | None:
     """The reporting class of one assignment (see the module docstring)."""
     today = today or local_today()
     status, deadline = assignment.status, assignment.deadline
@@ -442,7 +486,7 @@ def timeliness_of(assignment, today: dt.date | None = None) -> Timeliness | None
     return Timeliness.NOT_YET_DUE if status == Status.ISSUED else Timeliness.ON_TIME
 
 
-def timeliness_expression(today: dt.date | None = None, deadline: str = "deadline"):
+def timeliness_expression(today: dt.date | None = None, deadline: str = "deadline") -> Case:
     """The same rule as `timeliness_of`, as one SQL CASE expression.
 
     `deadline` names the deadline to judge by: KPI and reports pass an annotation of the
@@ -450,9 +494,9 @@ def timeliness_expression(today: dt.date | None = None, deadline: str = "deadlin
     """
     today = today or local_today()
     tz = local_tz()
-    text = models.CharField()
-    completed_by_deadline = LessThanOrEqual(TruncDate("completed_at", tzinfo=tz), F(deadline))
-    submitted_by_deadline = LessThanOrEqual(TruncDate("submitted_at", tzinfo=tz), F(deadline))
+    text: models.CharField = models.CharField()
+    completed_by_deadline: Any = LessThanOrEqual(TruncDate("completed_at", tzinfo=tz), F(deadline))
+    submitted_by_deadline: Any = LessThanOrEqual(TruncDate("submitted_at", tzinfo=tz), F(deadline))
     return Case(
         When(status__in=[Status.DRAFT, Status.CANCELLED], then=Value(None, output_field=text)),
         When(**{f"{deadline}__isnull": True}, then=Value(None, output_field=text)),

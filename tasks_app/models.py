@@ -7,6 +7,8 @@ methods here call into it so that the web, the API, the admin and the importer s
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -61,7 +63,7 @@ class Unit(models.Model):
             models.Index(fields=["kind", "code"], name="unit_kind_code_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     @property
@@ -96,7 +98,7 @@ class Official(models.Model):
         verbose_name_plural = _("cán bộ")
         ordering = ["full_name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.full_name} ({self.position})" if self.position else self.full_name
 
     @property
@@ -137,7 +139,7 @@ class Plan(models.Model):
         ordering = ["-year", "name"]
         constraints = [models.UniqueConstraint(fields=["year", "name"], name="plan_year_name_uniq")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -153,7 +155,7 @@ class TaskGroup(models.Model):
         ordering = ["plan", "number"]
         constraints = [models.UniqueConstraint(fields=["plan", "number"], name="taskgroup_plan_number_uniq")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.number}. {self.title}"
 
 
@@ -177,7 +179,7 @@ class Indicator(models.Model):
         ordering = ["plan", "number"]
         constraints = [models.UniqueConstraint(fields=["plan", "number"], name="indicator_plan_number_uniq")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.number}. {self.name}"
 
 
@@ -203,7 +205,7 @@ class IndicatorActual(models.Model):
             models.CheckConstraint(condition=Q(quarter__gte=1, quarter__lte=4), name="indicatoractual_quarter_range"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.indicator} — Q{self.quarter}: {self.value}"
 
 
@@ -223,7 +225,7 @@ class SourceDocument(models.Model):
         ordering = ["-date", "number"]
         constraints = [models.UniqueConstraint(fields=["number", "date"], name="sourcedocument_number_date_uniq")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.number} ngày {self.date:%d/%m/%Y}"
 
 
@@ -271,18 +273,18 @@ class Task(models.Model):
         verbose_name_plural = _("nhiệm vụ")
         ordering = ["group__plan", "number"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.code}. {self.title}"
 
 
-class AssignmentQuerySet(models.QuerySet):
-    def visible_to(self, actor) -> AssignmentQuerySet:
+class AssignmentQuerySet(models.QuerySet["Assignment"]):
+    def visible_to(self, actor: Any) -> AssignmentQuerySet:
         """Who sees which assignments (the rule is `scope.assignment_filter`); used by the API,
         the pages, the feeds, KPI and reports. `actor` is a user, an official or an API key."""
         q = scope.assignment_filter(scope.actor_scope(actor))
         return self.all() if q is None else self.filter(q)
 
-    def with_timeliness(self, today=None) -> AssignmentQuerySet:
+    def with_timeliness(self, today: dt.date | None = None) -> AssignmentQuerySet:
         """Annotate `timeliness` (one of Timeliness or NULL) in SQL, for many rows in one query."""
         return self.annotate(timeliness=lifecycle.timeliness_expression(today))
 
@@ -357,6 +359,11 @@ class Assignment(models.Model):
 
     objects = AssignmentQuerySet.as_manager()
 
+    # Set by the lifecycle on the row it locked, read by its save and by django-simple-history.
+    _loaded_status: str
+    _history_user: Any
+    _change_reason: str | None
+
     class Meta:
         verbose_name = _("phân công")
         verbose_name_plural = _("phân công")
@@ -386,15 +393,15 @@ class Assignment(models.Model):
             models.Index(fields=["responsible", "status"], name="assignment_responsible_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.task.code} → {self.unit.name}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # A guard, not a side effect: nothing that is not a draft is stored without its six clears.
         lifecycle.check_six_clears(self)
         super().save(*args, **kwargs)
 
-    def clean(self):
+    def clean(self) -> None:
         lifecycle.check_six_clears(self)
 
     # --- the six clears -------------------------------------------------------------------
@@ -410,40 +417,52 @@ class Assignment(models.Model):
         return lifecycle.missing_clears(self)
 
     # --- timeliness ------------------------------------------------------------------------
-    def get_timeliness(self, today=None) -> Timeliness | None:
+    def get_timeliness(self, today: dt.date | None = None) -> Timeliness | None:
         """The reporting class of this assignment. (Querysets annotate the same rule as
         `timeliness` with `with_timeliness()`, which is why this is not named `timeliness`.)"""
         return lifecycle.timeliness_of(self, today)
 
     # --- lifecycle transitions (each checks who may make it) -------------------------------
-    def issue(self, *, by):
+    def issue(self, *, by: Any) -> Assignment:
         return lifecycle.issue(self, by=by)
 
-    def report_progress(self, *, by, percent, note="", links=(), expected_version=None):
+    def report_progress(
+        self,
+        *,
+        by: Any,
+        percent: Any,
+        note: str = "",
+        links: Iterable[str] = (),
+        expected_version: int | str | None = None,
+    ) -> ProgressReport:
         return lifecycle.report_progress(
             self, by=by, percent=percent, note=note, links=links, expected_version=expected_version
         )
 
-    def submit(self, *, by, note="", links=(), expected_version=None):
+    def submit(
+        self, *, by: Any, note: str = "", links: Iterable[str] = (), expected_version: int | str | None = None
+    ) -> ProgressReport:
         return lifecycle.submit(self, by=by, note=note, links=links, expected_version=expected_version)
 
-    def accept(self, *, by, note="", expected_version=None):
+    def accept(self, *, by: Any, note: str = "", expected_version: int | str | None = None) -> ProgressReport:
         return lifecycle.accept(self, by=by, note=note, expected_version=expected_version)
 
-    def return_(self, *, by, reason, expected_version=None):
+    def return_(self, *, by: Any, reason: str, expected_version: int | str | None = None) -> ProgressReport:
         return lifecycle.return_(self, by=by, reason=reason, expected_version=expected_version)
 
-    def cancel(self, *, by, reason, expected_version=None):
+    def cancel(self, *, by: Any, reason: str, expected_version: int | str | None = None) -> ProgressReport:
         return lifecycle.cancel(self, by=by, reason=reason, expected_version=expected_version)
 
-    def request_extension(self, *, by, requested_deadline, reason, expected_version=None):
+    def request_extension(
+        self, *, by: Any, requested_deadline: Any, reason: str, expected_version: int | str | None = None
+    ) -> ExtensionRequest:
         return lifecycle.request_extension(
             self, by=by, requested_deadline=requested_deadline, reason=reason, expected_version=expected_version
         )
 
 
-class ScopedByAssignmentQuerySet(models.QuerySet):
-    def visible_to(self, actor):
+class ScopedByAssignmentQuerySet(models.QuerySet[Any]):
+    def visible_to(self, actor: Any) -> ScopedByAssignmentQuerySet:
         """Rows of the assignments the actor may see (the one rule in AssignmentQuerySet)."""
         return self.filter(assignment__in=Assignment.objects.visible_to(actor).values("pk"))
 
@@ -488,7 +507,7 @@ class ProgressReport(models.Model):
         indexes = [models.Index(fields=["assignment", "created_at"], name="report_assignment_time_idx")]
         constraints = [models.CheckConstraint(condition=Q(percent__lte=100), name="report_percent_max_100")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.percent}% — {self.created_at:%d/%m/%Y}"
 
 
@@ -512,7 +531,7 @@ class Evidence(models.Model):
             models.CheckConstraint(condition=~Q(file="") | ~Q(url=""), name="evidence_file_or_url"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.original_name or self.url or self.file.name
 
 
@@ -557,10 +576,10 @@ class ExtensionRequest(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.assignment_id}: {self.current_deadline:%d/%m/%Y} → {self.requested_deadline:%d/%m/%Y}"
 
-    def decide(self, *, by, approve: bool, note: str = ""):
+    def decide(self, *, by: Any, approve: bool, note: str = "") -> ExtensionRequest:
         return lifecycle.decide_extension(self, by=by, approve=approve, note=note)
 
 
@@ -614,7 +633,7 @@ class Inspection(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.date:%d/%m/%Y} — {self.inspector}"
 
 
@@ -639,7 +658,7 @@ class InspectionPhoto(models.Model):
         verbose_name_plural = _("ảnh kiểm tra")
         ordering = ["inspection", "id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.caption or self.original_name or self.file.name
 
     @property
@@ -660,5 +679,5 @@ class FiguresVersion(models.Model):
         verbose_name = _("phiên bản số liệu")
         verbose_name_plural = _("phiên bản số liệu")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(self.value)

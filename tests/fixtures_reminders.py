@@ -62,6 +62,10 @@ class _Handler:
         message = email.message_from_bytes(envelope.content, policy=email_policy.default)
         with self.box.lock:
             self.box.messages.append((list(envelope.rcpt_tos), message))
+        if self.box.on_accept is not None:  # a fault injected between acceptance and the answer
+            await asyncio.get_running_loop().run_in_executor(None, self.box.on_accept, message)
+        if self.box.stall:  # the message is taken, the answer comes after the client's timeout
+            await asyncio.sleep(self.box.stall)
         return "250 Message accepted for delivery"
 
 
@@ -74,6 +78,8 @@ class SmtpServer:
         self.lock = threading.Lock()
         self.refuse = False
         self.delay = 0.0
+        self.stall = 0.0
+        self.on_accept = None
         self.hold = threading.Event()
         self.rcpt_seen = threading.Event()
         self.controller = None
@@ -115,6 +121,8 @@ class ZaloServer:
         self.modes: list[str] = []
         self.valid_tokens = {"oa-token"}
         self.refresh_calls = 0
+        self.refresh_delay = 0.0
+        self.refresh_tokens_seen: list[str] = []
         self.lock = threading.Lock()
         box = self
 
@@ -133,7 +141,13 @@ class ZaloServer:
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.path == "/v4/oa/access_token":
+                    spent = dict(item.split("=", 1) for item in raw.decode().split("&") if "=" in item)
+                    time.sleep(box.refresh_delay)  # a slow OAuth server: two refreshes overlap
                     with box.lock:
+                        token = spent.get("refresh_token", "")
+                        box.refresh_tokens_seen.append(token)
+                        if box.refresh_tokens_seen.count(token) > 1:  # single-use, like Zalo's
+                            return self._answer(200, {"error": -14014, "message": "Invalid refresh token"})
                         box.refresh_calls += 1
                         box.valid_tokens = {f"oa-token-{box.refresh_calls}"}
                     return self._answer(
@@ -152,6 +166,10 @@ class ZaloServer:
                 if mode == "timeout":
                     time.sleep(2.5)
                     return self._answer(200, {"error": 0, "data": {"message_id": "late"}})
+                if mode.startswith("late:"):  # accepted, answered after the given seconds
+                    time.sleep(float(mode[5:]))
+                    n = len(box.requests)
+                    return self._answer(200, {"error": 0, "data": {"message_id": f"m{n}", "msg_id": f"z{n}"}})
                 if mode == "500":
                     return self._answer(500, {"message": "internal error"})
                 if mode == "error":
@@ -173,6 +191,15 @@ class ZaloServer:
         with self.lock:
             return [r for r in self.requests if r["path"].endswith(path_end) and r["mode"] == "ok"]
 
+    def accepted(self, path_end: str) -> list[dict]:
+        """Requests Zalo accepted, answered in time or late (what its user receives)."""
+        with self.lock:
+            return [
+                r
+                for r in self.requests
+                if r["path"].endswith(path_end) and (r["mode"] in ("ok", "timeout") or r["mode"].startswith("late:"))
+            ]
+
     def close(self):
         self.server.shutdown()
         self.server.server_close()
@@ -190,6 +217,7 @@ def zalo_server(settings):
     settings.ZALO_APP_SECRET = "app-secret"
     settings.ZALO_ZNS_TEMPLATE_ID = "tpl-1"
     settings.ZALO_TIMEOUT = 1
+    settings.ZALO_ANSWER_TIMEOUT = 1
     yield server
     server.close()
 
@@ -316,3 +344,70 @@ class PrivateRedis:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+
+class PostgresProxy:
+    """A TCP proxy on loopback in front of the test's PostgreSQL server, for a worker to connect
+    through. `outage(seconds)` resets every open connection and refuses new ones for that long:
+    what a worker sees of a PostgreSQL restart, without restarting the server others share."""
+
+    def __init__(self, host: str, port: int):
+        self.upstream = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.down_until = 0.0
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.outages = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if time.monotonic() < self.down_until:
+                client.close()  # the server is "restarting": connection refused
+                continue
+            try:
+                server = socket.create_connection(self.upstream)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+
+    def outage(self, seconds: float):
+        self.outages += 1
+        self.down_until = time.monotonic() + seconds
+        with self.lock:
+            sockets, self.sockets = self.sockets, []
+        for s in sockets:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self):
+        self.listener.close()
+        self.outage(0)

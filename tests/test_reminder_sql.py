@@ -185,9 +185,9 @@ def test_dry_run_streams_a_limited_listing(task, city, leader, capsys):
     call_command("reminders", "--dry-run", "--date", "2026-07-01", "--limit", "4")
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "01/07/2026: 15 reminder(s) due for 5 assignment(s)"
-    assert len(lines) == 6 and lines[-1] == "… 11 more (--limit 0 lists them all)"
+    assert len(lines) == 8 and lines[-1] == "… 11 more (--limit 0 lists them all)"
     call_command("reminders", "--dry-run", "--date", "2026-07-01", "--limit", "0")
-    assert len(capsys.readouterr().out.splitlines()) == 16
+    assert len(capsys.readouterr().out.splitlines()) == 18
     with pytest.raises(CommandError, match="--limit -1"):
         call_command("reminders", "--dry-run", "--limit", "-1")
     assert Delivery.objects.count() == 0

@@ -144,3 +144,50 @@ def test_bad_command_input_is_refused(db, clock):
     with pytest.raises(CommandError, match="future day"):
         call_command("reminders", "--run", "--date", "2026-12-01")
     assert Delivery.objects.count() == 0
+
+
+def test_run_keeps_quiet_hours_unless_forced(task, city, leader, capsys):
+    from django.core import mail
+
+    with time_machine.travel(dt.datetime(2026, 7, 1, 2, 0, tzinfo=HCM), tick=False):
+        many_assignments(task, city, 4)
+        call_command("reminders", "--run")
+        out = capsys.readouterr().out
+        assert "quiet hours" in out and "--force" in out
+        assert len(mail.outbox) == 0 and not Delivery.objects.filter(status="sent").exists()
+        assert Delivery.objects.filter(status="pending").exists()  # recorded, held for the morning
+        call_command("reminders", "--run", "--force")
+        assert len(mail.outbox) > 0 and Delivery.objects.filter(status="sent").exists()
+
+
+def test_force_goes_with_run_only(db, clock):
+    with pytest.raises(CommandError, match="--force"):
+        call_command("reminders", "--dry-run", "--force")
+
+
+def test_dry_run_reads_the_ledger(task, city, leader, clock, capsys, smtp_server):
+    from tasks_app.reminders.sender import deliver
+
+    many_assignments(task, city, 4)
+    call_command("reminders", "--dry-run")
+    before = capsys.readouterr().out
+    due = int(before.split(": ", 1)[1].split(" ")[0])
+    assert f"not yet in the ledger: {due};" in before and "0 sent" in before
+    run_sweep()
+    pairs = set(Delivery.objects.filter(channel="email", status="pending").values_list("recipient_id", "channel"))
+    first = sorted(pairs)[0]
+    for pair in sorted(pairs)[1:]:
+        deliver(*pair)
+    Delivery.objects.filter(recipient_id=first[0], channel="email").update(
+        status="dead", attempts=6, last_error="SMTP: 451"
+    )
+    call_command("reminders", "--dry-run")
+    out = capsys.readouterr().out
+    sent = Delivery.objects.filter(status="sent").count()
+    dead = Delivery.objects.filter(status="dead").count()
+    pending = Delivery.objects.filter(status="pending").count()
+    assert f"ledger: {sent} sent, {pending} pending" in out and f"{dead} dead" in out
+    assert "not yet in the ledger: 0;" in out
+    assert "DEAD (attempts 6) — SMTP: 451" in out  # dead rows are shown, with their error
+    assert "NEW" not in out and " SENT " not in out  # what was sent is not listed as due
+    assert f"a --run now would send {pending} recorded row(s)" in out

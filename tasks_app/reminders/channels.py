@@ -1,8 +1,17 @@
 """The channels a reminder digest goes out on, each a small class behind one interface.
 
-`channel.send(recipient, digest)` delivers one digest (all of one recipient's due items) and
-returns the channel's message id; a transport failure raises `ChannelError`, which the sender
-records in the ledger and retries with backoff. Nothing here touches the ledger.
+`channel.split(digest)` cuts a recipient's digest into the messages the channel can carry, in
+order; `channel.send(recipient, part)` delivers one of them and returns the channel's message id; a
+transport failure raises `ChannelError`, which the sender records in the ledger and retries with
+backoff. Nothing here touches the ledger.
+
+What each channel does with a digest larger than it can carry (every item reaches its reader):
+- email: one message with every item (no practical limit; 500 items are about 150 KB of HTML);
+- Zalo OA: split into as many text messages of at most ZALO_TEXT_LIMIT characters as it takes,
+  numbered "(1/3)", "(2/3)"…, sent in order; each ends with the link to the reader's list;
+- ZNS: one template message by design (an approved template with fixed fields): it names the
+  nearest item, says "và N việc khác" and carries the link to the reader's list;
+- feed: one in-app item per assignment.
 """
 
 from __future__ import annotations
@@ -14,25 +23,37 @@ from dataclasses import dataclass, field
 import requests
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from tasks_app.models import Official
 
-from .models import Channel, FeedItem, RecipientRole, ZaloToken
+from .models import NOTICE_PREFIX, Channel, FeedItem, RecipientRole, ZaloToken, notice_text
 
 # Zalo's answers meaning "the access token is invalid or has expired": refresh it and retry once.
 ZALO_TOKEN_ERRORS = {-124, -216, -230}
 ZALO_TEXT_LIMIT = 2000
+# Any constant will do: it names the PostgreSQL advisory lock held while the OA token is refreshed.
+_ZALO_REFRESH_LOCK_KEY = 0x5E3A_0007
 
 
 class ChannelError(Exception):
-    """A failure to deliver that may pass (network, server error, provider refusal)."""
+    """A failure to deliver that may pass (network, server error, provider refusal). `uncertain`:
+    the request went out and no answer came, so the provider may have accepted it."""
+
+    uncertain = False
+    retry_in: dt.timedelta | None = None
+    gave_up = False
 
 
 def assignment_url(assignment_id: int) -> str:
     return f"{settings.SITE_URL}/assignments/{assignment_id}/"
+
+
+def list_url() -> str:
+    """The reader's own list of assignments (where a summary sends them for the rest)."""
+    return f"{settings.SITE_URL}/assignments/"
 
 
 @dataclass
@@ -43,9 +64,19 @@ class DigestItem:
     deadline: dt.date
     role: str
     day: dt.date
+    row_ids: list[int] = field(default_factory=list)  # the ledger rows this line delivers
+
+    @property
+    def notice(self) -> str:
+        """The notice's text ('' for a reminder), in the language active when rendering."""
+        if not self.stage.startswith(NOTICE_PREFIX):
+            return ""
+        return notice_text(self.stage)
 
     @property
     def section(self) -> str:
+        if self.stage.startswith(NOTICE_PREFIX):
+            return "notice"
         if self.role != RecipientRole.RESPONSIBLE:
             return "escalated"
         if self.deadline < self.day:
@@ -71,8 +102,14 @@ class Digest:
 
     recipient: Official
     day: dt.date
-    key: str
+    key: str = ""
     items: list[DigestItem] = field(default_factory=list)
+    part: int = 1
+    parts: int = 1
+
+    @property
+    def row_ids(self) -> list[int]:
+        return sorted(pk for item in self.items for pk in item.row_ids)
 
     def section(self, name: str) -> list[DigestItem]:
         return [i for i in self.items if i.section == name]
@@ -86,8 +123,12 @@ class Digest:
             "due_today": self.section("due_today"),
             "overdue": self.section("overdue"),
             "escalated": self.section("escalated"),
-            "overdue_count": sum(1 for i in self.items if i.deadline < self.day),
+            "notices": self.section("notice"),
+            "overdue_count": sum(1 for i in self.items if i.deadline < self.day and not i.notice),
             "site_url": settings.SITE_URL,
+            "list_url": list_url(),
+            "part": self.part,
+            "parts": self.parts,
         }
 
 
@@ -109,6 +150,10 @@ def send_email(name: str, to: str, context: dict, *, headers: dict | None = None
 
 class BaseChannel:
     name: str
+
+    def split(self, digest: Digest) -> list[Digest]:
+        """The messages that carry the digest, in order (most channels: the digest itself)."""
+        return [digest]
 
     def send(self, recipient: Official, digest: Digest) -> str:
         raise NotImplementedError
@@ -135,23 +180,29 @@ class ZaloClient:
 
     def __init__(self):
         self.timeout = settings.ZALO_TIMEOUT
+        self.answer_timeout = settings.ZALO_ANSWER_TIMEOUT
 
     def _current_token(self) -> str:
         stored = ZaloToken.objects.order_by("-updated_at").values_list("access_token", flat=True).first()
         return stored or settings.ZALO_OA_ACCESS_TOKEN
 
     def refresh_token(self, stale_token: str) -> str:
-        """Exchange the refresh token for a new pair. Zalo's refresh tokens are single-use, so the
-        row is locked: a second worker waits and then uses the token the first one obtained."""
+        """Exchange the refresh token for a new pair. Zalo's refresh tokens are single-use, so one
+        refresh runs at a time: a transaction-scoped advisory lock (a row lock would lock nothing
+        while the table is still empty, and two first refreshes would both spend the token). A
+        second worker waits, then finds the new token and uses it. SQLite's IMMEDIATE transactions
+        (see settings) serialise the same way."""
         if not (settings.ZALO_APP_ID and settings.ZALO_APP_SECRET):
             raise ChannelError("Zalo: access token expired and ZALO_APP_ID/ZALO_APP_SECRET are not set")
         with transaction.atomic():
-            row = ZaloToken.objects.select_for_update().order_by("-updated_at").first()
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ZALO_REFRESH_LOCK_KEY])
+            row = ZaloToken.objects.order_by("-updated_at").first()
             if row is None:
                 row = ZaloToken.objects.create(
                     access_token=settings.ZALO_OA_ACCESS_TOKEN, refresh_token=settings.ZALO_OA_REFRESH_TOKEN
                 )
-                row = ZaloToken.objects.select_for_update().get(pk=row.pk)
             if row.access_token != stale_token:
                 return row.access_token
             try:
@@ -182,9 +233,17 @@ class ZaloClient:
         token = self._current_token()
         for attempt in range(2):
             try:
-                response = requests.post(url, json=body, headers={"access_token": token}, timeout=self.timeout)
+                # Connecting fails fast (nothing was sent); once the request is out, Zalo may accept
+                # it and answer late, so the answer is awaited longer (ZALO_ANSWER_TIMEOUT): a late
+                # acceptance within it counts as delivered instead of being sent again.
+                response = requests.post(
+                    url, json=body, headers={"access_token": token}, timeout=(self.timeout, self.answer_timeout)
+                )
             except requests.RequestException as exc:
-                raise ChannelError(f"Zalo: {exc.__class__.__name__}: {exc}") from exc
+                error = ChannelError(f"Zalo: {exc.__class__.__name__}: {exc}")
+                # No answer to a request that went out: perhaps accepted (see sender._fail).
+                error.uncertain = isinstance(exc, requests.ReadTimeout)
+                raise error from exc
             if response.status_code >= 400:
                 raise ChannelError(f"Zalo: HTTP {response.status_code}")
             try:
@@ -206,11 +265,31 @@ class ZaloChannel(BaseChannel):
 
     name = Channel.ZALO
 
+    @staticmethod
+    def text(digest: Digest) -> str:
+        with translation.override(digest.recipient.language):
+            return render_to_string("reminders/zalo-digest.txt", digest.context()).strip()
+
+    def split(self, digest):
+        """Pack items in order into messages that fit ZALO_TEXT_LIMIT; the numbering is rendered
+        at its widest while packing, so a packed message still fits once numbered."""
+        widest = dict(part=len(digest.items), parts=len(digest.items))
+        packs: list[list[DigestItem]] = [[]]
+        for item in digest.items:
+            trial = Digest(digest.recipient, digest.day, items=[*packs[-1], item], **widest)
+            if packs[-1] and len(self.text(trial)) > ZALO_TEXT_LIMIT:
+                packs.append([item])
+            else:
+                packs[-1].append(item)
+        return [
+            Digest(digest.recipient, digest.day, digest.key, items, part=n, parts=len(packs))
+            for n, items in enumerate(packs, 1)
+        ]
+
     def send(self, recipient, digest):
-        with translation.override(recipient.language):
-            text = render_to_string("reminders/zalo-digest.txt", digest.context()).strip()
-        if len(text) > ZALO_TEXT_LIMIT:
-            text = text[: ZALO_TEXT_LIMIT - 1] + "…"
+        text = self.text(digest)
+        if len(text) > ZALO_TEXT_LIMIT:  # one item longer than a message: never cut silently
+            raise ChannelError(f"Zalo: a message of {len(text)} characters exceeds {ZALO_TEXT_LIMIT}")
         data = ZaloClient().post(
             f"{settings.ZALO_API_BASE}/v3.0/oa/message/cs",
             {"recipient": {"user_id": recipient.zalo_user_id}, "message": {"text": text}},
@@ -243,6 +322,9 @@ class ZnsChannel(BaseChannel):
                     "count": len(digest.items),
                     "task": nearest.assignment.task.title[:100],
                     "deadline": nearest.deadline.strftime("%d/%m/%Y"),
+                    # The template reads "… và {more} việc khác: {url}" (every item is counted).
+                    "more": len(digest.items) - 1,
+                    "url": list_url(),
                 },
                 "tracking_id": digest.key,
             },

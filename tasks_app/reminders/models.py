@@ -29,6 +29,32 @@ def _default_channels():
     return ["email", "zalo", "feed"]
 
 
+# A ledger row whose stage is "notice-<kind>@<id>" is a handoff notice (issue 11: work submitted,
+# returned, accepted, an extension requested or decided), not a deadline reminder: it goes through
+# the same ledger, sender and channels, as a line of its own under "Thông báo" in the digest.
+NOTICE_PREFIX = "notice-"
+NOTICE_TEXTS = {
+    "submitted": _("đã nộp sản phẩm, chờ nghiệm thu"),
+    "returned": _("bị trả lại, cần hoàn thiện"),
+    "accepted": _("đã được nghiệm thu"),
+    "extension_requested": _("xin gia hạn, chờ quyết định"),
+    "extension_decided": _("đã có quyết định về gia hạn"),
+}
+
+
+def notice_stage(kind: str, ref: int | str) -> str:
+    """The stage of a notice row: unique per event, so the ledger's key keeps each notice once."""
+    return f"{NOTICE_PREFIX}{kind}@{ref}"
+
+
+def notice_text(stage: str) -> str:
+    """A notice row's text ('' for a reminder's stage), in the active language."""
+    if not stage.startswith(NOTICE_PREFIX):
+        return ""
+    kind = stage[len(NOTICE_PREFIX) :].split("@", 1)[0]
+    return str(NOTICE_TEXTS.get(kind, kind))
+
+
 class Channel(models.TextChoices):
     EMAIL = "email", _("Thư điện tử")
     ZALO = "zalo", _("Zalo OA")
@@ -180,6 +206,9 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(_("số lần thử"), default=0)
     last_error = models.TextField(_("lỗi gần nhất"), blank=True)
     provider_id = models.CharField(_("mã tin của kênh"), max_length=200, blank=True)
+    # The key of the message that carries the row (a hash of its rows' ids: the e-mail Message-ID and
+    # the ZNS tracking_id), set before sending, so a copy sent again carries the same key.
+    message_key = models.CharField(_("khóa tin nhắn"), max_length=64, blank=True, editable=False)
 
     objects = DeliveryQuerySet.as_manager()
 
@@ -241,6 +270,10 @@ class FeedItem(models.Model):
 
     def __str__(self):
         return f"{self.official_id}: {self.assignment_id} {self.stage}"
+
+    @property
+    def notice(self) -> str:
+        return notice_text(self.stage)
 
     def mark_read(self, when: dt.datetime | None = None):
         FeedItem.objects.filter(pk=self.pk, read_at__isnull=True).update(read_at=when or timezone.now())

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import holidays
+from django.db.models import Q
 from django.utils import timezone
 
 from tasks_app.lifecycle import local_tz
@@ -141,3 +142,37 @@ class PolicyRules:
 
 def local_now() -> dt.datetime:
     return timezone.localtime(timezone.now(), local_tz())
+
+
+class PolicyBook:
+    """Every stored policy, loaded once, answering for each plan which policy governs it: the plan's
+    own row, or the default row (or the built-in default when none is stored). The sender asks it
+    for the send window, the attempts and the retry time of each ledger row."""
+
+    def __init__(self, policies: list[ReminderPolicy]):
+        self.own = {p.plan_id: p for p in policies if p.plan_id is not None}
+        self.default = next((p for p in policies if p.plan_id is None), None) or ReminderPolicy()
+
+    @classmethod
+    def load(cls) -> PolicyBook:
+        return cls(list(ReminderPolicy.objects.all()))
+
+    def for_plan(self, plan_id: int | None) -> ReminderPolicy:
+        return self.own.get(plan_id, self.default) if plan_id is not None else self.default
+
+    def sendable(self, moment: dt.datetime, plan_field: str = "assignment__task__group__plan_id") -> Q | None:
+        """A filter on ledger rows whose plan's send window is open at `moment`; None when no
+        window is open (nothing may be sent)."""
+        open_own = [pid for pid, p in self.own.items() if PolicyRules(p).in_send_window(moment)]
+        closed_own = [pid for pid in self.own if pid not in open_own]
+        if PolicyRules(self.default).in_send_window(moment):
+            return ~Q(**{f"{plan_field}__in": closed_own}) if closed_own else Q()
+        return Q(**{f"{plan_field}__in": open_own}) if open_own else None
+
+    def next_send_time(self, policy: ReminderPolicy, moment: dt.datetime) -> dt.datetime:
+        """`moment` when the policy's window is open then, else the window's next opening (local time)."""
+        local = timezone.localtime(moment, local_tz())
+        if PolicyRules(policy).in_send_window(local):
+            return moment
+        opening = local.replace(hour=policy.send_hour, minute=0, second=0, microsecond=0)
+        return opening if opening > local else opening + ONE_DAY

@@ -168,10 +168,11 @@ planned (assignment_id, stage, offset_days, deadline, recipient_id, role, channe
         ctes, params = self.ctes()
         # INSERT first, its SELECT with the WITH clauses: SQLite's rowcount counts only then.
         sql = f"""INSERT INTO {_table(Delivery)} (assignment_id, stage, offset_days, deadline, recipient_id,
-    recipient_role, channel, day, status, last_error, created_at, next_attempt_at, attempts, claim_token, provider_id)
+    recipient_role, channel, day, status, last_error, created_at, next_attempt_at, attempts, claim_token, provider_id,
+    message_key)
 {ctes}
 SELECT assignment_id, stage, offset_days, deadline, recipient_id, role, channel, %s,
-    CASE WHEN skip_reason = '' THEN %s ELSE %s END, skip_reason, %s, %s, 0, '', ''
+    CASE WHEN skip_reason = '' THEN %s ELSE %s END, skip_reason, %s, %s, 0, '', '', ''
 FROM planned
 WHERE true
 ORDER BY assignment_id, stage, recipient_id, channel
@@ -191,19 +192,32 @@ ON CONFLICT DO NOTHING"""  # noqa: S608
             cursor.execute(sql, params)
             return cursor.rowcount
 
-    def counts(self) -> tuple[int, int]:
+    @staticmethod
+    def _where(unrecorded: bool) -> str:
+        """`unrecorded`: only the rows not in the ledger yet (what a sweep now would add)."""
+        if not unrecorded:
+            return ""
+        return (
+            f" WHERE NOT EXISTS (SELECT 1 FROM {_table(Delivery)} d WHERE d.assignment_id = planned.assignment_id"  # noqa: S608
+            " AND d.stage = planned.stage AND d.recipient_id = planned.recipient_id AND d.channel = planned.channel)"
+        )
+
+    def counts(self, unrecorded: bool = False) -> tuple[int, int]:
         """(ledger rows, assignments) due in this group."""
         ctes, params = self.ctes()
         with connection.cursor() as cursor:
-            cursor.execute(f"{ctes} SELECT COUNT(*), COUNT(DISTINCT assignment_id) FROM planned", params)  # noqa: S608
+            cursor.execute(
+                f"{ctes} SELECT COUNT(*), COUNT(DISTINCT assignment_id) FROM planned{self._where(unrecorded)}",  # noqa: S608
+                params,
+            )
             return tuple(cursor.fetchone())
 
-    def rows(self, limit: int | None = None) -> Iterator[Planned]:
+    def rows(self, limit: int | None = None, unrecorded: bool = False) -> Iterator[Planned]:
         """The group's rows by recipient, channel and assignment, streamed from the database."""
         ctes, params = self.ctes()
         sql = (
             f"{ctes} SELECT assignment_id, offset_days, deadline, recipient_id, role, channel, skip_reason "  # noqa: S608
-            "FROM planned ORDER BY recipient_id, channel, assignment_id"
+            f"FROM planned{self._where(unrecorded)} ORDER BY recipient_id, channel, assignment_id"
         )
         if limit is not None:
             sql, params = f"{sql} LIMIT %s", [*params, limit]
@@ -225,15 +239,15 @@ class DayPlan:
     groups: list[PolicyGroup] = field(default_factory=list)
     skipped_policies: list[str] = field(default_factory=list)
 
-    def counts(self) -> tuple[int, int]:
-        """(ledger rows, assignments) the sweep would record on the day."""
-        totals = [g.counts() for g in self.groups]
+    def counts(self, unrecorded: bool = False) -> tuple[int, int]:
+        """(ledger rows, assignments) the sweep would record on the day (`unrecorded`: not yet recorded)."""
+        totals = [g.counts(unrecorded) for g in self.groups]
         return sum(r for r, _ in totals), sum(a for _, a in totals)
 
-    def rows(self, limit: int | None = None) -> Iterator[Planned]:
+    def rows(self, limit: int | None = None, unrecorded: bool = False) -> Iterator[Planned]:
         """Up to `limit` rows (None: all, streamed), each group's by recipient, channel and assignment."""
         for group in self.groups:
-            for row in group.rows(limit):
+            for row in group.rows(limit, unrecorded):
                 yield row
                 if limit is not None:
                     limit -= 1

@@ -19,7 +19,8 @@ def context_for(request) -> dict:
     page = Paginator(feeds.feed_for(user), PAGE_SIZE).get_page(request.GET.get("page"))
     unread = []
     for item in page:
-        item.days = abs(item.offset_days)
+        # Days before or past the deadline on the day the reminder came (as its e-mail and Zalo say).
+        item.days = abs((item.deadline - timezone.localdate(item.created_at)).days)
         if item.read_at is None:
             unread.append(item.pk)
     # Shown once as new, then read: one update for the whole page.
