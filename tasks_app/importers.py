@@ -29,9 +29,10 @@ from simple_history.utils import bulk_create_with_history
 
 from tasks_app import actions
 from tasks_app.lifecycle import Clear
-from tasks_app.models import Assignment, Official, Plan, Task, TaskGroup, Unit
+from tasks_app.models import Assignment, Official, Plan, SourceDocument, Task, TaskGroup, Unit
 from tasks_app.reports.appendix import APPENDIX_COLUMNS
 from tasks_app.scope import actor_scope
+from tasks_app.source_documents import SourceDocumentText, parse_source_document
 
 DEFAULT_CRITERIA = "Được người có thẩm quyền xem xét, nghiệm thu"
 REQUIRED = ("stt", "title", "lead", "deliverable", "deadline", "authority")
@@ -47,8 +48,11 @@ ALIASES = {
     "criteria": ["tieu chi nghiem thu", "tieu chi", "yeu cau nghiem thu", "tieu chi danh gia"],
     "deadline": ["thoi han", "thoi han hoan thanh", "thoi gian hoan thanh", "han hoan thanh", "thoi gian"],
     "authority": ["tham quyen", "nguoi co tham quyen", "cap co tham quyen", "lanh dao phu trach"],
+    # Optional (issue 16): the directive that gave the task, read by tasks_app.source_documents.
+    "source_document": ["van ban giao", "van ban giao nhiem vu", "van ban chi dao", "can cu giao nhiem vu"],
 }
 HEADINGS = {key: str(heading) for key, heading, _width in APPENDIX_COLUMNS}
+HEADINGS.setdefault("source_document", "Văn bản giao")
 ALL_COMMUNES = {
     "ubnd cac xa phuong dac khu",
     "cac xa phuong dac khu",
@@ -115,6 +119,7 @@ class TaskRow:
     deadline: dt.date
     authority: Official
     fans_out: bool = False
+    source_document: SourceDocumentText | None = None
 
 
 @dataclass
@@ -248,7 +253,11 @@ class _Directory:
     def __init__(self):
         self.units: dict[str, Unit] = {}
         self.communes: list[Unit] = []
+        # The issuing body of a source document that names none: the city (the province's unit).
+        self.city_name = "UBND thành phố"
         for unit in Unit.objects.all():
+            if unit.kind == Unit.Kind.CITY and self.city_name == "UBND thành phố":
+                self.city_name = unit.name
             self.units[fold(unit.code)] = unit
             self.units.setdefault(fold(unit.name), unit)
             if unit.is_commune_level:
@@ -398,6 +407,14 @@ def read_appendix(content: bytes, *, plan_year: int) -> list[TaskRow]:
             if key in titles:
                 problem("title", _t("Trùng nhiệm vụ với dòng %(r)s.") % {"r": titles[key]})
             titles.setdefault(key, row_number)
+        source_document = None
+        if _text(cell(values, "source_document")):
+            try:
+                source_document = parse_source_document(
+                    _text(cell(values, "source_document")), default_issuer=directory.city_name
+                )
+            except ValueError as exc:
+                problem("source_document", str(exc))
         if len(problems) == before:
             tasks.append(
                 TaskRow(
@@ -415,6 +432,7 @@ def read_appendix(content: bytes, *, plan_year: int) -> list[TaskRow]:
                     deadline=deadline,
                     authority=authority,
                     fans_out=fans_out,
+                    source_document=source_document,
                 )
             )
 
@@ -432,6 +450,17 @@ def read_appendix(content: bytes, *, plan_year: int) -> list[TaskRow]:
     if problems:
         raise PlanImportError(sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
     return tasks
+
+
+def _source_documents(rows: list[TaskRow]) -> dict:
+    """The rows' source documents by (number, date): the stored ones, and the new ones created."""
+    wanted = {(r.source_document.number, r.source_document.date): r.source_document for r in rows if r.source_document}
+    documents = {}
+    for (number, date), text in wanted.items():
+        documents[(number, date)], _created = SourceDocument.objects.get_or_create(
+            number=number, date=date, defaults={"issuer": text.issuer, "summary": text.summary}
+        )
+    return documents
 
 
 def _roman_value(text: str) -> int:
@@ -468,6 +497,7 @@ def import_plan(content: bytes, *, year: int, name: str | None = None, by=None, 
             for group in bulk_create_with_history(new_groups, TaskGroup, default_user=scope.user):
                 existing[group.number] = group
             result.new_groups = len(new_groups)
+            documents = _source_documents(rows)
             tasks = bulk_create_with_history(
                 [
                     Task(
@@ -480,6 +510,9 @@ def import_plan(content: bytes, *, year: int, name: str | None = None, by=None, 
                         acceptance_criteria=r.criteria,
                         default_deadline=r.deadline,
                         authority=r.authority,
+                        source_document=documents.get(
+                            (r.source_document.number, r.source_document.date) if r.source_document else None
+                        ),
                     )
                     for r in rows
                 ],
