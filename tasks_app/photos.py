@@ -26,8 +26,11 @@ from tasks_app.lifecycle import local_tz
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
 # The longest side of the stored copy: sharp on a phone, a few hundred kB on a slow link.
 MAX_SIDE = 1600
-# A photo of more pixels than this is refused before it is decoded (a "decompression bomb").
+# A photo of more pixels than this is refused before it is decoded (a "decompression bomb"). A
+# JPEG is decoded at 1/2, 1/4 or 1/8 of its size when that still covers MAX_SIDE (`draft`), so a
+# 200-megapixel phone photo costs a few megabytes of memory; other formats decode in full.
 MAX_PIXELS = 50_000_000
+MAX_JPEG_PIXELS = 210_000_000
 
 
 @dataclass
@@ -95,9 +98,13 @@ def process(upload) -> Photo:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(upload) as image:
-                if image.width * image.height > MAX_PIXELS:
+                limit = MAX_JPEG_PIXELS if image.format == "JPEG" else MAX_PIXELS
+                if image.width * image.height > limit:
                     raise Image.DecompressionBombError(name)
                 exif = image.getexif()
+                if image.format == "JPEG":
+                    # Orientation may swap the sides: ask for enough pixels either way.
+                    image.draft("RGB", (MAX_SIDE, MAX_SIDE))
                 taken_at = _taken_at(exif)
                 latitude, longitude = _position(exif)
                 upright = ImageOps.exif_transpose(image)

@@ -223,3 +223,17 @@ def test_the_dashboard_shows_this_months_inspections_by_unit(client, office, ass
     figures = client.get(reverse("web:dashboard")).context["inspections"]
     assert figures["total"] == 2
     assert [(r["assignment__unit__code"], r["n"], r["remedy"]) for r in figures["by_unit"]] == [("10507", 2, 1)]
+
+
+def test_a_large_phone_photo_is_decoded_small_and_a_bomb_is_refused(client, office, assignment_a):
+    from tasks_app import photos
+
+    big = photos.process(SimpleUploadedFile("big.jpg", camera_jpeg(width=6400, height=4800)))
+    assert (big.width, big.height) == (1600, 1200) and big.latitude == Decimal("20.858333")
+    # A PNG that claims 20000 × 20000 pixels is refused before it is decoded.
+    buffer = BytesIO()
+    Image.new("1", (20000, 20000)).save(buffer, "PNG")
+    sign_in(client, office, verified=True)
+    response = post_inspection(client, assignment_a, photos=SimpleUploadedFile("bomb.png", buffer.getvalue()))
+    assert response.status_code == 400 and "bomb.png" in response.content.decode()
+    assert not Inspection.objects.exists()

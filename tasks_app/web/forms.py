@@ -272,12 +272,16 @@ class GiveTaskForm(forms.Form):
     doc_issuer = forms.CharField(label=_("Cơ quan ban hành"), max_length=200, required=False)
     doc_summary = forms.CharField(label=_("Trích yếu"), max_length=500, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, giver: Official | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["group"].queryset = TaskGroup.objects.select_related("plan").order_by("-plan__year", "number")
         self.fields["group"].label_from_instance = lambda g: f"{g.plan.year} · {g}"
         self.fields["authority"].queryset = (
-            Official.objects.filter(Q(role=Official.Role.LEADER) | Q(tasks_under_authority__isnull=False))
+            Official.objects.filter(
+                Q(role=Official.Role.LEADER)
+                | Q(tasks_under_authority__isnull=False)
+                | Q(pk=giver.pk if giver is not None else None)
+            )
             .distinct()
             .order_by("full_name")
         )

@@ -62,8 +62,8 @@ def task_new(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         scope = actor_scope(request.user)
         initial = {"authority": scope.official_id} if scope.official and not scope.official.is_city_wide else {}
-        return _page(request, GiveTaskForm(initial=initial))
-    form = GiveTaskForm(request.POST)
+        return _page(request, GiveTaskForm(initial=initial, giver=scope.official))
+    form = GiveTaskForm(request.POST, giver=actor_scope(request.user).official)
     if not form.is_valid():
         return _page(request, form, status=400)
     data = form.cleaned_data
@@ -109,4 +109,5 @@ def task_new(request: HttpRequest) -> HttpResponse:
 def task_clears(request: HttpRequest) -> HttpResponse:
     """The six-clears panel for what has been typed so far (htmx swaps it in as the user types)."""
     _require_giver(request)
-    return render(request, "web/_clears.html", {"clears": _clears(request, GiveTaskForm(request.POST))})
+    form = GiveTaskForm(request.POST, giver=actor_scope(request.user).official)
+    return render(request, "web/_clears.html", {"clears": _clears(request, form)})
