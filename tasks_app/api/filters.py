@@ -41,7 +41,7 @@ class AssignmentFilter(django_filters.FilterSet):
 
     class Meta:
         model = Assignment
-        fields = []
+        fields: list[str] = []
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -60,7 +60,7 @@ class TaskFilter(django_filters.FilterSet):
 
     class Meta:
         model = Task
-        fields = []
+        fields: list[str] = []
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -74,7 +74,7 @@ class UnitFilter(django_filters.FilterSet):
 
     class Meta:
         model = Unit
-        fields = []
+        fields: list[str] = []
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -87,4 +87,4 @@ class ExtensionRequestFilter(django_filters.FilterSet):
 
     class Meta:
         model = ExtensionRequest
-        fields = []
+        fields: list[str] = []

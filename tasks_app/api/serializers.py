@@ -3,11 +3,6 @@ a code exists (units, tasks)."""
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from urllib.parse import urlsplit
-
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.urls import reverse
@@ -18,6 +13,7 @@ from rest_framework import serializers
 
 from tasks_app import evidence
 from tasks_app.api.models import WebhookEndpoint
+from tasks_app.api.webhooks import DestinationRefused, checked_address
 from tasks_app.models import (
     Assignment,
     Evidence,
@@ -41,7 +37,9 @@ class OfficialSerializer(serializers.ModelSerializer):
 
 
 class UnitSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    parent: serializers.SlugRelatedField = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="code", read_only=True, allow_null=True
+    )
     head = OfficialSerializer(read_only=True, allow_null=True)
 
     class Meta:
@@ -418,9 +416,12 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         return sorted(set(events))
 
     def validate_url(self, url):
-        # A unit's key must not make this server call into the city's internal network.
-        if not settings.WEBHOOK_ALLOW_PRIVATE_URLS and not is_public_host(urlsplit(url).hostname or ""):
-            raise serializers.ValidationError(_("Địa chỉ nhận phải là một địa chỉ công khai trên Internet."))
+        # A unit's key must not make this server call into the city's internal network; checked
+        # again at every delivery attempt (webhooks.checked_address).
+        try:
+            checked_address(url)
+        except DestinationRefused as exc:
+            raise serializers.ValidationError(_("Địa chỉ nhận phải là một địa chỉ công khai trên Internet.")) from exc
         return url
 
 
@@ -430,12 +431,3 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     class Meta(WebhookEndpointSerializer.Meta):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
         read_only_fields = ["id", "created_at", "secret"]
-
-
-def is_public_host(host: str) -> bool:
-    """Whether every address the host name resolves to is a global (Internet) address."""
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (OSError, UnicodeError):
-        return False
-    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -58,7 +59,7 @@ def list_url() -> str:
 
 @dataclass
 class DigestItem:
-    assignment: object
+    assignment: Any  # an Assignment
     stage: str
     offset: int
     deadline: dt.date
@@ -271,16 +272,20 @@ class ZaloChannel(BaseChannel):
             return render_to_string("reminders/zalo-digest.txt", digest.context()).strip()
 
     def split(self, digest):
-        """Pack items in order into messages that fit ZALO_TEXT_LIMIT; the numbering is rendered
-        at its widest while packing, so a packed message still fits once numbered."""
-        widest = dict(part=len(digest.items), parts=len(digest.items))
+        """Pack items in order into messages that fit ZALO_TEXT_LIMIT. A text is a header, one line
+        per item and the link, so each line is rendered once and measured, with the numbering at its
+        widest; `send` refuses a text over the limit rather than cut it."""
+        widest = len(digest.items)
+        base = len(self.text(Digest(digest.recipient, digest.day, part=widest, parts=widest)))
         packs: list[list[DigestItem]] = [[]]
+        size = base
         for item in digest.items:
-            trial = Digest(digest.recipient, digest.day, items=[*packs[-1], item], **widest)
-            if packs[-1] and len(self.text(trial)) > ZALO_TEXT_LIMIT:
-                packs.append([item])
-            else:
-                packs[-1].append(item)
+            line = len(self.text(Digest(digest.recipient, digest.day, items=[item], part=widest, parts=widest))) - base
+            if packs[-1] and size + line > ZALO_TEXT_LIMIT:
+                packs.append([])
+                size = base
+            packs[-1].append(item)
+            size += line
         return [
             Digest(digest.recipient, digest.day, digest.key, items, part=n, parts=len(packs))
             for n, items in enumerate(packs, 1)

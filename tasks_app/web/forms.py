@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db.models import Q
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from tasks_app import evidence
 from tasks_app.models import Assignment, Official, SourceDocument, TaskGroup, Unit
 from tasks_app.status import Status, Timeliness
+
+
+def _choice(form: forms.Form, name: str) -> forms.ChoiceField:
+    """A choice field of the form, to set its choices per request."""
+    return cast(forms.ChoiceField, form.fields[name])
+
+
+def _model_choice(form: forms.Form, name: str) -> forms.ModelChoiceField:
+    """A model choice field of the form, to set its queryset per request."""
+    return cast(forms.ModelChoiceField, form.fields[name])
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -66,21 +79,22 @@ class ProgressForm(VersionedForm):
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 5}),
     )
     note = forms.CharField(label=_("Nội dung báo cáo"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    files = MultipleFileField(
+    # (The ignores: a form's `files` is also its uploads; the metaclass moves this field out of the way.)
+    files = MultipleFileField(  # type: ignore[assignment]
         label=_("Tệp minh chứng"),
         required=False,
-        help_text=_("PDF, ảnh, Word, Excel, PowerPoint; có thể chọn nhiều tệp."),
+        help_text=lazy(evidence.accepted_hint, str)(),
     )
     links = LinksField(label=_("Đường dẫn minh chứng"), required=False, help_text=_("Mỗi dòng một đường dẫn."))
 
 
 class SubmitForm(VersionedForm):
     note = forms.CharField(label=_("Thuyết minh sản phẩm"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    files = MultipleFileField(label=_("Tệp sản phẩm"), required=False)
+    files = MultipleFileField(label=_("Tệp sản phẩm"), required=False, help_text=lazy(evidence.accepted_hint, str)())  # type: ignore[assignment]
     links = LinksField(label=_("Đường dẫn sản phẩm"), required=False, help_text=_("Mỗi dòng một đường dẫn."))
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if not self.errors and not cleaned.get("files") and not cleaned.get("links"):
             raise ValidationError(
                 _("Hãy đính kèm sản phẩm: ít nhất một tệp hoặc một đường dẫn."), code="no_deliverable"
@@ -141,10 +155,10 @@ class AssignmentFilterForm(forms.Form):
         _source_filters(self, plans, documents)
         self.fields["q"].widget.input_type = "search"
         self.fields["q"].widget.attrs["placeholder"] = _("Mã, tên nhiệm vụ, đơn vị…")
-        self.fields["status"].choices = [("", _("Mọi trạng thái")), ("open", _("Chưa hoàn thành")), *Status.choices]
-        self.fields["timeliness"].choices = [("", _("Mọi phân loại")), *Timeliness.choices]
-        self.fields["group"].choices = [("", _("Mọi nhóm"))] + [(g.pk, str(g)) for g in groups]
-        self.fields["role"].choices = [("", _("Mọi vai trò")), *Assignment.Role.choices]
+        _choice(self, "status").choices = [("", _("Mọi trạng thái")), ("open", _("Chưa hoàn thành")), *Status.choices]
+        _choice(self, "timeliness").choices = [("", _("Mọi phân loại")), *Timeliness.choices]
+        _choice(self, "group").choices = [("", _("Mọi nhóm"))] + [(g.pk, str(g)) for g in groups]
+        _choice(self, "role").choices = [("", _("Mọi vai trò")), *Assignment.Role.choices]
         if not show_unit:
             del self.fields["unit"]
             del self.fields["month"]
@@ -186,10 +200,10 @@ class DashboardFilterForm(forms.Form):
     def __init__(self, *args, groups=(), provinces=(), plans=(), documents=(), **kwargs):
         super().__init__(*args, **kwargs)
         _source_filters(self, plans, documents)
-        self.fields["group"].choices = [("", _("Mọi nhóm"))] + [(g.pk, str(g)) for g in groups]
+        _choice(self, "group").choices = [("", _("Mọi nhóm"))] + [(g.pk, str(g)) for g in groups]
         self.fields["q"].widget.input_type = "search"
         if len(provinces) > 1:
-            self.fields["parent"].choices = [("", _("Mọi tỉnh, thành phố"))] + [(p.pk, p.name) for p in provinces]
+            _choice(self, "parent").choices = [("", _("Mọi tỉnh, thành phố"))] + [(p.pk, p.name) for p in provinces]
         else:
             # One city (Hải Phòng alone): nothing to choose, one field less on a phone.
             del self.fields["parent"]
@@ -199,11 +213,11 @@ def _source_filters(form: forms.Form, plans, documents) -> None:
     """The plan and source-document filters: "the tasks of the November meeting's conclusions" in one click.
     Shown only when there is a choice to make (one field less on a phone otherwise)."""
     if len(plans) > 1:
-        form.fields["plan"].choices = [("", _("Mọi kế hoạch"))] + [(p.pk, p.name) for p in plans]
+        _choice(form, "plan").choices = [("", _("Mọi kế hoạch"))] + [(p.pk, p.name) for p in plans]
     else:
         del form.fields["plan"]
     if documents:
-        form.fields["source_document"].choices = [("", _("Mọi văn bản"))] + [
+        _choice(form, "source_document").choices = [("", _("Mọi văn bản"))] + [
             (d.pk, f"{d.number} — {d.summary[:60]}" if d.summary else d.number) for d in documents
         ]
     else:
@@ -215,6 +229,13 @@ def group_choices():
 
 
 # --- giving a task ---------------------------------------------------------------------------
+
+
+class GroupChoiceField(forms.ModelChoiceField):
+    """Groups named with their plan's year: several plans' groups share numbers and titles."""
+
+    def label_from_instance(self, obj: TaskGroup) -> str:
+        return f"{obj.plan.year} · {obj}"
 
 
 class GiveTaskForm(forms.Form):
@@ -229,7 +250,7 @@ class GiveTaskForm(forms.Form):
         ("communes", _("Tất cả xã, phường, đặc khu của tỉnh/thành phố")),
     ]
 
-    group = forms.ModelChoiceField(label=_("Nhóm nhiệm vụ (kế hoạch)"), queryset=TaskGroup.objects.none())
+    group = GroupChoiceField(label=_("Nhóm nhiệm vụ (kế hoạch)"), queryset=TaskGroup.objects.none())
     title = forms.CharField(label=_("Tên nhiệm vụ (rõ việc)"), max_length=500, required=False)
     description = forms.CharField(
         label=_("Nội dung cần làm (rõ việc)"), widget=forms.Textarea(attrs={"rows": 3}), required=False
@@ -274,9 +295,10 @@ class GiveTaskForm(forms.Form):
 
     def __init__(self, *args, giver: Official | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["group"].queryset = TaskGroup.objects.select_related("plan").order_by("-plan__year", "number")
-        self.fields["group"].label_from_instance = lambda g: f"{g.plan.year} · {g}"
-        self.fields["authority"].queryset = (
+        _model_choice(self, "group").queryset = TaskGroup.objects.select_related("plan").order_by(
+            "-plan__year", "number"
+        )
+        _model_choice(self, "authority").queryset = (
             Official.objects.filter(
                 Q(role=Official.Role.LEADER)
                 | Q(tasks_under_authority__isnull=False)
@@ -285,9 +307,9 @@ class GiveTaskForm(forms.Form):
             .distinct()
             .order_by("full_name")
         )
-        self.fields["units"].queryset = Unit.objects.exclude(kind=Unit.Kind.CITY).order_by("kind", "code")
-        self.fields["role"].choices = [("", _("— chưa chọn —")), *Assignment.Role.choices]
-        self.fields["source_document"].queryset = SourceDocument.objects.all()
+        _model_choice(self, "units").queryset = Unit.objects.exclude(kind=Unit.Kind.CITY).order_by("kind", "code")
+        _choice(self, "role").choices = [("", _("— chưa chọn —")), *Assignment.Role.choices]
+        _model_choice(self, "source_document").queryset = SourceDocument.objects.all()
 
     def source_document_data(self) -> SourceDocument | dict | None:
         data = getattr(self, "cleaned_data", {})
@@ -349,4 +371,4 @@ class InspectionForm(forms.Form):
         super().__init__(*args, **kwargs)
         from tasks_app.models import Inspection
 
-        self.fields["conclusion"].choices = Inspection.Conclusion.choices
+        _choice(self, "conclusion").choices = Inspection.Conclusion.choices
