@@ -237,3 +237,31 @@ def test_a_large_phone_photo_is_decoded_small_and_a_bomb_is_refused(client, offi
     response = post_inspection(client, assignment_a, photos=SimpleUploadedFile("bomb.png", buffer.getvalue()))
     assert response.status_code == 400 and "bomb.png" in response.content.decode()
     assert not Inspection.objects.exists()
+
+
+def test_the_inspections_list_costs_the_same_for_one_and_for_many(leader_client, office, assignment_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tasks_app.models import InspectionPhoto as Photo
+
+    path = f"/api/v1/assignments/{assignment_a.pk}/inspections/"
+
+    def add(n):
+        for i in range(n):
+            inspection = Inspection.objects.create(
+                assignment=assignment_a,
+                date=dt.date(2026, 11, 1 + i),
+                inspector=office,
+                findings="x",
+                conclusion="passed",
+            )
+            Photo.objects.create(inspection=inspection, file=f"inspections/p{inspection.pk}.jpg")
+
+    add(1)
+    with CaptureQueriesContext(connection) as one:
+        assert len(leader_client.get(path).json()) == 1
+    add(9)
+    with CaptureQueriesContext(connection) as ten:
+        assert len(leader_client.get(path).json()) == 10
+    assert len(ten) == len(one)
