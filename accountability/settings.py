@@ -221,6 +221,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 3600 * env_int("SESSION_MAX_HOURS", 12, minimum=1, maximum=24 * 14)
 SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 60, minimum=1)
 SESSION_IDLE_TIMEOUT_AUTHORITY_MINUTES = env_int("SESSION_IDLE_TIMEOUT_AUTHORITY_MINUTES", 15, minimum=1)
+# How often a used session records that it was used (one session write at most this often).
+SESSION_IDLE_RESOLUTION_SECONDS = 60
 # The pages send the CSRF token from the form or the page (htmx hx-headers), never read the cookie.
 CSRF_COOKIE_HTTPONLY = True
 

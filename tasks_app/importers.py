@@ -19,9 +19,10 @@ import unicodedata
 import xml.etree.ElementTree as ET  # noqa: S405 (only streams parts already refused if they declare a DTD)
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from io import BytesIO
-from typing import cast
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -195,8 +196,10 @@ def _scan_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo, filename: str)
             if not is_sheet:
                 continue
             parser.feed(chunk)
-            for event in parser.read_events():
-                _event, element = cast("tuple[str, ET.Element]", event)  # a "start" event carries its element
+            # With events=("start",) every event is ("start", element); typeshed's union says more.
+            for _event, element in cast("Iterator[tuple[str, Any]]", parser.read_events()):
+                if not isinstance(element, ET.Element):
+                    continue
                 tag = element.tag.rsplit("}", 1)[-1]
                 if tag == "row":
                     rows += 1

@@ -96,14 +96,6 @@ def test_generate_scale_data_command(moved):
     moved()
 
 
-def test_load_sample_plan_demo_activity_command(moved):
-    call_command("load_haiphong", verbosity=0)
-    call_command("load_sample_plan", stdout=io.StringIO())
-    before = figures.current()
-    call_command("load_sample_plan", "--demo-activity", stdout=io.StringIO())
-    assert Assignment.objects.filter(status=Status.ACCEPTED).exists() and figures.current() > before
-
-
 def test_model_saves_and_deletes(group, task, assignment_a, moved):
     other = TaskGroup.objects.create(plan=group.plan, number=2, title="Văn hóa - xã hội")
     before = figures.current()

@@ -80,9 +80,9 @@ UNPROVEN_PREFIXES = ("/api/", "/feeds/")
 
 
 def _anon_rate() -> tuple[int, int]:
-    rate = SimpleRateThrottle.parse_rate(None, settings.ANON_THROTTLE_RATE)  # type: ignore[arg-type]  # parse_rate uses no state
-    assert rate[0] is not None and rate[1] is not None  # noqa: S101 - a rate is set in settings
-    return rate[0], rate[1]
+    """ANON_THROTTLE_RATE as DRF writes rates: "60/min" → (60, 60 seconds)."""
+    count, period = settings.ANON_THROTTLE_RATE.split("/")
+    return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
 
 
 def _window_key(address: str, duration: int, now: float) -> tuple[str, float]:

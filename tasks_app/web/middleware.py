@@ -87,10 +87,10 @@ def refuse_malformed_input(get_response):
 
 
 # Session keys of the idle timeout: when the session was last used (Unix seconds, written at most
-# once a minute so a busy page costs no session write per request) and the idle limit in force.
+# once per SESSION_IDLE_RESOLUTION_SECONDS so a busy page costs no session write per request) and the
+# idle limit in force, decided at sign-in.
 LAST_SEEN = "idle_last_seen"
 IDLE_LIMIT = "idle_limit"
-LAST_SEEN_RESOLUTION = 60
 
 
 def idle_limit_seconds(user) -> int:
@@ -121,9 +121,10 @@ def end_idle_sessions(get_response):
                 logout(request)
                 if not request.path.startswith("/api/"):
                     messages.info(request, _("Phiên làm việc đã kết thúc vì lâu không hoạt động. Hãy đăng nhập lại."))
-            elif last_seen is None or now - last_seen >= LAST_SEEN_RESOLUTION:
+            elif last_seen is None or now - last_seen >= settings.SESSION_IDLE_RESOLUTION_SECONDS:
                 session[LAST_SEEN] = now
-                session[IDLE_LIMIT] = idle_limit_seconds(user)
+                if IDLE_LIMIT not in session:  # a session from before the timeout existed
+                    session[IDLE_LIMIT] = idle_limit_seconds(user)
         return get_response(request)
 
     return middleware

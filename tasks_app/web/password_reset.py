@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
 
 from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.cache import cache
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -36,7 +35,8 @@ def _count(kind: str, value: str) -> int:
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
-    def save(self, *args: Any, request: Any = None, **kwargs: Any) -> None:
+    def enqueue(self, request: HttpRequest) -> None:
+        """Instead of PasswordResetForm.save(), which looks the address up and mails in the request."""
         from tasks_app.tasks import send_password_reset
 
         send_password_reset.delay_on_commit(
@@ -47,7 +47,7 @@ class QueuedPasswordResetForm(PasswordResetForm):
 class LimitedPasswordResetView(auth_views.PasswordResetView):
     form_class = QueuedPasswordResetForm
 
-    def form_valid(self, form):
+    def form_valid(self, form: QueuedPasswordResetForm) -> HttpResponse:
         if _count("client", get_client_ip_address(self.request) or "unknown") > settings.PASSWORD_RESET_PER_CLIENT:
             form.add_error(None, _("Quá nhiều yêu cầu đặt lại mật khẩu từ máy này; hãy thử lại sau một giờ."))
             response = self.form_invalid(form)
@@ -55,5 +55,5 @@ class LimitedPasswordResetView(auth_views.PasswordResetView):
             response["Retry-After"] = str(WINDOW_SECONDS)
             return response
         if _count("address", form.cleaned_data["email"]) <= settings.PASSWORD_RESET_PER_ADDRESS:
-            form.save(request=self.request)
+            form.enqueue(self.request)
         return HttpResponseRedirect(self.get_success_url())
