@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A request that writes pins its author to the primary (read-your-writes with a replica).
+    "tasks_app.replica.pin_writers",
     "django_otp.middleware.OTPMiddleware",
     # Requests under /api/ and /feeds/ proving no identity, counted per client address (429 past the rate).
     "tasks_app.api.throttling.throttle_unauthenticated",
@@ -124,6 +126,24 @@ else:
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     }
+# Reads scaled out (tasks_app/replica.py): with DATABASE_REPLICA_URL, a PostgreSQL streaming
+# replica serves the dashboards, KPI, reports and exports; writes and everything else stay on the
+# primary. After a write its author reads from the primary for DATABASE_REPLICA_PIN_SECONDS.
+_replica_url = env_str("DATABASE_REPLICA_URL")
+if _replica_url:
+    try:
+        _replica = dj_database_url.parse(
+            _replica_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_REPLICA_URL is not a database URL: {exc}") from exc
+    # A replica that does not answer is given up on fast; the view then reads from the primary.
+    _replica["OPTIONS"] = {**_replica.get("OPTIONS", {}), "connect_timeout": 2}
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["tasks_app.replica.ReplicaRouter"]
+DATABASE_REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 30, minimum=0)
+DATABASE_REPLICA_RETRY_SECONDS = env_int("DATABASE_REPLICA_RETRY_SECONDS", 30, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")

@@ -18,9 +18,11 @@ from tasks_app.scope import actor_scope
 from tasks_app.status import Status
 
 
-def commune_units() -> QuerySet[Unit]:
-    """The commune-level units (phường, xã, đặc khu) a task "for all communes" goes to."""
-    return Unit.objects.filter(kind__in=Unit.COMMUNE_LEVEL)
+def commune_units(province_id: int | None = None) -> QuerySet[Unit]:
+    """The commune-level units (phường, xã, đặc khu) a task "for all communes" goes to: those of
+    one province when given (a province's plan reaches its own communes only)."""
+    units = Unit.objects.filter(kind__in=Unit.COMMUNE_LEVEL)
+    return units if province_id is None else units.filter(parent_id=province_id)
 
 
 def fan_out(

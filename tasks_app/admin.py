@@ -25,6 +25,7 @@ from tasks_app.models import (
     TaskGroup,
     Unit,
 )
+from tasks_app.scope import actor_scope, in_province_filter, province_filter
 from tasks_app.status import Status
 
 
@@ -55,8 +56,27 @@ admin.site.site_title = _("Theo dõi nhiệm vụ")
 admin.site.index_title = _("Quản trị")
 
 
+class ProvinceWall:
+    """Staff who are not national (not superusers) see only their own province's rows: the rule
+    is scope.py's, on the path to the row's unit (`province_unit`) or its province (`province_of`)."""
+
+    province_unit: str | None = None
+    province_of: str | None = None
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)  # type: ignore[misc]
+        scope = actor_scope(request.user)
+        if self.province_unit is not None:
+            q = in_province_filter(scope, self.province_unit)
+        else:
+            q = province_filter(scope, self.province_of or "province_id")
+        return queryset if q is None else queryset.filter(q)
+
+
 @admin.register(Unit)
-class UnitAdmin(SimpleHistoryAdmin):
+class UnitAdmin(ProvinceWall, SimpleHistoryAdmin):
+    province_unit = "pk"
+
     list_display = ["code", "name", "kind", "head"]
     list_filter = ["kind"]
     search_fields = ["code", "name"]
@@ -65,7 +85,9 @@ class UnitAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Official)
-class OfficialAdmin(SimpleHistoryAdmin):
+class OfficialAdmin(ProvinceWall, SimpleHistoryAdmin):
+    province_unit = "unit_id"
+
     list_display = ["full_name", "position", "unit", "role", "phone"]
     list_filter = ["role", "unit__kind"]
     search_fields = ["full_name", "user__username", "user__email", "unit__name", "unit__code"]
@@ -79,7 +101,9 @@ class TaskGroupInline(admin.TabularInline):
 
 
 @admin.register(Plan)
-class PlanAdmin(SimpleHistoryAdmin):
+class PlanAdmin(ProvinceWall, SimpleHistoryAdmin):
+    province_of = "province_id"
+
     list_display = ["name", "year", "decision_number", "is_sample"]
     list_filter = ["year", "is_sample"]
     search_fields = ["name", "decision_number"]
@@ -87,7 +111,9 @@ class PlanAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(TaskGroup)
-class TaskGroupAdmin(SimpleHistoryAdmin):
+class TaskGroupAdmin(ProvinceWall, SimpleHistoryAdmin):
+    province_of = "plan__province_id"
+
     list_display = ["number", "title", "plan"]
     list_filter = ["plan"]
     search_fields = ["title"]
@@ -101,7 +127,9 @@ class SourceDocumentAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Task)
-class TaskAdmin(SimpleHistoryAdmin):
+class TaskAdmin(ProvinceWall, SimpleHistoryAdmin):
+    province_of = "group__plan__province_id"
+
     list_display = ["code", "title", "group", "default_deadline", "authority", "source_document"]
     list_filter = ["group__plan", "group", "source_document"]
     search_fields = ["code", "title", "description", "deliverable"]
@@ -121,7 +149,9 @@ class ProgressReportInline(admin.TabularInline):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(SimpleHistoryAdmin):
+class AssignmentAdmin(ProvinceWall, SimpleHistoryAdmin):
+    province_unit = "unit_id"
+
     list_display = ["task", "unit", "role", "responsible", "deadline", "status", "progress", "six_clears"]
     list_filter = ["status", "role", "unit__kind", "task__group__plan", "task__group"]
     search_fields = ["task__code", "task__title", "unit__code", "unit__name", "responsible__full_name"]
@@ -198,7 +228,9 @@ class EvidenceInline(admin.TabularInline):
 
 
 @admin.register(ProgressReport)
-class ProgressReportAdmin(admin.ModelAdmin):
+class ProgressReportAdmin(ProvinceWall, admin.ModelAdmin):
+    province_unit = "assignment__unit_id"
+
     list_display = ["assignment", "kind", "author", "status", "percent", "created_at"]
     list_filter = ["kind", "status"]
     search_fields = ["assignment__task__code", "assignment__unit__name", "note"]
@@ -208,7 +240,9 @@ class ProgressReportAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExtensionRequest)
-class ExtensionRequestAdmin(SimpleHistoryAdmin):
+class ExtensionRequestAdmin(ProvinceWall, SimpleHistoryAdmin):
+    province_unit = "assignment__unit_id"
+
     list_display = ["assignment", "current_deadline", "requested_deadline", "status", "decided_by", "decided_at"]
     list_filter = ["status"]
     search_fields = ["assignment__task__code", "assignment__unit__name", "reason"]
@@ -262,7 +296,9 @@ class InspectionPhotoInline(admin.TabularInline):
 
 
 @admin.register(Inspection)
-class InspectionAdmin(SimpleHistoryAdmin):
+class InspectionAdmin(ProvinceWall, SimpleHistoryAdmin):
+    province_unit = "assignment__unit_id"
+
     list_display = ["assignment", "date", "inspector", "conclusion", "remedy"]
     list_filter = ["conclusion"]
     search_fields = ["assignment__task__code", "assignment__unit__name", "findings"]
@@ -277,7 +313,9 @@ class IndicatorActualInline(admin.TabularInline):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(SimpleHistoryAdmin):
+class IndicatorAdmin(ProvinceWall, SimpleHistoryAdmin):
+    province_of = "plan__province_id"
+
     list_display = ["number", "name", "unit_of_measure", "annual_target", "responsible_unit"]
     list_filter = ["plan"]
     search_fields = ["name"]

@@ -35,7 +35,7 @@ from tasks_app import actions
 from tasks_app.lifecycle import Clear
 from tasks_app.models import Assignment, Official, Plan, SourceDocument, Task, TaskGroup, Unit
 from tasks_app.reports.appendix import APPENDIX_COLUMNS
-from tasks_app.scope import actor_scope
+from tasks_app.scope import actor_scope, province_units
 from tasks_app.source_documents import SourceDocumentText, parse_source_document
 
 DEFAULT_CRITERIA = "Được người có thẩm quyền xem xét, nghiệm thu"
@@ -341,20 +341,25 @@ def _month_end(year: int, month: int) -> dt.date:
 class _Directory:
     """Units and officials, loaded once, looked up by code or folded name."""
 
-    def __init__(self):
+    def __init__(self, province: Unit | None = None):
         self.units: dict[str, Unit] = {}
         self.communes: list[Unit] = []
-        # The issuing body of a source document that names none: the city (the province's unit).
-        self.city_name = "UBND thành phố"
-        for unit in Unit.objects.all():
-            if unit.kind == Unit.Kind.CITY and self.city_name == "UBND thành phố":
+        # The issuing body of a source document that names none: the plan's province (its unit).
+        self.city_name = province.name if province is not None else "UBND thành phố"
+        # A province's plan names that province's units only: "all communes" are its communes.
+        units = Unit.objects.all() if province is None else Unit.objects.filter(pk__in=province_units(province.pk))
+        for unit in units:
+            if province is None and unit.kind == Unit.Kind.CITY and self.city_name == "UBND thành phố":
                 self.city_name = unit.name
             self.units[fold(unit.code)] = unit
             self.units.setdefault(fold(unit.name), unit)
             if unit.is_commune_level:
                 self.communes.append(unit)
         self.officials: dict[str, list[Official]] = {}
-        for official in Official.objects.select_related("user"):
+        officials = Official.objects.select_related("user")
+        if province is not None:
+            officials = officials.filter(unit__in=province_units(province.pk))
+        for official in officials:
             for key in {fold(official.full_name), fold(official.user.username)}:
                 self.officials.setdefault(key, []).append(official)
 
@@ -489,11 +494,11 @@ class _RowChecker:
         return None
 
 
-def read_appendix(content: bytes, *, plan_year: int, filename: str = "") -> list[TaskRow]:
+def read_appendix(content: bytes, *, plan_year: int, filename: str = "", province: Unit | None = None) -> list[TaskRow]:
     """Parse and check the whole file; raise PlanImportError listing every problem."""
     rows = _rows(content, filename)
     header_row, columns = _find_header(rows)
-    directory = _Directory()
+    directory = _Directory(province)
     problems: list[Problem] = []
     tasks: list[TaskRow] = []
     group_number, group_title, groups_seen = 0, "", 0
@@ -606,12 +611,25 @@ def _roman_value(text: str) -> int:
 
 
 def import_plan(
-    content: bytes, *, year: int, name: str | None = None, by=None, dry_run: bool = False, filename: str = ""
+    content: bytes,
+    *,
+    year: int,
+    name: str | None = None,
+    by=None,
+    dry_run: bool = False,
+    filename: str = "",
+    province: Unit | None = None,
 ) -> ImportResult:
-    """Create the tasks of the appendix and issue their assignments, or nothing at all."""
+    """Create the tasks of the appendix and issue their assignments, or nothing at all. The plan
+    belongs to `province` (default: the one province loaded, when there is exactly one)."""
     name = name or f"Kế hoạch phát triển kinh tế - xã hội năm {year}"
-    rows = read_appendix(content, plan_year=year, filename=filename)
-    plan = Plan.objects.filter(year=year, name=name).first() or Plan(year=year, name=name)
+    if province is None:
+        roots = list(Unit.objects.filter(parent__isnull=True, kind__in=Unit.PROVINCE_LEVEL)[:2])
+        province = roots[0] if len(roots) == 1 else None
+    rows = read_appendix(content, plan_year=year, filename=filename, province=province)
+    plan = Plan.objects.filter(province=province, year=year, name=name).first() or Plan(
+        province=province, year=year, name=name
+    )
     groups = list({(t.group_number, t.group_title): None for t in rows})
     result = ImportResult(plan=plan, dry_run=dry_run, groups=groups, tasks=rows)
     if dry_run:

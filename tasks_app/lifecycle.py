@@ -151,8 +151,9 @@ def _require_authority(assignment: Assignment, scope: ActorScope) -> None:
         raise PermissionDenied(_t("Chỉ người có thẩm quyền của phân công này mới được thực hiện thao tác này."))
 
 
-def require_issuer(authority_id: int | None, scope: ActorScope) -> None:
-    if not may_issue(scope, authority_id):
+def require_issuer(authority_id: int | None, scope: ActorScope, units: Any = ()) -> None:
+    """The issuer rule for work given to `units` (an office issues only in its own province)."""
+    if not may_issue(scope, authority_id) or not all(may_issue(scope, authority_id, unit) for unit in units):
         raise PermissionDenied(_t("Chỉ người có thẩm quyền hoặc Văn phòng UBND thành phố mới được giao nhiệm vụ."))
 
 
@@ -235,7 +236,7 @@ def issue(assignment: Assignment, *, by: Any) -> Assignment:
     scope = actor_scope(by)
     with transaction.atomic():
         locked = _locked(assignment, None)
-        require_issuer(locked.authority_id, scope)
+        require_issuer(locked.authority_id, scope, [locked.unit])
         _require_status(locked, (Status.DRAFT,), _t("giao"))
         missing = missing_clears(locked)
         if missing:
@@ -258,7 +259,7 @@ def issue_new(
     importer), which needs no issuer's right."""
     scope = actor_scope(by)
     if by is not None:
-        require_issuer(authority_id, scope)
+        require_issuer(authority_id, scope, {a.unit_id: a.unit for a in assignments}.values())
     errors = {}
     for a in assignments:
         missing = missing_clears(a)

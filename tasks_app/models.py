@@ -24,7 +24,9 @@ from tasks_app.status import OPEN, TRACKED, Status, Timeliness
 
 class Unit(models.Model):
     class Kind(models.TextChoices):
+        NATION = "nation", _("Toàn quốc")
         CITY = "city", _("Thành phố")
+        PROVINCE = "province", _("Tỉnh")
         DEPARTMENT = "department", _("Sở, ban, ngành")
         WARD = "ward", _("Phường")
         COMMUNE = "commune", _("Xã")
@@ -32,6 +34,8 @@ class Unit(models.Model):
 
     # The commune-level kinds: the 114 units a task "for all communes" fans out to.
     COMMUNE_LEVEL = (Kind.WARD, Kind.COMMUNE, Kind.SPECIAL_ZONE)
+    # A province of the 34 (a centrally-run city or a province): the root of its unit tree.
+    PROVINCE_LEVEL = (Kind.CITY, Kind.PROVINCE)
 
     code = models.CharField(_("mã"), max_length=20, unique=True)
     name = models.CharField(_("tên"), max_length=200)
@@ -70,6 +74,11 @@ class Unit(models.Model):
     def is_commune_level(self) -> bool:
         return self.kind in self.COMMUNE_LEVEL
 
+    @property
+    def province_id(self) -> int | None:
+        """The province this unit belongs to (the rule is `scope.province_of`)."""
+        return scope.province_of(self)
+
 
 class Official(models.Model):
     """A named person (a Django user with a profile) who can answer for work."""
@@ -78,9 +87,10 @@ class Official(models.Model):
         MEMBER = "member", _("Cán bộ đơn vị")
         LEADER = "leader", _("Lãnh đạo thành phố")
         OFFICE = "office", _("Văn phòng UBND thành phố (theo dõi)")
+        NATIONAL = "national", _("Theo dõi toàn quốc (chỉ đọc)")
         INSPECTOR = "inspector", _("Thanh tra, kiểm tra thực địa")
 
-    # Roles that see the whole plan (every unit's assignments).
+    # Roles that see their province whole (every unit's assignments in it).
     CITY_WIDE_ROLES = (Role.LEADER, Role.OFFICE)
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="official")
@@ -110,8 +120,13 @@ class Official(models.Model):
         return self.role in self.CITY_WIDE_ROLES
 
     @property
+    def is_national(self) -> bool:
+        return self.role == self.Role.NATIONAL
+
+    @property
     def is_inspector(self) -> bool:
-        """An inspector (e.g. Thanh tra thành phố): sees and inspects every unit's work, gives no tasks."""
+        """An inspector (e.g. Thanh tra thành phố): sees and inspects every unit's work of their
+        province, gives no tasks."""
         return self.role == self.Role.INSPECTOR
 
     @property
@@ -120,7 +135,30 @@ class Official(models.Model):
         return self.unit.head_id == self.pk
 
 
+def _province_fk(related_name: str, *, null: bool = True) -> models.ForeignKey:
+    """The province a plan, policy, scheme or holiday belongs to (a unit without a parent)."""
+    return models.ForeignKey(
+        Unit,
+        verbose_name=_("tỉnh, thành phố"),
+        null=null,
+        blank=null,
+        on_delete=models.PROTECT,
+        related_name=related_name,
+        limit_choices_to={"parent__isnull": True, "kind__in": Unit.PROVINCE_LEVEL},
+    )
+
+
+class PlanQuerySet(models.QuerySet):
+    def visible_to(self, actor: Any) -> PlanQuerySet:
+        """The plans of the actor's province (all of them for national actors): `scope.province_filter`."""
+        q = scope.province_filter(scope.actor_scope(actor))
+        return self.all() if q is None else self.filter(q)
+
+
 class Plan(models.Model):
+    # Null only for plans made before provinces: migration 0003 gives them the province of their
+    # assignments' units.
+    province = _province_fk("plans")
     year = models.PositiveSmallIntegerField(_("năm"))
     name = models.CharField(_("tên kế hoạch"), max_length=300)
     decision_number = models.CharField(_("số quyết định"), max_length=100, blank=True)
@@ -133,11 +171,15 @@ class Plan(models.Model):
     )
     history = HistoricalRecords()
 
+    objects = PlanQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("kế hoạch")
         verbose_name_plural = _("kế hoạch")
         ordering = ["-year", "name"]
-        constraints = [models.UniqueConstraint(fields=["year", "name"], name="plan_year_name_uniq")]
+        constraints = [
+            models.UniqueConstraint(fields=["province", "year", "name"], name="plan_province_year_name_uniq")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -209,6 +251,13 @@ class IndicatorActual(models.Model):
         return f"{self.indicator} — Q{self.quarter}: {self.value}"
 
 
+class SourceDocumentQuerySet(models.QuerySet["SourceDocument"]):
+    def visible_to(self, actor: Any) -> SourceDocumentQuerySet:
+        """The documents behind the plans the actor sees (the rule is `scope.source_document_filter`)."""
+        q = scope.source_document_filter(scope.actor_scope(actor))
+        return self.all() if q is None else self.filter(q)
+
+
 class SourceDocument(models.Model):
     """The document a task was given by (văn bản giao nhiệm vụ): a plan decision, a meeting's
     conclusions (thông báo kết luận), a leader's directive."""
@@ -218,6 +267,8 @@ class SourceDocument(models.Model):
     issuer = models.CharField(_("cơ quan ban hành"), max_length=200)
     summary = models.CharField(_("trích yếu"), max_length=500, blank=True)
     history = HistoricalRecords()
+
+    objects = SourceDocumentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("văn bản giao nhiệm vụ")

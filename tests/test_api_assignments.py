@@ -401,5 +401,6 @@ def test_units_by_code(key_a, commune_a, head_a):
         "name": "Phường Thành Đông",
         "kind": Unit.Kind.WARD,
         "parent": "31",
+        "province": "31",
         "head": {"id": head_a.pk, "full_name": head_a.full_name, "position": head_a.position},
     }

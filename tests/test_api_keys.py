@@ -40,11 +40,21 @@ def test_create_api_key_for_a_unit_prints_the_key_alone_on_the_last_line(commune
     assert response.status_code == 200 and response.json()["count"] == 1
 
 
-def test_create_portal_key(db):
-    raw = run_create_api_key("--portal", "--name", "Cổng thành phố")[-1]
+def test_create_portal_key_for_one_province(city):
+    raw = run_create_api_key("--portal", "--province", "31", "--name", "Cổng thành phố")[-1]
     key = ApiKey.objects.get()
-    assert key.is_portal and key.unit is None
+    assert key.is_portal and key.unit is None and key.province == city
     assert bearer(raw).get("/api/v1/units/").status_code == 200
+
+
+def test_create_national_portal_key_must_say_so(city):
+    with pytest.raises(CommandError):
+        run_create_api_key("--portal", "--name", "Cổng")
+    with pytest.raises(CommandError):
+        run_create_api_key("--portal", "--province", "99", "--name", "Cổng")
+    assert not ApiKey.objects.exists()
+    run_create_api_key("--portal", "--national", "--name", "Cổng toàn quốc")
+    assert ApiKey.objects.get().province is None
 
 
 def test_create_api_key_refuses_an_unknown_unit_and_creates_nothing(db):

@@ -48,9 +48,9 @@ def test_fan_out_to_all_communes_issues_114_with_heads(commune_task, haiphong):
 # constant per batch there; the production database (PostgreSQL) inserts 114 rows in one statement.
 @pytest.mark.postgres
 def test_query_count_does_not_grow_with_units(group, haiphong):
-    """Measure 10 and 114 units: the same number of queries (at most 9: since fan-out issues through
+    """Measure 10 and 114 units: the same number of queries (at most 10: since fan-out issues through
     the lifecycle's issue step it sends the status events, whose webhook receiver looks up the
-    endpoints once for all the assignments)."""
+    endpoints once for all the assignments; one more reads the issuer's unit for the province wall)."""
     counts = []
     for n, size in enumerate((10, 114)):
         task = Task.objects.create(
@@ -61,7 +61,7 @@ def test_query_count_does_not_grow_with_units(group, haiphong):
         with CaptureQueriesContext(connection) as ctx:
             fan_out(task, units, role=Assignment.Role.COORDINATING, by=Official.objects.get(pk=haiphong.pk), issue=True)
         counts.append(len(ctx.captured_queries))
-    assert counts[0] == counts[1] <= 9
+    assert counts[0] == counts[1] <= 10
 
 
 def test_fan_out_is_all_or_nothing_when_a_unit_lacks_a_head(commune_task, haiphong):

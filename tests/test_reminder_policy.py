@@ -243,3 +243,30 @@ def test_plan_policy_overrides_default(assignment, plan):
     assert list(Delivery.objects.values_list("stage", "channel")) == [("before-14@2026-06-30", "feed")]
     run_day(dt.date(2026, 6, 23))
     assert Delivery.objects.count() == 1
+
+
+def test_a_province_default_policy_covers_its_plans_and_the_national_default_the_rest(assignment, plan, city):
+    """A reminder policy belongs to a province: its default (no plan) governs that province's
+    plans that have no policy of their own; the national default (neither) governs the rest."""
+    from tasks_app.models import Plan, Task, TaskGroup, Unit
+
+    plan.province = city
+    plan.save()
+    ReminderPolicy.objects.create(province=city, days_before=[14], channels=["feed"])
+    ReminderPolicy.objects.create(days_before=[10], channels=["feed"])
+    hanoi = Unit.objects.create(code="01", name="UBND thành phố Hà Nội", kind=Unit.Kind.CITY)
+    commune = Unit.objects.create(code="00097", name="Phường Hồng Hà", kind=Unit.Kind.WARD, parent=hanoi)
+    head = make_official("head-00097", commune, head=True)
+    leader = make_official("leader-01", hanoi, role="leader")
+    other_plan = Plan.objects.create(province=hanoi, year=2026, name="Kế hoạch Hà Nội")
+    group = TaskGroup.objects.create(plan=other_plan, number=1, title="Nhóm 1")
+    task = Task.objects.create(
+        group=group, code="HN-01", number=1, title="T", description="D", deliverable="P",
+        acceptance_criteria="A", default_deadline=dt.date(2026, 6, 30), authority=leader,
+    )  # fmt: skip
+    theirs = make_assignment_for(task, commune, head, dt.date(2026, 6, 30))
+    run_day(dt.date(2026, 6, 16))
+    assert set(Delivery.objects.values_list("assignment_id", "stage")) == {(assignment.pk, "before-14@2026-06-30")}
+    run_day(dt.date(2026, 6, 19))  # 10 days before 30 June is a Saturday: the stage moves to Friday 19
+    stages = set(Delivery.objects.filter(assignment=theirs).values_list("stage", flat=True))
+    assert stages and all(s.startswith("before-10@") for s in stages)

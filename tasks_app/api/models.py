@@ -1,8 +1,9 @@
 """API keys of unit systems and city portals, and the webhooks they register.
 
 A key is stored hashed (djangorestframework-api-key: prefix + SHA-512 of the key) and shown once.
-A unit key sees and changes its unit's assignments; a portal key sees everything and changes
-nothing. `scope.actor_scope` reads `is_portal`, `unit_id` and `name` straight off the key.
+A unit key sees and changes its unit's assignments; a portal key sees one province's (or, issued
+nationally, every province's) and changes nothing. `scope.actor_scope` reads `is_portal`,
+`unit_id`, `province_id` and `name` straight off the key.
 """
 
 from __future__ import annotations
@@ -38,7 +39,19 @@ class ApiKey(AbstractAPIKey):
         help_text=_("Khóa của đơn vị chỉ thấy và cập nhật phân công của đơn vị đó. Để trống cho khóa cổng thông tin."),
     )
     is_portal = models.BooleanField(
-        _("khóa cổng thông tin (chỉ đọc)"), default=False, help_text=_("Thấy mọi phân công, không thay đổi gì.")
+        _("khóa cổng thông tin (chỉ đọc)"),
+        default=False,
+        help_text=_("Thấy mọi phân công của tỉnh, thành phố được cấp (hoặc toàn quốc), không thay đổi gì."),
+    )
+    province = models.ForeignKey(
+        "tasks_app.Unit",
+        verbose_name=_("tỉnh, thành phố"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="portal_keys",
+        limit_choices_to={"parent__isnull": True},
+        help_text=_("Khóa cổng thông tin của một tỉnh, thành phố. Để trống: khóa cổng thông tin toàn quốc."),
     )
     last_used_at = models.DateTimeField(_("lần dùng gần nhất"), null=True, blank=True, editable=False)
 
@@ -52,7 +65,11 @@ class ApiKey(AbstractAPIKey):
             models.CheckConstraint(
                 condition=(Q(is_portal=True) & Q(unit__isnull=True)) | (Q(is_portal=False) & Q(unit__isnull=False)),
                 name="apikey_portal_xor_unit",
-            )
+            ),
+            # Only a portal key has a province (a unit key's province is its unit's).
+            models.CheckConstraint(
+                condition=Q(is_portal=True) | Q(province__isnull=True), name="apikey_province_portal_only"
+            ),
         ]
 
     def __str__(self):

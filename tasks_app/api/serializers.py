@@ -42,10 +42,16 @@ class UnitSerializer(serializers.ModelSerializer):
         slug_field="code", read_only=True, allow_null=True
     )
     head = OfficialSerializer(read_only=True, allow_null=True)
+    province = serializers.SerializerMethodField(help_text="The code of the unit's province (null for the nation).")
 
     class Meta:
         model = Unit
-        fields = ["code", "name", "kind", "parent", "head"]
+        fields = ["code", "name", "kind", "parent", "province", "head"]
+
+    def get_province(self, unit: Unit) -> str | None:
+        if unit.kind == Unit.Kind.NATION:
+            return None
+        return unit.parent.code if unit.parent is not None else unit.code
 
 
 class AssignmentSerializer(serializers.ModelSerializer):

@@ -21,8 +21,8 @@ from tasks_app.api.filters import AssignmentFilter, ExtensionRequestFilter, Task
 from tasks_app.api.models import WebhookEndpoint
 from tasks_app.api.permissions import HasApiKey, IsAuthenticatedOrApiKey, has_api_key
 from tasks_app.inputs import DepthLimitedJSONParser, is_id
-from tasks_app.models import Assignment, Evidence, ExtensionRequest, InspectionPhoto, ProgressReport, Task, Unit
-from tasks_app.scope import request_actor
+from tasks_app.models import Assignment, Evidence, ExtensionRequest, InspectionPhoto, Plan, ProgressReport, Task, Unit
+from tasks_app.scope import actor_scope, in_province_filter, request_actor
 
 # Database ids in URLs: digits that fit a bigint, so no input reaches the database out of range.
 ID_PATTERN = r"[0-9]{1,18}"
@@ -76,7 +76,12 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = UnitFilter
     lookup_field = "code"
     lookup_value_regex = CODE_PATTERN
-    queryset = Unit.objects.select_related("parent", "head").order_by("code")
+
+    def get_queryset(self):
+        # The units of the caller's province (every province for national callers).
+        units = Unit.objects.select_related("parent", "head").order_by("code")
+        q = in_province_filter(actor_scope(request_actor(self.request)))
+        return units if q is None else units.filter(q)
 
 
 @extend_schema_view(
@@ -103,6 +108,7 @@ class TaskViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         tasks = Task.objects.select_related("group", "authority", "source_document").order_by(
             "group__plan", "number", "id"
         )
+        tasks = tasks.filter(group__plan__in=Plan.objects.visible_to(request_actor(self.request)))
         if self.action in ("retrieve", "create"):
             visible = (
                 Assignment.objects.visible_to(request_actor(self.request))

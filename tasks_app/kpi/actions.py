@@ -18,12 +18,15 @@ def own_units(scope: ActorScope) -> QuerySet[Unit]:
 
 
 def may_evaluate(actor: Any, *, unit: Unit | None = None, official: Official | None = None) -> bool:
-    """Units are evaluated by the city (leaders, the office); officials by the city or their unit head."""
+    """Units are evaluated by their province (its leaders, its office); officials by their province
+    or their unit head."""
     scope = actor_scope(actor)
     if scope.read_only:
         return False
-    if scope.sees_all and (scope.official is not None or scope.is_superuser):
+    if scope.is_superuser:
         return True
+    if scope.province_wide and scope.official is not None:
+        return scope.sees_unit(unit if unit is not None else official.unit if official is not None else None)
     if official is not None and scope.official is not None:
         head = scope.official
         return official.unit_id == head.unit_id and head.is_head and official.pk != head.pk

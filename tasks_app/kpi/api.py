@@ -6,10 +6,13 @@ sees is scoped by `visible_figures` / `visible_to`, exactly as on the web pages.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _t
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -22,7 +25,7 @@ from rest_framework.views import APIView
 
 from tasks_app.inputs import is_id
 from tasks_app.kpi import scoring
-from tasks_app.kpi.actions import may_evaluate, may_report_actual, own_units, save_actual
+from tasks_app.kpi.actions import may_evaluate, may_report_actual, save_actual
 from tasks_app.kpi.models import GeneralScore, Level
 from tasks_app.kpi.serializers import (
     ActualInput,
@@ -34,16 +37,17 @@ from tasks_app.kpi.serializers import (
     result_meta,
 )
 from tasks_app.models import Indicator, Official, Plan, Unit
-from tasks_app.scope import ActorScope, actor_scope, heads_unit, request_actor
+from tasks_app.replica import reads_from_replica
+from tasks_app.scope import ActorScope, actor_scope, heads_unit, request_actor, unit_filter
 
 PERIOD = OpenApiParameter("period", str, required=True, description="2026 | 2026-Q1 | 2026-03")
 PLAN = OpenApiParameter("plan", int, description="plan id (default: the latest plan of the period's year)")
 LEVEL = OpenApiParameter("level", str, enum=[Level.COMMUNES, Level.DEPARTMENTS])
 
 
-def _period_and_plan(request: Request) -> tuple[scoring.Period, Plan]:
+def _period_and_plan(request: Request, province_id: int | None = None) -> tuple[scoring.Period, Plan]:
     try:
-        return scoring.period_and_plan(request.query_params)
+        return scoring.period_and_plan(request.query_params, request_actor(request), province_id)
     except ValueError as exc:
         raise ValidationError({"period": [str(exc)]}) from exc
     except Plan.DoesNotExist as exc:
@@ -61,6 +65,7 @@ def _unit_level(unit: Unit) -> str:
     return Level.COMMUNES if unit.is_commune_level else Level.DEPARTMENTS
 
 
+@method_decorator(reads_from_replica, name="get")
 class KpiUnitsView(APIView):
     """Units of a level ranked by KPI for the period."""
 
@@ -79,6 +84,7 @@ class KpiUnitsView(APIView):
         )
 
 
+@method_decorator(reads_from_replica, name="get")
 class KpiUnitDetailView(APIView):
     """One unit's KPI and the assignments behind it."""
 
@@ -87,9 +93,9 @@ class KpiUnitDetailView(APIView):
         actor = request_actor(request)
         unit = Unit.objects.filter(code=code).first()
         scope = actor_scope(actor)
-        if unit is None or not scope.sees_unit(unit.pk):
+        if unit is None or not scope.sees_unit(unit):
             raise NotFound(_t("Không tìm thấy đơn vị."))
-        period, plan = _period_and_plan(request)
+        period, plan = _period_and_plan(request, unit.province_id)
         result = scoring.unit_kpi(plan, period, _unit_level(unit))
         figure = result.find(unit)
         if figure is None:
@@ -106,14 +112,16 @@ class KpiUnitDetailView(APIView):
 
 def _officials_units(request: Request, scope: ActorScope) -> QuerySet[Unit] | None:
     code = request.query_params.get("unit")
+    seen = unit_filter(scope)
     if not code:
-        return None if scope.sees_all else own_units(scope)
+        return None if seen is None else Unit.objects.filter(seen)
     units = Unit.objects.filter(code=code)
-    if not scope.sees_all and not units.filter(pk__in=own_units(scope)).exists():
+    if seen is not None and not units.filter(seen).exists():
         raise NotFound(_t("Không tìm thấy đơn vị."))
     return units
 
 
+@method_decorator(reads_from_replica, name="get")
 class KpiOfficialsView(APIView):
     """Officials ranked by KPI for the period (the cap and the leader rule apply per unit)."""
 
@@ -144,14 +152,15 @@ class KpiOfficialsView(APIView):
         )
 
 
+@method_decorator(reads_from_replica, name="get")
 class KpiOfficialDetailView(APIView):
     @extend_schema(parameters=[PERIOD, PLAN], responses=OpenApiTypes.OBJECT, operation_id="kpi_official_retrieve")
     def get(self, request: Request, pk: int) -> Response:
         actor = request_actor(request)
         official = Official.objects.select_related("unit").filter(pk=pk).first()
-        period, plan = _period_and_plan(request)
         if official is None:
             raise NotFound(_t("Không tìm thấy cán bộ."))
+        period, plan = _period_and_plan(request, official.unit.province_id)
         result = scoring.official_kpi(plan, period, Unit.objects.filter(pk=official.unit_id))
         figure = next((f for f in scoring.visible_figures(result, actor) if f.subject.pk == official.pk), None)
         if figure is None:
@@ -188,7 +197,10 @@ class GeneralScoreView(APIView):
         period, plan = _period_and_plan(request)
         scope = actor_scope(request_actor(request))
         scores = GeneralScore.objects.filter(plan=plan, period=period.label).select_related("unit", "entered_by")
-        if not scope.sees_all:
+        if scope.province_wide:
+            seen = unit_filter(scope, "unit_id")
+            scores = scores.filter(seen | unit_filter(scope, "official__unit_id"))  # type: ignore[operator]
+        elif not scope.sees_all:
             mine = Q(unit_id=scope.unit_id) | Q(official_id=scope.official_id)
             if heads_unit(scope):
                 mine |= Q(official__unit_id=scope.unit_id)
@@ -202,7 +214,7 @@ class GeneralScoreView(APIView):
         values = data.validated_data
         try:
             period = scoring.Period.parse(values["period"])
-            plan = scoring.plan_for(period, values.get("plan"))
+            plan = scoring.plan_for(period, values.get("plan"), request_actor(request))
         except ValueError as exc:
             raise ValidationError({"period": [str(exc)]}) from exc
         except Plan.DoesNotExist as exc:
@@ -212,11 +224,11 @@ class GeneralScoreView(APIView):
         unit = official = None
         if values.get("unit"):
             unit = Unit.objects.filter(code=values["unit"]).first()
-            if unit is None or not scope.sees_unit(unit.pk):
+            if unit is None or not scope.sees_unit(unit):
                 raise NotFound(_t("Không tìm thấy đơn vị."))
         else:
             official = Official.objects.select_related("unit").filter(pk=values["official"]).first()
-            if official is None or not scope.sees_unit(official.unit_id):
+            if official is None or not scope.sees_unit(official.unit):
                 raise NotFound(_t("Không tìm thấy cán bộ."))
         if not may_evaluate(actor, unit=unit, official=official):
             raise PermissionDenied(_t("Bạn không có quyền chấm điểm tiêu chí chung cho đối tượng này."))
@@ -234,8 +246,13 @@ class GeneralScoreView(APIView):
         return Response(_score_data(score), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
-def indicators() -> QuerySet[Indicator]:
-    return Indicator.objects.select_related("responsible_unit").prefetch_related("actuals__reported_by")
+def indicators(actor: Any) -> QuerySet[Indicator]:
+    """The indicators of the plans of the actor's province (an indicator belongs to its plan's)."""
+    return (
+        Indicator.objects.filter(plan__in=Plan.objects.visible_to(actor))
+        .select_related("responsible_unit")
+        .prefetch_related("actuals__reported_by")
+    )
 
 
 @extend_schema(parameters=[PLAN])
@@ -246,7 +263,7 @@ class IndicatorListView(ListAPIView):
     pagination_class = None
 
     def get_queryset(self) -> QuerySet[Indicator]:
-        queryset = indicators()
+        queryset = indicators(request_actor(self.request))
         plan = self.request.query_params.get("plan")
         if plan:
             if not is_id(plan):
@@ -257,7 +274,9 @@ class IndicatorListView(ListAPIView):
 
 class IndicatorDetailView(RetrieveAPIView):
     serializer_class = IndicatorSerializer
-    queryset = indicators()
+
+    def get_queryset(self) -> QuerySet[Indicator]:
+        return indicators(request_actor(self.request))
 
 
 @extend_schema(request=ActualInput, responses=IndicatorActualSerializer)
@@ -265,8 +284,8 @@ class IndicatorActualView(APIView):
     """The responsible unit reports a quarter's actual: POST /api/v1/indicators/{id}/actuals/."""
 
     def post(self, request: Request, pk: int) -> Response:
-        indicator = get_object_or_404(Indicator, pk=pk)
         actor = request_actor(request)
+        indicator = get_object_or_404(indicators(actor), pk=pk)
         if not may_report_actual(actor, indicator):
             raise PermissionDenied(_t("Chỉ đơn vị chịu trách nhiệm mới được báo cáo số liệu của chỉ tiêu này."))
         data = ActualInput(data=request.data)

@@ -69,7 +69,7 @@ from tasks_app.kpi.models import (
 )
 from tasks_app.lifecycle import local_tz
 from tasks_app.models import Assignment, Official, Plan, Unit
-from tasks_app.scope import actor_scope, heads_unit
+from tasks_app.scope import actor_scope, heads_unit, province_units
 from tasks_app.status import Timeliness
 
 CENT = Decimal("0.01")
@@ -127,9 +127,15 @@ class Period:
         return self.label
 
 
-def plan_for(period: Period, plan_id: int | str | None = None) -> Plan:
-    """The plan a period is scored in: the one asked for, else the latest plan of that year."""
-    plans = Plan.objects.all()
+def plan_for(
+    period: Period, plan_id: int | str | None = None, actor: Any = None, province_id: int | None = None
+) -> Plan:
+    """The plan a period is scored in: the one asked for, else the latest plan of that year; with
+    an actor, among the plans of the actor's province only (a plan of another is not found); with
+    a province, among that province's plans (a unit's figures come from its province's plan)."""
+    plans = Plan.objects.all() if actor is None else Plan.objects.visible_to(actor)
+    if province_id is not None:
+        plans = plans.filter(Q(province_id=province_id) | Q(province__isnull=True))
     plan = plans.filter(pk=plan_id).first() if plan_id else plans.filter(year=period.year).order_by("-id").first()
     if plan is None:
         raise Plan.DoesNotExist(_t("Không có kế hoạch cho kỳ %(p)s.") % {"p": period.label})
@@ -326,6 +332,8 @@ def unit_kpi(plan: Plan, period: Period, level: str = Level.COMMUNES, *, today: 
     units = Unit.objects.filter(kind__in=LEVEL_KINDS[Level(level)]).annotate(
         general=_general_subquery(plan, period, "unit")
     )
+    if plan.province_id is not None:  # a province's plan ranks that province's units
+        units = units.filter(parent_id=plan.province_id)
     rows = _aggregate(kpi_assignments(plan, period, scheme, as_of), "unit_id")
     figures = []
     for unit in units:
@@ -354,6 +362,8 @@ def official_kpi(
     )
     if units is not None:
         officials = officials.filter(unit__in=units)
+    if plan.province_id is not None:
+        officials = officials.filter(unit__in=province_units(plan.province_id))
     assignments = kpi_assignments(plan, period, scheme, as_of)
     by_official = _aggregate(assignments, "responsible_id")
     by_unit = _aggregate(assignments, "unit_id")
@@ -483,11 +493,14 @@ def latest_recorded(plan: Plan, period: Period, level: str) -> KpiRanking | None
 
 
 def visible_figures(result: KpiResult, actor: Any) -> list[Figure]:
-    """City leaders, the office, superusers and portal keys see every figure; a unit sees its own
-    unit's figure; a unit head sees the unit's officials; an official sees their own."""
+    """National actors see every figure; a province's leaders, office and portal keys every figure
+    of a unit of their province; a unit sees its own unit's figure; a unit head sees the unit's
+    officials; an official sees their own."""
     scope = actor_scope(actor)
     if scope.sees_all:
         return result.figures
+    if scope.province_wide:
+        return [f for f in result.figures if scope.sees_unit(getattr(f.subject, "unit", f.subject))]
     if result.level != Level.OFFICIALS:
         return [f for f in result.figures if f.unit_id is not None and f.unit_id == scope.unit_id]
     if heads_unit(scope):
@@ -495,13 +508,15 @@ def visible_figures(result: KpiResult, actor: Any) -> list[Figure]:
     return [f for f in result.figures if scope.official_id is not None and f.subject.pk == scope.official_id]
 
 
-def period_and_plan(params: Mapping[str, Any]) -> tuple[Period, Plan]:
+def period_and_plan(
+    params: Mapping[str, Any], actor: Any = None, province_id: int | None = None
+) -> tuple[Period, Plan]:
     """From query parameters `period` (required) and `plan` (optional id); ValueError when bad."""
     period = Period.parse(params.get("period"))
     plan_id = params.get("plan")
     if plan_id not in (None, "") and not is_id(plan_id):
         raise ValueError(_t("Mã kế hoạch không hợp lệ: “%(v)s”.") % {"v": plan_id})
-    return period, plan_for(period, plan_id or None)
+    return period, plan_for(period, plan_id or None, actor, province_id)
 
 
 def default_period(today: dt.date | None = None) -> str:

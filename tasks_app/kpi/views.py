@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,15 +21,16 @@ from django.views.decorators.http import require_POST
 from tasks_app.importers import MAX_FILE_BYTES, PlanImportError, import_plan
 from tasks_app.inputs import is_id
 from tasks_app.kpi import scoring
-from tasks_app.kpi.actions import may_report_actual, own_units, save_actual
+from tasks_app.kpi.actions import may_report_actual, save_actual
 from tasks_app.kpi.models import Level
 from tasks_app.models import Indicator, Official, Plan, SourceDocument, TaskGroup, Unit
+from tasks_app.replica import reads_from_replica
 from tasks_app.reports.appendix import plan_appendix
 from tasks_app.reports.csv import kpi_csv, summary_csv
 from tasks_app.reports.meeting import DOCX_CONTENT_TYPE, build_meeting_report, meeting_docx
 from tasks_app.reports.summary import build_summary
 from tasks_app.reports.xlsx import XLSX_CONTENT_TYPE, kpi_workbook, summary_workbook, to_bytes
-from tasks_app.scope import actor_scope, may_lead_city
+from tasks_app.scope import actor_scope, may_lead_city, unit_filter
 from tasks_app.status import Timeliness
 
 UNIT_LEVELS = [(Level.COMMUNES.value, Level.COMMUNES.label), (Level.DEPARTMENTS.value, Level.DEPARTMENTS.label)]
@@ -45,11 +46,13 @@ def _sees_all(request: HttpRequest) -> bool:
     return may_lead_city(actor_scope(request.user))
 
 
-def _params(request: HttpRequest) -> tuple[str, scoring.Period, Plan]:
+def _params(request: HttpRequest, province_id: int | None = None) -> tuple[str, scoring.Period, Plan]:
     """(period text, Period, Plan) from the query, or raise Http404 with a clear message."""
     text = request.GET.get("period") or scoring.default_period()
     try:
-        period, plan = scoring.period_and_plan({"period": text, "plan": request.GET.get("plan")})
+        period, plan = scoring.period_and_plan(
+            {"period": text, "plan": request.GET.get("plan")}, request.user, province_id
+        )
     except ValueError as exc:
         raise Http404(str(exc)) from exc
     except Plan.DoesNotExist as exc:
@@ -69,7 +72,7 @@ def _context(request: HttpRequest, result: scoring.KpiResult, figures: list[scor
         "result": result,
         "figures": figures,
         "period": result.period.label,
-        "plans": Plan.objects.all(),
+        "plans": Plan.objects.visible_to(request.user),
         "timeliness": list(Timeliness),
         "can_record": _sees_all(request),
         "query": f"period={result.period.label}&plan={result.plan.pk}",
@@ -78,6 +81,7 @@ def _context(request: HttpRequest, result: scoring.KpiResult, figures: list[scor
 
 
 @login_required
+@reads_from_replica
 def units(request: HttpRequest) -> HttpResponse:
     _text, period, plan = _params(request)
     level = _level(request)
@@ -92,11 +96,12 @@ def units(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@reads_from_replica
 def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
     unit = get_object_or_404(Unit, code=code)
-    if not actor_scope(request.user).sees_unit(unit.pk):
+    if not actor_scope(request.user).sees_unit(unit):
         raise Http404(_t("Không tìm thấy đơn vị."))
-    _text, period, plan = _params(request)
+    _text, period, plan = _params(request, unit.province_id)
     result = scoring.unit_kpi(plan, period, Level.COMMUNES if unit.is_commune_level else Level.DEPARTMENTS)
     figure = result.find(unit)
     if figure is None:
@@ -110,13 +115,15 @@ def _official_units(request: HttpRequest) -> QuerySet[Unit] | None:
     code = request.GET.get("unit")
     if code:
         unit = get_object_or_404(Unit, code=code)
-        if not scope.sees_unit(unit.pk):
+        if not scope.sees_unit(unit):
             raise Http404(_t("Không tìm thấy đơn vị."))
         return Unit.objects.filter(pk=unit.pk)
-    return None if scope.sees_all else own_units(scope)
+    seen = unit_filter(scope)
+    return None if seen is None else Unit.objects.filter(seen)
 
 
 @login_required
+@reads_from_replica
 def officials(request: HttpRequest) -> HttpResponse:
     _text, period, plan = _params(request)
     result = scoring.official_kpi(plan, period, _official_units(request))
@@ -127,9 +134,10 @@ def officials(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@reads_from_replica
 def official_detail(request: HttpRequest, pk: int) -> HttpResponse:
     official = get_object_or_404(Official.objects.select_related("unit"), pk=pk)
-    _text, period, plan = _params(request)
+    _text, period, plan = _params(request, official.unit.province_id)
     result = scoring.official_kpi(plan, period, Unit.objects.filter(pk=official.unit_id))
     figure = next((f for f in scoring.visible_figures(result, request.user) if f.subject.pk == official.pk), None)
     if figure is None:
@@ -175,6 +183,7 @@ def _export(request: HttpRequest, result: scoring.KpiResult, fmt: str, name: str
 
 
 @login_required
+@reads_from_replica
 def units_export(request: HttpRequest, fmt: str) -> HttpResponse:
     _check_format(fmt)
     _text, period, plan = _params(request)
@@ -183,6 +192,7 @@ def units_export(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 @login_required
+@reads_from_replica
 def officials_export(request: HttpRequest, fmt: str) -> HttpResponse:
     _check_format(fmt)
     _text, period, plan = _params(request)
@@ -233,14 +243,20 @@ class ActualForm(forms.Form):
     note = forms.CharField(label=_("Ghi chú"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-def _indicators() -> QuerySet[Indicator]:
-    return Indicator.objects.select_related("responsible_unit", "plan").prefetch_related("actuals__reported_by")
+def _indicators(actor: Any) -> QuerySet[Indicator]:
+    """The indicators of the plans of the actor's province (an indicator belongs to its plan's)."""
+    return (
+        Indicator.objects.filter(plan__in=Plan.objects.visible_to(actor))
+        .select_related("responsible_unit", "plan")
+        .prefetch_related("actuals__reported_by")
+    )
 
 
 @login_required
+@reads_from_replica
 def indicators(request: HttpRequest) -> HttpResponse:
     rows = []
-    for indicator in _indicators():
+    for indicator in _indicators(request.user):
         actuals = list(indicator.actuals.all())
         latest = actuals[-1] if actuals else None
         percent = None
@@ -252,7 +268,7 @@ def indicators(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def indicator_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    indicator = get_object_or_404(_indicators(), pk=pk)
+    indicator = get_object_or_404(_indicators(request.user), pk=pk)
     can_report = may_report_actual(request.user, indicator)
     form = ActualForm(request.POST or None)
     if request.method == "POST":
@@ -279,15 +295,16 @@ def indicator_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@reads_from_replica
 def reports(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/index.html",
         {
-            "plans": Plan.objects.all(),
+            "plans": Plan.objects.visible_to(request.user),
             "groups": TaskGroup.objects.select_related("plan"),
-            "source_documents": SourceDocument.objects.all(),
-            "units": Unit.objects.all() if _sees_all(request) else own_units(actor_scope(request.user)),
+            "source_documents": SourceDocument.objects.visible_to(request.user),
+            "units": Unit.objects.filter(unit_filter(actor_scope(request.user)) or Q()),
             "default_period": scoring.default_period(),
             "can_import": _sees_all(request) or request.user.is_superuser,
         },
@@ -296,7 +313,7 @@ def reports(request: HttpRequest) -> HttpResponse:
 
 def _report_filters(request: HttpRequest) -> tuple[Plan, TaskGroup | None, Unit | None, scoring.Period | None]:
     plan_id = request.GET.get("plan")
-    plans = Plan.objects.all()
+    plans = Plan.objects.visible_to(request.user)
     plan = plans.filter(pk=plan_id).first() if plan_id and is_id(plan_id) else plans.first()
     if plan is None:
         raise Http404(_t("Không có kế hoạch."))
@@ -309,6 +326,8 @@ def _report_filters(request: HttpRequest) -> tuple[Plan, TaskGroup | None, Unit 
             raise Http404(_t("Không tìm thấy nhóm nhiệm vụ."))
     if request.GET.get("unit"):
         unit = get_object_or_404(Unit, code=request.GET["unit"])
+        if not actor_scope(request.user).sees_unit(unit):
+            raise Http404(_t("Không tìm thấy đơn vị."))
     if request.GET.get("period"):
         try:
             period = scoring.Period.parse(request.GET["period"])
@@ -324,10 +343,11 @@ def _source_document(request: HttpRequest) -> SourceDocument | None:
         return None
     if not value.isdigit():
         raise Http404(_t("Không tìm thấy văn bản giao nhiệm vụ."))
-    return get_object_or_404(SourceDocument, pk=value)
+    return get_object_or_404(SourceDocument.objects.visible_to(request.user), pk=value)
 
 
 @login_required
+@reads_from_replica
 def summary_export(request: HttpRequest, fmt: str) -> HttpResponse:
     _check_format(fmt)
     plan, group, unit, period = _report_filters(request)
@@ -341,6 +361,7 @@ def summary_export(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 @login_required
+@reads_from_replica
 def meeting_export(request: HttpRequest) -> HttpResponse:
     """The meeting report (.docx, Decree 30/2020 layout) for `?plan=ID&month=YYYY-MM` or `&quarter=YYYY-Qn`."""
     plan, _group, _unit, period = _report_filters(request)
@@ -356,6 +377,7 @@ def meeting_export(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@reads_from_replica
 def appendix_export(request: HttpRequest) -> HttpResponse:
     if not _sees_all(request):
         raise PermissionDenied(_t("Chỉ lãnh đạo thành phố và Văn phòng UBND được tải phụ lục kế hoạch."))
@@ -385,6 +407,7 @@ def handle_import(request: HttpRequest, form: forms.Form, template: str, extra: 
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
+            province_id = actor_scope(request.user).province_id
             result = import_plan(
                 data["file"].read(),
                 year=data["year"],
@@ -392,6 +415,8 @@ def handle_import(request: HttpRequest, form: forms.Form, template: str, extra: 
                 by=request.user,
                 dry_run=data["dry_run"],
                 filename=data["file"].name,
+                # An office imports its own province's plan (the default: the only one loaded).
+                province=Unit.objects.filter(pk=province_id).first() if province_id else None,
             )
         except PlanImportError as exc:
             problems = exc.problems

@@ -70,8 +70,19 @@ class RecipientRole(models.TextChoices):
 
 
 class ReminderPolicy(models.Model):
-    """When reminders go out and to whom. One row per plan; the row without a plan is the default."""
+    """When reminders go out and to whom. One row per plan; a row without a plan is the default of
+    its province, and the row with neither is the national default."""
 
+    province = models.ForeignKey(
+        "tasks_app.Unit",
+        verbose_name=_("tỉnh, thành phố"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        limit_choices_to={"parent__isnull": True},
+        help_text=_("Để trống cùng kế hoạch: chính sách mặc định toàn quốc."),
+    )
     plan = models.OneToOneField(
         "tasks_app.Plan",
         verbose_name=_("kế hoạch"),
@@ -114,7 +125,11 @@ class ReminderPolicy(models.Model):
         verbose_name_plural = _("chính sách nhắc việc")
 
     def __str__(self):
-        return str(_("Chính sách mặc định")) if self.plan_id is None else f"{self.plan}"
+        if self.plan_id is not None:
+            return f"{self.plan}"
+        if self.province_id is not None:
+            return f"{_('Chính sách mặc định')} — {self.province}"
+        return str(_("Chính sách mặc định"))
 
     def clean(self):
         errors: dict[str, Any] = {}
@@ -128,7 +143,14 @@ class ReminderPolicy(models.Model):
             errors["overdue_first_day"] = _("Nhắc quá hạn bắt đầu từ ngày thứ 1 trở đi.")
         if self.send_until_hour <= self.send_hour:
             errors["send_until_hour"] = _("Phải sau giờ gửi.")
-        if self.plan_id is None and ReminderPolicy.objects.filter(plan__isnull=True).exclude(pk=self.pk).exists():
+        if self.plan is not None and self.province_id is None:
+            self.province_id = self.plan.province_id
+        if (
+            self.plan_id is None
+            and ReminderPolicy.objects.filter(plan__isnull=True, province_id=self.province_id)
+            .exclude(pk=self.pk)
+            .exists()
+        ):
             errors["plan"] = _("Đã có chính sách mặc định; hãy sửa chính sách đó hoặc chọn một kế hoạch.")
         if errors:
             raise ValidationError(errors)
@@ -136,7 +158,7 @@ class ReminderPolicy(models.Model):
     @classmethod
     def default(cls) -> ReminderPolicy:
         """The stored default policy, or the built-in one (unsaved) when none is stored."""
-        return cls.objects.filter(plan__isnull=True).first() or cls()
+        return cls.objects.filter(plan__isnull=True, province__isnull=True).first() or cls()
 
 
 class HolidayOverride(models.Model):

@@ -276,12 +276,19 @@ class SweepResult:
 
 
 def _policy_groups(policies: list[ReminderPolicy]):
-    """(policy, assignment filter) pairs: each plan's own policy, then the default for the rest."""
+    """(policy, assignment filter) pairs: each plan's own policy, then each province's default for
+    the rest of its plans, then the national default for the rest."""
     own = [p for p in policies if p.plan_id is not None]
-    default = next((p for p in policies if p.plan_id is None), None) or ReminderPolicy()
+    provincial = [p for p in policies if p.plan_id is None and p.province_id is not None]
+    default = next((p for p in policies if p.plan_id is None and p.province_id is None), None) or ReminderPolicy()
     for policy in own:
         yield policy, Q(task__group__plan_id=policy.plan_id)
-    yield default, ~Q(task__group__plan_id__in=[p.plan_id for p in own]) if own else Q()
+    rest = ~Q(task__group__plan_id__in=[p.plan_id for p in own]) if own else Q()
+    for policy in provincial:
+        yield policy, rest & Q(task__group__plan__province_id=policy.province_id)
+    if provincial:
+        rest &= ~Q(task__group__plan__province_id__in=[p.province_id for p in provincial])
+    yield default, rest
 
 
 def plan_day(day: dt.date, *, now: dt.datetime | None = None, force: bool = False) -> DayPlan:

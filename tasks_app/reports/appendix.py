@@ -9,7 +9,8 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 
-from tasks_app.models import Assignment, Task, Unit
+from tasks_app.actions import commune_units
+from tasks_app.models import Assignment, Task
 from tasks_app.reports.summary import unit_names
 from tasks_app.reports.xlsx import GROUP_FILL, _row, _sheet
 from tasks_app.roman import to_roman
@@ -47,7 +48,7 @@ def appendix_workbook(title: str, groups) -> Workbook:
 
 def plan_appendix(plan) -> Workbook:
     """The appendix of a plan as it stands in the database (three queries)."""
-    commune_count = Unit.objects.filter(kind__in=Unit.COMMUNE_LEVEL).count()
+    commune_count = commune_units(plan.province_id).count()  # the plan's province's communes
     tasks = (
         Task.objects.filter(group__plan=plan)
         .select_related("group", "authority")

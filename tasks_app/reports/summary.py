@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _t
 
+from tasks_app.actions import commune_units
 from tasks_app.lifecycle import local_tz
 from tasks_app.models import Assignment, Task, Unit
 from tasks_app.status import Status, Timeliness
@@ -109,7 +110,7 @@ def build_summary(plan, *, group=None, unit=None, period=None, actor=None, today
         )
         .order_by("group__number", "number", "code")
     )
-    commune_count = Unit.objects.filter(kind__in=Unit.COMMUNE_LEVEL).count()
+    commune_count = commune_units(plan.province_id).count()  # the plan's province's communes
     groups: dict[int, SummaryGroup] = {}
     totals: Counter = Counter()
     for stt, task in enumerate(tasks, start=1):

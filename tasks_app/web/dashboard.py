@@ -1,4 +1,6 @@
-"""The leader dashboard: the plan as a whole by group, by unit (a page at a time) and by month.
+"""The leader dashboard: the plan as a whole by group, by unit (a page at a time) and by month,
+for one province (a provincial leader's or office's own; the one a national actor picks), and the
+national view: the provinces side by side.
 
 Its four aggregates (by unit, by group, by month, and this month's field inspections by unit) are
 cached per local date, group, plan and source-document filter under the figures version
@@ -17,7 +19,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -25,7 +27,8 @@ from django.utils.translation import gettext as _
 
 from tasks_app import figures, lifecycle
 from tasks_app.models import Assignment, Inspection, Unit
-from tasks_app.scope import actor_scope, may_lead_city
+from tasks_app.replica import reads_from_replica
+from tasks_app.scope import ActorScope, actor_scope, may_view_nation, province_units
 from tasks_app.status import OPEN, WORKING, Timeliness
 from tasks_app.web import charts, views
 from tasks_app.web.forms import DashboardFilterForm
@@ -37,23 +40,33 @@ UNITS_PER_PAGE = 50
 CACHE_SECONDS = 300
 
 
-def _require_city_leader(request):
-    if not may_lead_city(actor_scope(request.user)):
+def _require_wide(request) -> ActorScope:
+    """Provincial leaders and offices (their province) and national actors (any province, read-only)."""
+    scope = actor_scope(request.user)
+    if not scope.wide:
         raise PermissionDenied(_("Chỉ lãnh đạo thành phố và Văn phòng UBND thành phố xem bảng điều hành."))
+    return scope
+
+
+# Units shown as rows of the unit table: not the provinces themselves, not the nation.
+NOT_ROWS = (*Unit.PROVINCE_LEVEL, Unit.Kind.NATION)
 
 
 def _list_url(**params):
     return reverse("web:assignments") + "?" + urlencode({k: v for k, v in params.items() if v not in (None, "")})
 
 
-def dashboard_cache_key(today: dt.date, group_id: int | None, filters: str = "") -> str:
-    """The cache key of one day's figures for one filter, under the current figures version."""
-    return f"dashboard:v2:{today.isoformat()}:{group_id or 'all'}:{filters}:{figures.current()}"
+def dashboard_cache_key(today: dt.date, group_id: int | None, province_id: int | None = None, filters: str = "") -> str:
+    """The cache key of one day's figures for one province, group, plan and source-document
+    filter, under the current figures version."""
+    return f"dashboard:v4:{today.isoformat()}:{province_id or 'all'}:{group_id or 'all'}:{filters}:{figures.current()}"
 
 
-def _inspections_this_month(today: dt.date, group_id, filters: dict) -> dict:
-    """How many field inspections this month, by unit, with how many required remedy."""
+def _inspections_this_month(today: dt.date, group_id, province_id, filters: dict) -> dict:
+    """How many field inspections this month, by unit of the province, with how many required remedy."""
     rows = Inspection.objects.filter(date__gte=today.replace(day=1), date__lte=today)
+    if province_id is not None:
+        rows = rows.filter(assignment__unit_id__in=province_units(province_id))
     if group_id:
         rows = rows.filter(assignment__task__group_id=group_id)
     if filters.get("plan"):
@@ -68,14 +81,14 @@ def _inspections_this_month(today: dt.date, group_id, filters: dict) -> dict:
     return {"total": sum(r["n"] for r in by_unit), "by_unit": by_unit}
 
 
-def _dashboard_figures(tracked, today, group_id, filters: dict | None = None) -> dict:
+def _dashboard_figures(tracked, today, group_id, province_id=None, filters: dict | None = None) -> dict:
     """The four aggregates (by unit, by group, by month, inspections this month), cached per
-    (local date, group, plan and source-document filters, figures version).
+    (local date, province, group, plan and source-document filters, figures version).
 
     The version is read first and every write moves it in its own transaction, so figures computed
     after a write never hide under a version that write moved (see `tasks_app.figures`).
     """
-    key = dashboard_cache_key(today, group_id, urlencode(sorted((filters or {}).items())))
+    key = dashboard_cache_key(today, group_id, province_id, urlencode(sorted((filters or {}).items())))
 
     def compute():
         per_unit = {
@@ -98,21 +111,21 @@ def _dashboard_figures(tracked, today, group_id, filters: dict | None = None) ->
             "per_unit": per_unit,
             "by_group": dict(by_group),
             "by_month": dict(by_month),
-            "inspections": _inspections_this_month(today, group_id, filters or {}),
+            "inspections": _inspections_this_month(today, group_id, province_id, filters or {}),
         }
 
     return cast(dict, cache.get_or_set(key, compute, CACHE_SECONDS))
 
 
-def _unit_page(request, data, per_unit, group_id, sort, filters=None):
+def _unit_page(request, data, per_unit, group_id, sort, province_id=None, filters=None):
     """One page of the unit table: every matching unit sorted by its figures, 50 rendered with links."""
-    units = Unit.objects.exclude(kind=Unit.Kind.CITY)
+    units = Unit.objects.exclude(kind__in=NOT_ROWS)
+    if province_id is not None:
+        units = units.filter(parent_id=province_id)
     if data.get("kind") == "commune":
         units = units.filter(kind__in=Unit.COMMUNE_LEVEL)
     elif data.get("kind"):
         units = units.filter(kind=data["kind"])
-    if data.get("parent"):
-        units = units.filter(parent_id=data["parent"])
     if data.get("q"):
         units = units.filter(Q(name__icontains=data["q"]) | Q(code=data["q"]))
     empty = {"assigned": 0, "on_time": 0, "late": 0, "overdue": 0, "open": 0}
@@ -144,30 +157,42 @@ def _unit_page(request, data, per_unit, group_id, sort, filters=None):
 
 
 @login_required
+@reads_from_replica
 def dashboard(request):
     """The plan as a whole: by group, by unit (a page at a time), by month; cached aggregates, fixed query count."""
-    _require_city_leader(request)
+    scope = _require_wide(request)
     today = lifecycle.local_today()
-    groups = views.task_groups()
-    provinces = list(Unit.objects.filter(kind=Unit.Kind.CITY).order_by("name"))
-    plans, documents = views.plans_and_documents()
+    provinces = list(
+        Unit.objects.filter(parent__isnull=True, kind__in=Unit.PROVINCE_LEVEL).order_by("name")
+        if scope.sees_all
+        else Unit.objects.filter(pk__in=[scope.province_id] if scope.province_id is not None else [])
+    )
+    # A national actor picks a province (`parent`); anybody else sees their own, whatever is asked.
+    chosen = request.GET.get("parent", "")
+    province_id = scope.province_id if not scope.sees_all else int(chosen) if chosen.isdigit() else None
+    groups = views.task_groups(request.user, province_id)
+    plans, documents = views.plans_and_documents(request.user, province_id)
     form = DashboardFilterForm(
         request.GET or None, groups=groups, provinces=provinces, plans=plans, documents=documents
     )
     data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
     group_id = data.get("group")
+    if scope.sees_all:
+        province_id = data.get("parent")
     # Plan and source document: carried into every number's link, so the list adds up to it.
     filters = {name: data[name] for name in ("plan", "source_document") if data.get(name)}
 
     tracked = views.source_filter(Assignment.objects.tracked(today, original_deadline=False).order_by(), filters)
+    if province_id is not None:
+        tracked = tracked.filter(unit_id__in=province_units(province_id))
     if group_id:
         tracked = tracked.filter(task__group_id=group_id)
 
     # 1. The four GROUP BYs (by unit, by group, by month, inspections this month), from the cache
     # while nothing changed.
-    figures = _dashboard_figures(tracked, today, group_id, filters)
+    figures = _dashboard_figures(tracked, today, group_id, province_id, filters)
     sort = data.get("sort") or "overdue"
-    unit_page = _unit_page(request, data, figures["per_unit"], group_id, sort, filters)
+    unit_page = _unit_page(request, data, figures["per_unit"], group_id, sort, province_id, filters)
 
     # 2. By group and by month: the totals and charts cover every unit, whatever the table shows.
     by_group, by_month = figures["by_group"], figures["by_month"]
@@ -230,3 +255,38 @@ def dashboard(request):
         "group_id": group_id,
     }
     return render(request, "web/dashboard.html", context)
+
+
+@login_required
+@reads_from_replica
+def national(request):
+    """The provinces side by side (assigned, on time, late, overdue, rate), each linking to its
+    dashboard: one GROUP BY over the tracked work by the unit's province, cached like the dashboard."""
+    if not may_view_nation(actor_scope(request.user)):
+        raise PermissionDenied(_("Chỉ tài khoản theo dõi toàn quốc xem trang này."))
+    today = lifecycle.local_today()
+    key = f"national:v1:{today.isoformat()}:{figures.current()}"
+
+    def compute():
+        tracked = Assignment.objects.tracked(today, original_deadline=False).order_by()
+        return {
+            row["province"]: row
+            for row in tracked.values(province=Coalesce("unit__parent_id", "unit_id")).annotate(
+                assigned=Count("pk"),
+                on_time=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
+                late=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),
+                overdue=Count("pk", filter=Q(timeliness=Timeliness.OVERDUE)),
+            )
+        }
+
+    per_province = cache.get_or_set(key, compute, CACHE_SECONDS) or {}
+    empty = {"assigned": 0, "on_time": 0, "late": 0, "overdue": 0}
+    rows = []
+    for province in Unit.objects.filter(parent__isnull=True, kind__in=Unit.PROVINCE_LEVEL).order_by("code"):
+        row = {**empty, **per_province.get(province.pk, {}), "province": province}
+        row["rate"] = round(100 * row["on_time"] / row["assigned"]) if row["assigned"] else None
+        row["url"] = reverse("web:dashboard") + "?" + urlencode({"parent": province.pk})
+        rows.append(row)
+    totals = {k: sum(r[k] for r in rows) for k in empty}
+    totals["rate"] = round(100 * totals["on_time"] / totals["assigned"]) if totals["assigned"] else None
+    return render(request, "web/national.html", {"rows": rows, "totals": totals, "today": today})

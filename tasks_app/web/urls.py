@@ -17,5 +17,6 @@ urlpatterns = [
     path("tasks/new/clears/", giving.task_clears, name="task-clears"),
     path("tasks/<str:code>/", views.task_detail, name="task"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("national/", dashboard.national, name="national"),
     path("notifications/", views.notifications_page, name="notifications"),
 ]

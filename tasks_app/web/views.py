@@ -63,8 +63,14 @@ URGENCY = Case(
 )
 
 
-def task_groups():
-    return list(TaskGroup.objects.order_by("plan__year", "plan_id", "number"))
+def task_groups(actor=None, province_id: int | None = None):
+    """The task groups of the plans the actor sees (of one province when given)."""
+    groups = TaskGroup.objects.order_by("plan__year", "plan_id", "number")
+    if actor is not None:
+        groups = groups.filter(plan__in=Plan.objects.visible_to(actor))
+    if province_id is not None:
+        groups = groups.filter(Q(plan__province_id=province_id) | Q(plan__province__isnull=True))
+    return list(groups)
 
 
 def _list_rows(queryset):
@@ -117,16 +123,24 @@ def source_filter(queryset, data):
     return queryset
 
 
-def plans_and_documents():
-    # Few rows (a plan a year, a directive a week): two small queries per page, whatever the list's size.
-    return list(Plan.objects.all()), list(SourceDocument.objects.all()[:500])
+def plans_and_documents(actor, province_id: int | None = None):
+    """The plans and source documents the actor sees (of one province when given): few rows (a
+    plan a year, a directive a week), two small queries per page, whatever the list's size."""
+    plans = Plan.objects.visible_to(actor)
+    documents = SourceDocument.objects.visible_to(actor)
+    if province_id is not None:
+        plans = plans.filter(Q(province_id=province_id) | Q(province__isnull=True))
+        documents = documents.filter(
+            tasks__group__plan__in=Plan.objects.filter(Q(province_id=province_id) | Q(province__isnull=True))
+        ).distinct()
+    return list(plans), list(documents[:500])
 
 
 def _assignment_page(request, base, *, template, show_unit, extra=None):
     today = lifecycle.local_today()
     base = base.with_timeliness(today).annotate(urgency=URGENCY)
-    groups = task_groups()
-    plans, documents = plans_and_documents()
+    groups = task_groups(request.user)
+    plans, documents = plans_and_documents(request.user)
     form = AssignmentFilterForm(
         request.GET or None, groups=groups, show_unit=show_unit, plans=plans, documents=documents
     )
@@ -153,7 +167,7 @@ def home(request):
     """My work: the user's unit's assignments (a city leader's: those they answer for or decide)."""
     scope = actor_scope(request.user)
     base = Assignment.objects.visible_to(request.user).exclude(status=Status.DRAFT)
-    if scope.sees_all and scope.official_id:
+    if scope.wide and scope.official_id:
         base = base.filter(
             Q(authority_id=scope.official_id) | Q(responsible_id=scope.official_id) | Q(unit_id=scope.unit_id)
         )
@@ -161,7 +175,7 @@ def home(request):
         request,
         base,
         template="web/home.html",
-        show_unit=scope.sees_all or scope.official_id is not None and scope.unit_id is None,
+        show_unit=scope.wide or scope.official_id is not None and scope.unit_id is None,
         extra={"scope": scope, "official": scope.official},
     )
 
@@ -443,7 +457,7 @@ def task_detail(request, code):
         .select_related("unit__head", "responsible")
         .order_by("unit__kind", "unit__code")
     )
-    if not assignments and not scope.sees_all:
+    if not assignments and not scope.sees_province(task.group.plan.province_id):
         raise Http404  # a task none of whose work the user may see is not theirs to browse
     tally: defaultdict[str | None, int] = defaultdict(int)
     for a in assignments:

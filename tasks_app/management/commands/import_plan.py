@@ -1,10 +1,11 @@
-"""manage.py import_plan FILE.xlsx [--dry-run] [--year 2026] [--plan "name"]"""
+"""manage.py import_plan FILE.xlsx [--dry-run] [--year 2026] [--plan "name"] [--province 31]"""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from tasks_app.importers import PlanImportError, import_plan
+from tasks_app.models import Unit
 
 
 class Command(BaseCommand):
@@ -15,13 +16,30 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="check and show what would be created")
         parser.add_argument("--year", type=int, default=2026, help="the plan's year (default 2026)")
         parser.add_argument("--plan", dest="plan_name", help="the plan's name (created if missing)")
+        parser.add_argument(
+            "--province", metavar="CODE", help="the province whose plan it is, e.g. 31 (default: the only one loaded)"
+        )
 
-    def handle(self, *args, file, dry_run, year, plan_name, **options):
+    def handle(self, *args, file, dry_run, year, plan_name, province=None, **options):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"Không tìm thấy tệp / file not found: {path}")
+        province_unit = None
+        if province is not None:
+            province_unit = Unit.objects.filter(
+                code=province, parent__isnull=True, kind__in=Unit.PROVINCE_LEVEL
+            ).first()
+            if province_unit is None:
+                raise CommandError(f"Không có tỉnh, thành phố mã {province!r} / no province with code {province!r}")
         try:
-            result = import_plan(path.read_bytes(), year=year, name=plan_name, dry_run=dry_run, filename=path.name)
+            result = import_plan(
+                path.read_bytes(),
+                year=year,
+                name=plan_name,
+                dry_run=dry_run,
+                filename=path.name,
+                province=province_unit,
+            )
         except PlanImportError as exc:
             lines = [f"  - {problem}" for problem in exc.problems]
             raise CommandError(

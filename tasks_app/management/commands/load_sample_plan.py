@@ -183,7 +183,8 @@ class Command(BaseCommand):
         """The city leader, the named units and the communes, or a CommandError naming what is missing."""
         needed = department_codes(content)
         units = {u.code: u for u in Unit.objects.filter(code__in=needed)}
-        communes = list(commune_units().order_by("code"))
+        haiphong = Unit.objects.filter(code="31").values_list("pk", flat=True).first()
+        communes = list(commune_units(haiphong).order_by("code")) if haiphong else []
         leader = Official.objects.select_related("user").filter(user__username=AUTHORITY_USERNAME).first()
         problems = []
         if missing := sorted(needed - units.keys()):
@@ -207,8 +208,9 @@ class Command(BaseCommand):
     def _load(self, content, leader, units, communes):
         created = Counter(groups=0, tasks=0, indicators=0, assignments=0)
         spec = content["plan"]
+        city = Unit.objects.get(code="31")  # the sample is Hải Phòng's plan (checked by _references)
         plan = Plan.objects.filter(year=spec["year"], name=spec["name"]).first() or _create(
-            Plan, year=spec["year"], name=spec["name"], theme=spec.get("theme", ""), is_sample=True
+            Plan, province=city, year=spec["year"], name=spec["name"], theme=spec.get("theme", ""), is_sample=True
         )
         if not plan.is_sample:
             raise CommandError(f"Plan “{plan.name}” exists and is not sample content; not touching it.")

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tasks_app', '0002_i10_figures_version'),
+        ('tasks_app', '0003_i15_provinces'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -117,12 +117,12 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='historicalofficial',
             name='role',
-            field=models.CharField(choices=[('member', 'Cán bộ đơn vị'), ('leader', 'Lãnh đạo thành phố'), ('office', 'Văn phòng UBND thành phố (theo dõi)'), ('inspector', 'Thanh tra, kiểm tra thực địa')], default='member', max_length=20, verbose_name='vai trò'),
+            field=models.CharField(choices=[('member', 'Cán bộ đơn vị'), ('leader', 'Lãnh đạo thành phố'), ('office', 'Văn phòng UBND thành phố (theo dõi)'), ('national', 'Theo dõi toàn quốc (chỉ đọc)'), ('inspector', 'Thanh tra, kiểm tra thực địa')], default='member', max_length=20, verbose_name='vai trò'),
         ),
         migrations.AlterField(
             model_name='official',
             name='role',
-            field=models.CharField(choices=[('member', 'Cán bộ đơn vị'), ('leader', 'Lãnh đạo thành phố'), ('office', 'Văn phòng UBND thành phố (theo dõi)'), ('inspector', 'Thanh tra, kiểm tra thực địa')], default='member', max_length=20, verbose_name='vai trò'),
+            field=models.CharField(choices=[('member', 'Cán bộ đơn vị'), ('leader', 'Lãnh đạo thành phố'), ('office', 'Văn phòng UBND thành phố (theo dõi)'), ('national', 'Theo dõi toàn quốc (chỉ đọc)'), ('inspector', 'Thanh tra, kiểm tra thực địa')], default='member', max_length=20, verbose_name='vai trò'),
         ),
         migrations.AddIndex(
             model_name='inspection',

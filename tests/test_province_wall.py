@@ -1,0 +1,329 @@
+"""A province is a wall: two real provinces loaded (Hải Phòng 31 and Hà Nội 01) with their units
+from the package, each with its plan, task, assignment, extension request, evidence and indicator.
+
+The leaders, the office, the heads, the unit keys and the portal keys of one province get 404 on
+every object of the other, in every API endpoint and web page, and see none of it in any list.
+`national-office` and a national portal key see both and change nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from tasks_app.api.models import ApiKey
+from tasks_app.models import (
+    Assignment,
+    Evidence,
+    ExtensionRequest,
+    Indicator,
+    IndicatorActual,
+    Official,
+    Plan,
+    ProgressReport,
+    Task,
+    TaskGroup,
+    Unit,
+)
+from tasks_app.status import Status
+from tests.conftest import make_assignment
+from tests.fixtures_web import sign_in
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+COMMUNE = {"31": "10507", "01": "00097"}
+PERIOD = "2026-Q2"
+
+
+@dataclass
+class Province:
+    code: str
+    unit: Unit
+    commune: Unit
+    plan: Plan
+    task: Task
+    assignment: Assignment
+    extension: ExtensionRequest
+    evidence: Evidence
+    indicator: Indicator
+
+
+def _province(code: str) -> Province:
+    unit = Unit.objects.get(code=code)
+    commune = Unit.objects.get(code=COMMUNE[code])
+    leader = Official.objects.get(user__username=f"leader-{code}")
+    plan = Plan.objects.create(province=unit, year=2026, name="Kế hoạch phát triển KT-XH năm 2026")
+    group = TaskGroup.objects.create(plan=plan, number=1, title="Tăng trưởng kinh tế")
+    task = Task.objects.create(
+        group=group,
+        code=f"{code}-2026-01",
+        number=1,
+        title=f"Nhiệm vụ riêng của tỉnh {code}",
+        description="Nội dung",
+        deliverable="Báo cáo",
+        acceptance_criteria="Đạt",
+        default_deadline=dt.date(2026, 6, 30),
+        authority=leader,
+    )
+    assignment = make_assignment(
+        task, commune, status=Status.SUBMITTED, submitted_at=dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+    )
+    extension = ExtensionRequest.objects.create(
+        assignment=assignment,
+        requested_by_label="test",
+        current_deadline=assignment.deadline,
+        requested_deadline=assignment.deadline + dt.timedelta(days=30),
+        reason="Chờ vốn",
+    )
+    report = ProgressReport.objects.create(
+        assignment=assignment, kind="progress", status=assignment.status, percent=10, author_label="test"
+    )
+    evidence = Evidence(report=report, original_name="anh.png", content_type="image/png", size=len(PNG))
+    evidence.file.save("anh.png", ContentFile(PNG), save=True)
+    indicator = Indicator.objects.create(
+        plan=plan, number=1, name="Tăng trưởng GRDP", unit_of_measure="%", annual_target=13, responsible_unit=commune
+    )
+    return Province(code, unit, commune, plan, task, assignment, extension, evidence, indicator)
+
+
+@pytest.fixture
+def provinces(db, settings):
+    settings.TWO_FACTOR_REQUIRED_FOR_AUTHORITY = False  # the wall is under test here, not the second factor
+    call_command("load_province", "31", "01", "--national-office", verbosity=0)
+    return {code: _province(code) for code in ("31", "01")}
+
+
+def _session(username: str) -> APIClient:
+    client = APIClient()
+    sign_in(client, Official.objects.get(user__username=username))
+    return client
+
+
+def _key(**fields) -> APIClient:
+    _obj, raw = ApiKey.objects.create_key(name="Hệ thống", **fields)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+def actors_of(p: Province) -> dict[str, APIClient]:
+    """Every kind of actor a province has: three sessions and two keys."""
+    return {
+        "leader": _session(f"leader-{p.code}"),
+        "office": _session(f"office-{p.code}"),
+        "head": _session(f"head-{p.commune.code}"),
+        "unit-key": _key(unit=p.commune),
+        "portal-key": _key(is_portal=True, province=p.unit),
+    }
+
+
+def snapshot(p: Province):
+    a = Assignment.objects.get(pk=p.assignment.pk)
+    return (
+        a.version,
+        a.status,
+        a.deadline,
+        a.reports.count(),
+        ExtensionRequest.objects.get(pk=p.extension.pk).status,
+        IndicatorActual.objects.filter(indicator=p.indicator).count(),
+    )
+
+
+def api_reads(p: Province) -> list[str]:
+    a = p.assignment
+    return [
+        f"/api/v1/assignments/{a.pk}/",
+        f"/api/v1/assignments/{a.pk}/reports/",
+        f"/api/v1/extension-requests/{p.extension.pk}/",
+        f"/api/v1/evidence/{p.evidence.pk}/download/",
+        f"/api/v1/tasks/{p.task.code}/",
+        f"/api/v1/units/{p.commune.code}/",
+        f"/api/v1/units/{p.unit.code}/",
+        f"/api/v1/kpi/units/{p.commune.code}/?period={PERIOD}",
+        f"/api/v1/kpi/units/?period={PERIOD}&plan={p.plan.pk}",
+        f"/api/v1/indicators/{p.indicator.pk}/",
+        f"/api/v1/kpi/officials/{p.commune.head_id}/?period={PERIOD}",
+    ]
+
+
+def api_writes(p: Province) -> list[tuple[str, dict]]:
+    a = p.assignment
+    return [
+        (f"/api/v1/assignments/{a.pk}/progress/", {"percent": 30, "note": "x"}),
+        (f"/api/v1/assignments/{a.pk}/submit/", {"note": "x"}),
+        (f"/api/v1/assignments/{a.pk}/accept/", {"note": "Đạt"}),
+        (f"/api/v1/assignments/{a.pk}/return/", {"reason": "Thiếu số liệu"}),
+        (f"/api/v1/assignments/{a.pk}/extension-requests/", {"requested_deadline": "2026-09-30", "reason": "x"}),
+        (f"/api/v1/extension-requests/{p.extension.pk}/decide/", {"approve": True, "note": "x"}),
+        (f"/api/v1/indicators/{p.indicator.pk}/actuals/", {"quarter": 1, "value": "5.1", "note": ""}),
+    ]
+
+
+def _nonexistent(path: str) -> str:
+    return "/".join("999999999" if part.isdigit() else part for part in path.split("/"))
+
+
+def web_pages(p: Province) -> list[str]:
+    a = p.assignment
+    return [
+        f"/assignments/{a.pk}/",
+        f"/evidence/{p.evidence.pk}/",
+        f"/tasks/{p.task.code}/",
+        f"/kpi/units/{p.commune.code}/?period={PERIOD}",
+        f"/kpi/units/?period={PERIOD}&plan={p.plan.pk}",
+        f"/kpi/indicators/{p.indicator.pk}/",
+        f"/kpi/reports/summary.csv?plan={p.plan.pk}",
+        f"/kpi/officials/{p.commune.head_id}/?period={PERIOD}",
+        f"/kpi/officials/?period={PERIOD}&unit={p.commune.code}",
+    ]
+
+
+def web_posts(p: Province) -> list[tuple[str, dict]]:
+    a = p.assignment
+    return [
+        (f"/assignments/{a.pk}/accept/", {"note": "Đạt", "version": a.version}),
+        (f"/assignments/{a.pk}/return/", {"reason": "Thiếu", "version": a.version}),
+        (f"/assignments/{a.pk}/extensions/{p.extension.pk}/decide/", {"approve": "1", "note": "x"}),
+        (f"/kpi/indicators/{p.indicator.pk}/", {"quarter": 1, "value": "5.1"}),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("home,other", [("31", "01"), ("01", "31")])
+def test_every_actor_of_one_province_gets_404_on_every_object_of_the_other(provinces, home, other):
+    theirs = provinces[other]
+    before = snapshot(theirs)
+    is_web = {"leader", "office", "head"}
+    for name, client in actors_of(provinces[home]).items():
+        for path in api_reads(theirs):
+            response = client.get(path)
+            assert response.status_code == 404, (name, path, response.status_code)
+            assert theirs.task.title.encode() not in response.content
+        for path, body in api_writes(theirs):
+            response = client.post(path, body, format="json")
+            if name == "portal-key" and response.status_code != 404:
+                # A portal key may write nothing anywhere: refused before any lookup, the same for an
+                # object that does not exist, so the refusal tells nothing about the other province.
+                assert response.status_code == 403, (name, path, response.status_code)
+                assert client.post(_nonexistent(path), body, format="json").status_code == 403
+                continue
+            assert response.status_code == 404, (name, path, response.status_code, response.content[:200])
+        if name in is_web:
+            for path in web_pages(theirs):
+                response = client.get(path)
+                assert response.status_code == 404, (name, path, response.status_code)
+            for path, body in web_posts(theirs):
+                response = client.post(path, body)
+                assert response.status_code == 404, (name, path, response.status_code)
+    assert snapshot(theirs) == before, "a refused write changed the other province's work"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("home,other", [("31", "01"), ("01", "31")])
+def test_no_list_shows_anything_of_the_other_province(provinces, home, other):
+    mine, theirs = provinces[home], provinces[other]
+    for name, client in actors_of(mine).items():
+        assignments = {r["id"] for r in client.get("/api/v1/assignments/").json()["results"]}
+        assert theirs.assignment.pk not in assignments, name
+        units = client.get("/api/v1/units/?page_size=500").json()
+        codes = {u["code"] for u in units["results"]}
+        assert theirs.commune.code not in codes and theirs.unit.code not in codes, name
+        assert all(u["province"] == home for u in units["results"]), name
+        tasks = {t["code"] for t in client.get("/api/v1/tasks/").json()["results"]}
+        assert theirs.task.code not in tasks, name
+        extensions = {r["id"] for r in client.get("/api/v1/extension-requests/").json()["results"]}
+        assert theirs.extension.pk not in extensions, name
+        indicators = {i["id"] for i in client.get("/api/v1/indicators/").json()}
+        assert theirs.indicator.pk not in indicators, name
+    for name in ("leader", "office"):
+        client = actors_of(mine)[name]
+        page = client.get("/dashboard/", {"parent": theirs.unit.pk, "q": theirs.commune.code})
+        assert page.status_code == 200 and not page.context["unit_rows"], name
+        assert theirs.task.title not in client.get("/assignments/").content.decode(), name
+        kpi = client.get("/kpi/units/", {"period": PERIOD})
+        assert {f.code for f in kpi.context["figures"]} <= set(
+            Unit.objects.filter(parent=mine.unit).values_list("code", flat=True)
+        ), name
+
+
+@pytest.mark.django_db
+def test_a_provincial_leader_decides_only_at_home(provinces):
+    leader = actors_of(provinces["31"])["leader"]
+    response = leader.post(
+        f"/api/v1/assignments/{provinces['31'].assignment.pk}/accept/", {"note": "Đạt"}, format="json"
+    )
+    assert response.status_code == 201
+    assert Assignment.objects.get(pk=provinces["31"].assignment.pk).status == Status.ACCEPTED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["national-office", "national-portal-key"])
+def test_national_actors_see_both_provinces_and_change_nothing(provinces, who):
+    if who == "national-office":
+        client = _session("national-office")
+    else:
+        client = _key(is_portal=True)
+    before = {code: snapshot(p) for code, p in provinces.items()}
+    for p in provinces.values():
+        for path in api_reads(p):
+            assert client.get(path).status_code == 200, (who, path)
+        for path, body in api_writes(p):
+            assert client.post(path, body, format="json").status_code in (401, 403), (who, path)
+        if who == "national-office":
+            for path in web_pages(p):
+                assert client.get(path).status_code == 200, (who, path)
+            for path, body in web_posts(p):
+                assert client.post(path, body).status_code in (302, 400, 403, 404), (who, path)
+    assert {code: snapshot(p) for code, p in provinces.items()} == before
+    listed = {r["id"] for r in client.get("/api/v1/assignments/").json()["results"]}
+    assert {p.assignment.pk for p in provinces.values()} <= listed
+
+
+@pytest.mark.django_db
+def test_the_national_view_shows_the_provinces_side_by_side_for_national_office_only(provinces):
+    national = _session("national-office")
+    Assignment.objects.filter(pk=provinces["01"].assignment.pk).update(
+        status=Status.ACCEPTED, completed_at=dt.datetime(2026, 5, 2, tzinfo=dt.UTC)
+    )
+    page = national.get("/national/")
+    assert page.status_code == 200
+    rows = {r["province"].code: r for r in page.context["rows"]}
+    assert set(rows) == {"01", "31"}
+    assert (rows["01"]["assigned"], rows["01"]["on_time"], rows["01"]["rate"]) == (1, 1, 100)
+    assert (rows["31"]["assigned"], rows["31"]["on_time"], rows["31"]["rate"]) == (1, 0, 0)
+    assert page.context["totals"]["assigned"] == 2
+    # Each province links to its dashboard, which the national office may read.
+    dashboard = national.get(rows["01"]["url"])
+    assert dashboard.status_code == 200 and dashboard.context["total"] == 1
+    for name in ("leader", "office", "head"):
+        assert actors_of(provinces["31"])[name].get("/national/").status_code == 403, name
+
+
+@pytest.mark.django_db
+def test_the_admin_keeps_a_provincial_staff_member_inside_the_wall(provinces):
+    from django.contrib.auth.models import Permission
+
+    office = Official.objects.get(user__username="office-01")
+    office.user.is_staff = True
+    office.user.save()
+    office.user.user_permissions.set(Permission.objects.filter(content_type__app_label="tasks_app"))
+    client = _session("office-01")
+    mine, theirs = provinces["01"], provinces["31"]
+    listing = client.get("/admin/tasks_app/assignment/")
+    assert listing.status_code == 200
+    shown = {a.pk for a in listing.context["cl"].result_list}
+    assert shown == {mine.assignment.pk}
+    for model, obj in [("assignment", theirs.assignment), ("plan", theirs.plan), ("task", theirs.task),
+                       ("unit", theirs.commune), ("indicator", theirs.indicator)]:  # fmt: skip
+        response = client.get(f"/admin/tasks_app/{model}/{obj.pk}/change/")
+        assert response.status_code == 302 and response["Location"] == "/admin/", model  # "does not exist"
+        assert (
+            client.get(
+                f"/admin/tasks_app/{model}/{getattr(mine, model if model != 'unit' else 'commune').pk}/change/"
+            ).status_code
+            == 200
+        ), model
