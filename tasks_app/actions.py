@@ -9,12 +9,13 @@ from typing import Any, cast
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils.translation import gettext as _t
 from simple_history.utils import bulk_create_with_history
 
 from tasks_app import figures, lifecycle
-from tasks_app.models import Assignment, Official, SourceDocument, Task, TaskGroup, Unit
-from tasks_app.scope import actor_scope
+from tasks_app.models import Assignment, Official, Plan, SourceDocument, Task, TaskGroup, Unit
+from tasks_app.scope import actor_scope, gives_within
 from tasks_app.status import Status
 
 
@@ -88,21 +89,15 @@ def fan_out(
 # --- giving a task (web form /tasks/new/ and POST /api/v1/tasks/) ----------------------------
 
 
-def province_of(unit: Unit | None) -> Unit | None:
-    """The province (a unit of kind city) a unit belongs to: itself, or the nearest one above."""
-    seen = 0
-    while unit is not None and unit.kind != Unit.Kind.CITY and seen < 5:
-        unit, seen = unit.parent, seen + 1
-    return unit if unit is not None and unit.kind == Unit.Kind.CITY else None
-
-
 def communes_of_province(by: Any) -> list[Unit]:
-    """Every commune-level unit of the giver's province (all of them for an administrator)."""
+    """Every commune-level unit of the giver's province (all of them for a national actor without
+    a province of their own, e.g. an administrator)."""
     scope = actor_scope(by)
     units = commune_units()
-    province = province_of(scope.official.unit) if scope.official is not None else None
-    if province is not None:
-        units = units.filter(parent=province)
+    if scope.province_id is not None:
+        units = units.filter(parent_id=scope.province_id)
+    elif not scope.sees_all:
+        units = units.none()
     return list(units.order_by("code"))
 
 
@@ -210,6 +205,12 @@ def give_task(
     the error names each missing clear (and the units it is missing for). All or nothing.
     """
     scope = actor_scope(by)
+    # The province wall first: another province's plan or unit is not there for the giver (404).
+    if not Plan.objects.visible_to(by).filter(pk=group.plan_id).exists():
+        raise Http404(_t("Không tìm thấy nhóm nhiệm vụ."))
+    units = list(units)
+    if not all(gives_within(scope, unit) for unit in units):
+        raise Http404(_t("Không tìm thấy đơn vị."))
     lifecycle.require_issuer(authority.pk if authority else None, scope)
     units = list(units)
     if not units:

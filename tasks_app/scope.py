@@ -275,6 +275,12 @@ def may_issue(scope: ActorScope, authority_id: int | None, unit: Any = None) -> 
     return not scope.read_only and (is_authority_ or scope.is_superuser or office)
 
 
+def gives_within(scope: ActorScope, unit: Any) -> bool:
+    """The province wall for giving work: a task goes only to units of the giver's own province
+    (any province for a national actor). Another province's unit is, to the giver, not there (404)."""
+    return scope.sees_all or (scope.province_id is not None and province_of(unit) == scope.province_id)
+
+
 def may_give_tasks(scope: ActorScope) -> bool:
     """Who may open the form that gives a task: the city office and leaders, an administrator, and
     an official who holds authority over some work (who then gives tasks under their own authority:

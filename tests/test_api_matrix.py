@@ -341,7 +341,9 @@ def test_inspection_matrix_for_people(world, session, head_a, official_a, head_b
     from tasks_app.models import Official, Unit
     from tests.conftest import make_official
 
-    inspection_unit = Unit.objects.create(code="TTR-TP", name="Thanh tra thành phố", kind=Unit.Kind.DEPARTMENT)
+    inspection_unit = Unit.objects.create(
+        code="TTR-TP", name="Thanh tra thành phố", kind=Unit.Kind.DEPARTMENT, parent=commune_a.parent
+    )
     inspector = make_official("inspector", inspection_unit, role=Official.Role.INSPECTOR)
     people = {
         "unit_head": (head_a, 403),

@@ -57,8 +57,8 @@ def frozen():
 
 
 @pytest.fixture
-def inspector(db):
-    unit = Unit.objects.create(code="TTR-TP", name="Thanh tra thành phố", kind=Unit.Kind.DEPARTMENT)
+def inspector(city):
+    unit = Unit.objects.create(code="TTR-TP", name="Thanh tra thành phố", kind=Unit.Kind.DEPARTMENT, parent=city)
     return make_official("thanh-tra", unit, role=Official.Role.INSPECTOR, position="Thanh tra viên")
 
 

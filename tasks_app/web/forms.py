@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -12,7 +12,8 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from tasks_app import evidence
-from tasks_app.models import Assignment, Official, SourceDocument, TaskGroup, Unit
+from tasks_app.models import Assignment, Official, Plan, SourceDocument, TaskGroup, Unit
+from tasks_app.scope import actor_scope, in_province_filter
 from tasks_app.status import Status, Timeliness
 
 
@@ -293,10 +294,15 @@ class GiveTaskForm(forms.Form):
     doc_issuer = forms.CharField(label=_("Cơ quan ban hành"), max_length=200, required=False)
     doc_summary = forms.CharField(label=_("Trích yếu"), max_length=500, required=False)
 
-    def __init__(self, *args, giver: Official | None = None, **kwargs):
+    def __init__(self, *args, giver: Official | None = None, actor: Any = None, **kwargs):
         super().__init__(*args, **kwargs)
-        _model_choice(self, "group").queryset = TaskGroup.objects.select_related("plan").order_by(
-            "-plan__year", "number"
+        # Behind the province wall (scope.py): the giver's province's groups, units, authorities
+        # and documents only.
+        in_province = in_province_filter(actor_scope(actor)) or Q()
+        _model_choice(self, "group").queryset = (
+            TaskGroup.objects.filter(plan__in=Plan.objects.visible_to(actor))
+            .select_related("plan")
+            .order_by("-plan__year", "number")
         )
         _model_choice(self, "authority").queryset = (
             Official.objects.filter(
@@ -304,12 +310,15 @@ class GiveTaskForm(forms.Form):
                 | Q(tasks_under_authority__isnull=False)
                 | Q(pk=giver.pk if giver is not None else None)
             )
+            .filter(unit__in=Unit.objects.filter(in_province))
             .distinct()
             .order_by("full_name")
         )
-        _model_choice(self, "units").queryset = Unit.objects.exclude(kind=Unit.Kind.CITY).order_by("kind", "code")
+        _model_choice(self, "units").queryset = (
+            Unit.objects.filter(in_province).exclude(kind__in=Unit.PROVINCE_LEVEL).order_by("kind", "code")
+        )
         _choice(self, "role").choices = [("", _("— chưa chọn —")), *Assignment.Role.choices]
-        _model_choice(self, "source_document").queryset = SourceDocument.objects.all()
+        _model_choice(self, "source_document").queryset = SourceDocument.objects.visible_to(actor)
 
     def source_document_data(self) -> SourceDocument | dict | None:
         data = getattr(self, "cleaned_data", {})

@@ -10,20 +10,35 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tasks_app import actions
-from tasks_app.models import Task
-from tasks_app.scope import actor_scope, may_give_tasks
+from tasks_app.models import Plan, Task, TaskGroup, Unit
+from tasks_app.scope import actor_scope, gives_within, may_give_tasks
 from tasks_app.web.forms import GiveTaskForm
 
 
 def _require_giver(request: HttpRequest) -> None:
     if not may_give_tasks(actor_scope(request.user)):
         raise PermissionDenied(_("Chỉ Văn phòng UBND thành phố và người có thẩm quyền mới được giao nhiệm vụ."))
+
+
+def _behind_the_wall(request: HttpRequest) -> None:
+    """A unit or a task group of another province is not there for the giver: 404, as every
+    object behind the province wall (the rule is `scope.gives_within`)."""
+    scope = actor_scope(request.user)
+    unit_ids = [value for value in request.POST.getlist("units") if value.isdigit()]
+    if not all(gives_within(scope, unit) for unit in Unit.objects.filter(pk__in=unit_ids)):
+        raise Http404(_("Không tìm thấy đơn vị."))
+    group = request.POST.get("group", "")
+    if (
+        group.isdigit()
+        and TaskGroup.objects.filter(pk=group).exclude(plan__in=Plan.objects.visible_to(request.user)).exists()
+    ):
+        raise Http404(_("Không tìm thấy nhóm nhiệm vụ."))
 
 
 def _units(request: HttpRequest, data: dict) -> list:
@@ -62,8 +77,9 @@ def task_new(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         scope = actor_scope(request.user)
         initial = {"authority": scope.official_id} if scope.official and not scope.official.is_city_wide else {}
-        return _page(request, GiveTaskForm(initial=initial, giver=scope.official))
-    form = GiveTaskForm(request.POST, giver=actor_scope(request.user).official)
+        return _page(request, GiveTaskForm(initial=initial, giver=scope.official, actor=request.user))
+    _behind_the_wall(request)
+    form = GiveTaskForm(request.POST, giver=actor_scope(request.user).official, actor=request.user)
     if not form.is_valid():
         return _page(request, form, status=400)
     data = form.cleaned_data
@@ -109,5 +125,5 @@ def task_new(request: HttpRequest) -> HttpResponse:
 def task_clears(request: HttpRequest) -> HttpResponse:
     """The six-clears panel for what has been typed so far (htmx swaps it in as the user types)."""
     _require_giver(request)
-    form = GiveTaskForm(request.POST, giver=actor_scope(request.user).official)
+    form = GiveTaskForm(request.POST, giver=actor_scope(request.user).official, actor=request.user)
     return render(request, "web/_clears.html", {"clears": _clears(request, form)})
