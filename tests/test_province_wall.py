@@ -369,6 +369,10 @@ def test_an_office_of_another_province_cannot_give_to_or_inspect_a_unit_of_31(pr
         ).status_code
         == 404
     )
+    # The same through the API.
+    body = {**form, "units": [theirs.commune.code], "issue": True}
+    del body["target"], body["action"]
+    assert client.post("/api/v1/tasks/", body, format="json").status_code == 404
     # Inspecting 31's work: the page and the write, on the web and through the API.
     inspection = {"date": "2026-05-20", "findings": "Kiểm tra hiện trường.", "conclusion": "passed"}
     assert client.get(reverse("web:inspection-new", args=[theirs.assignment.pk])).status_code == 404

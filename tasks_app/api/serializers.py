@@ -3,6 +3,8 @@ a code exists (units, tasks)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
@@ -28,6 +30,7 @@ from tasks_app.models import (
     TaskGroup,
     Unit,
 )
+from tasks_app.scope import request_actor
 from tasks_app.status import Timeliness
 
 
@@ -257,6 +260,14 @@ class TaskCreateSerializer(serializers.Serializer):
         queryset=SourceDocument.objects.all(), required=False, allow_null=True, default=None
     )
     issue = serializers.BooleanField(required=False, default=False, help_text="Issue at once (needs the six clears).")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            # An existing document behind another province's wall is not there for the caller.
+            field = cast(serializers.PrimaryKeyRelatedField, self.fields["source_document_id"])
+            field.queryset = SourceDocument.objects.visible_to(request_actor(request))
 
 
 class TaskDetailSerializer(TaskSerializer):
