@@ -32,15 +32,18 @@ demo: install
 	@echo "Mở / open http://127.0.0.1:8000  —  Ctrl-C để dừng / to stop"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.demo start
 
-# The whole suite: lint, migrations in step with models, then pytest.
+# The whole suite: lint, types (mypy with django-stubs; pyproject.toml), migrations in step with
+# models, then pytest.
 test: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install-dev
 	$(BIN)/ruff format .

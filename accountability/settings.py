@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before sessions and views: malformed paths and query values never reach a query.
+    "tasks_app.web.middleware.refuse_malformed_input",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -74,7 +76,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Requests under /api/ and /feeds/ proving no identity, counted per client address (429 past the rate).
+    "tasks_app.api.throttling.throttle_unauthenticated",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "tasks_app.web.middleware.end_idle_sessions",
     "tasks_app.web.middleware.require_two_factor_for_authority",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -113,7 +118,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
+            "NAME": str(VAR_DIR / "db.sqlite3"),
             # SQLite waits for the writer instead of failing at once when the web and the
             # worker of `make demo` write at the same moment.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
@@ -160,14 +165,29 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimu
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# Behind nginx the client address is the last hop of X-Forwarded-For (AXES_PROXY_COUNT=1).
-AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0, minimum=0) or None
-if AXES_IPWARE_PROXY_COUNT:
+# The client's address, through django-ipware as the axes documentation prescribes. AXES_PROXY_COUNT
+# is the number of trusted proxies in front of gunicorn (1: the nginx of deploy/). The edge proxy
+# states the address it saw (nginx: `X-Forwarded-For $remote_addr`) and each further proxy appends
+# its peer's, so X-Forwarded-For lists PROXY_COUNT addresses and the client is the PROXY_COUNT-th
+# from the right: ipware's proxy_count is that minus one (its chain does not list the last proxy,
+# which is REMOTE_ADDR). Anything a client wrote further left is never read. Without a proxy
+# (AXES_PROXY_COUNT=0) only REMOTE_ADDR counts, so a forged header changes nothing.
+_trusted_proxies = env_int("AXES_PROXY_COUNT", 0, minimum=0, maximum=10)
+if _trusted_proxies:
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+    AXES_IPWARE_PROXY_COUNT = _trusted_proxies - 1
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 # Two-factor sign-in (django-two-factor-auth, TOTP and backup codes) is open to everyone and
 # required of officials who hold authority (tasks_app/web/middleware.py).
 TWO_FACTOR_REQUIRED_FOR_AUTHORITY = env_bool("TWO_FACTOR_REQUIRED_FOR_AUTHORITY", True)
+# The admin (/admin/) only for staff signed in with a second factor; its password form is not offered.
+ADMIN_REQUIRES_TWO_FACTOR = env_bool("ADMIN_REQUIRES_TWO_FACTOR", True)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Sáu rõ Hải Phòng")
+# Password reset: requests per client address and mails per email address, each per hour.
+PASSWORD_RESET_PER_CLIENT = env_int("PASSWORD_RESET_PER_CLIENT", 10, minimum=1)
+PASSWORD_RESET_PER_ADDRESS = env_int("PASSWORD_RESET_PER_ADDRESS", 3, minimum=1)
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 3600, minimum=600)
 
 # Static files are served by the app (whitenoise), hashed and compressed under production settings.
@@ -196,6 +216,13 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 SESSION_COOKIE_HTTPONLY = True
+# A session ends after SESSION_MAX_HOURS whatever happens, and after a time without any request:
+# short for officials holding authority (accept deliverables, decide extensions), longer for others.
+SESSION_COOKIE_AGE = 3600 * env_int("SESSION_MAX_HOURS", 12, minimum=1, maximum=24 * 14)
+SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 60, minimum=1)
+SESSION_IDLE_TIMEOUT_AUTHORITY_MINUTES = env_int("SESSION_IDLE_TIMEOUT_AUTHORITY_MINUTES", 15, minimum=1)
+# How often a used session records that it was used (one session write at most this often).
+SESSION_IDLE_RESOLUTION_SECONDS = 60
 # The pages send the CSRF token from the form or the page (htmx hx-headers), never read the cookie.
 CSRF_COOKIE_HTTPONLY = True
 
@@ -215,9 +242,18 @@ REST_FRAMEWORK = {
     # Machines send `Authorization: Bearer <key>` (the key lands in request.auth); the web uses the session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "tasks_app.api.authentication.ApiKeyAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "tasks_app.api.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tasks_app.api.permissions.IsAuthenticatedOrApiKey"],
+    # JSON nested deeper than any request of ours is refused before parsing (tasks_app/inputs.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "tasks_app.inputs.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # JSON only in production; the browsable API (HTML forms over the API) only while developing.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "tasks_app.api.pagination.ApiPagination",
     "DEFAULT_SCHEMA_CLASS": "tasks_app.api.schema.ApiAutoSchema",
@@ -226,6 +262,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["tasks_app.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api": env_str("API_THROTTLE_RATE", "600/min")},
 }
+# Requests without a valid key or session (and wrong feed tokens), per client address.
+ANON_THROTTLE_RATE = env_str("ANON_THROTTLE_RATE", "60/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hải Phòng 2026 — API theo dõi nhiệm vụ (sáu rõ)",
     "DESCRIPTION": "REST API for communes, departments and city portals. Auth: `Authorization: Bearer <key>`.",
@@ -242,6 +280,13 @@ SPECTACULAR_SETTINGS = {
         "ExtensionRequestStatusEnum": "tasks_app.models.ExtensionRequest.Status",
     },
 }
+# Uploads: a body beyond every file at its largest is refused unread, a file beyond the limit is
+# not stored past it (tasks_app/evidence.py), then Django's own handlers.
+FILE_UPLOAD_HANDLERS = [
+    "tasks_app.evidence.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # Evidence uploads: the largest file accepted, and how many files one report may carry.
 API_EVIDENCE_MAX_BYTES = env_int("API_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
 API_EVIDENCE_MAX_FILES = env_int("API_EVIDENCE_MAX_FILES", 10, minimum=1)
@@ -252,6 +297,13 @@ WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10, minimum=1)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
 # Webhook URLs on loopback or private networks: allowed while developing, refused in production.
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)
+# Backoff between attempts (base × 2^(n-1), capped), and after how long a claim by a worker that
+# never finished may be taken again (must exceed WEBHOOK_TIMEOUT).
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 10, minimum=1)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=1)
+WEBHOOK_CLAIM_TIMEOUT = env_int("WEBHOOK_CLAIM_TIMEOUT", 120, minimum=2)
+# How webhook host names are resolved (a dotted path to `f(host, port) -> [addresses]`); tests swap it.
+WEBHOOK_RESOLVER = "tasks_app.api.webhooks.system_resolver"
 
 # Celery: Redis in production; with no REDIS_URL an embedded filesystem broker under var/
 # so the demo's web, worker and beat talk to each other with nothing else installed.
@@ -307,6 +359,7 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "reminders-sweep": {"task": "reminders.sweep", "schedule": crontab(minute="*/15")},
     "reminders-dispatch": {"task": "reminders.dispatch", "schedule": 60.0},
+    "webhooks-dispatch": {"task": "webhooks.dispatch", "schedule": 60.0},
 }
 
 # Reminders (tasks_app/reminders): retry backoff of a failed delivery, and after how long a row

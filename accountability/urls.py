@@ -19,3 +19,9 @@ urlpatterns = [
     # The web pages last, so that admin/, api/ and feeds/ match first.
     path("", include("tasks_app.web.urls")),
 ]
+
+# JSON errors under /api/, Django's pages elsewhere (tasks_app/web/errors.py).
+handler400 = "tasks_app.web.errors.bad_request"
+handler403 = "tasks_app.web.errors.permission_denied"
+handler404 = "tasks_app.web.errors.page_not_found"
+handler500 = "tasks_app.web.errors.server_error"

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _t
 from simple_history.utils import bulk_create_with_history
 
@@ -13,12 +18,20 @@ from tasks_app.scope import actor_scope
 from tasks_app.status import Status
 
 
-def commune_units():
+def commune_units() -> QuerySet[Unit]:
     """The commune-level units (phường, xã, đặc khu) a task "for all communes" goes to."""
     return Unit.objects.filter(kind__in=Unit.COMMUNE_LEVEL)
 
 
-def fan_out(task: Task, units, *, role: str, deadline=None, by=None, issue: bool = False) -> list[Assignment]:
+def fan_out(
+    task: Task,
+    units: Iterable[Unit],
+    *,
+    role: str,
+    deadline: dt.date | None = None,
+    by: Any = None,
+    issue: bool = False,
+) -> list[Assignment]:
     """Give one task to many units: one assignment per unit, in one transaction.
 
     The responsible official defaults to each unit's head; deadline and authority default to the
@@ -53,7 +66,7 @@ def fan_out(task: Task, units, *, role: str, deadline=None, by=None, issue: bool
             for unit in units
         ]
 
-        def create(rows):
+        def create(rows: list[Assignment]) -> list[Assignment]:
             return bulk_create_with_history(
                 rows, Assignment, batch_size=500, default_user=scope.user, default_change_reason="fan-out"
             )

@@ -1,8 +1,12 @@
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
+from simple_history.admin import SimpleHistoryAdmin as _SimpleHistoryAdmin
+from two_factor.admin import AdminSiteOTPRequiredMixin
 
 from tasks_app import lifecycle
 from tasks_app.models import (
@@ -22,6 +26,29 @@ from tasks_app.models import (
 )
 from tasks_app.status import Status
 
+
+class TwoFactorAdminSite(AdminSiteOTPRequiredMixin, admin.AdminSite):
+    """The admin only for staff whose session passed a second factor (ASVS 6.3.2). Its own
+    password-only login form is replaced by a redirect to the two-factor sign-in."""
+
+    def has_permission(self, request):
+        if not settings.ADMIN_REQUIRES_TWO_FACTOR:
+            return admin.AdminSite.has_permission(self, request)
+        return super().has_permission(request)
+
+
+class SimpleHistoryAdmin(_SimpleHistoryAdmin):
+    """simple_history's admin, with the object id of its history page checked as the admin's own
+    pages check theirs: an id that is not one (`²`, which passes isdigit) is a 404, not a 500."""
+
+    def history_view(self, request, object_id, extra_context=None):
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404(_("Không tìm thấy."))
+        return super().history_view(request, object_id, extra_context)
+
+
+# django-two-factor-auth's documented way: the default site (and every registration on it) kept.
+admin.site.__class__ = TwoFactorAdminSite
 admin.site.site_header = _("Theo dõi nhiệm vụ — sáu rõ")
 admin.site.site_title = _("Theo dõi nhiệm vụ")
 admin.site.index_title = _("Quản trị")
@@ -77,8 +104,7 @@ class TaskAdmin(SimpleHistoryAdmin):
 class ProgressReportInline(admin.TabularInline):
     model = ProgressReport
     extra = 0
-    fields = ["created_at", "kind", "author", "author_label", "status", "percent", "note"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "kind", "author", "author_label", "status", "percent", "note")
     can_delete = False
     show_change_link = True
 

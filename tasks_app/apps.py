@@ -8,3 +8,4 @@ class TasksAppConfig(AppConfig):
 
     def ready(self) -> None:
         from tasks_app import figures  # noqa: F401  (connects the figures version's receivers)
+        from tasks_app.web import middleware  # noqa: F401  (the idle-session clock starts at sign-in)

@@ -1,6 +1,6 @@
 """Import a plan's task appendix (phụ lục nhiệm vụ) from Excel: all or nothing.
 
-The file is read whole and every row checked before anything is written; any problem refuses
+The file is checked for size, rows and columns, then streamed, and every row checked before anything is written; any problem refuses
 the whole file with a list naming the row and the column. Headings are matched tolerantly
 (Vietnamese with or without diacritics, any case, extra spaces; unknown columns are ignored).
 
@@ -16,9 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+import xml.etree.ElementTree as ET  # noqa: S405 (only streams parts already refused if they declare a DTD)
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from io import BytesIO
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -63,7 +67,12 @@ ROMAN_RE = re.compile(r"^[IVXLC]+\.?$")
 QUARTER_RE = re.compile(r"^quy\s+(i{1,3}|iv|[1-4])\s*(?:/|nam)\s*(\d{4})$")
 MONTH_RE = re.compile(r"^thang\s+(\d{1,2})\s*(?:/|nam)\s*(\d{4})$")
 YEAR_RE = re.compile(r"^(?:nam|trong nam|ca nam)\s+(\d{4})$")
+# Limits checked before a row is built (an appendix has ~100 rows and 10 columns).
 MAX_ROWS = 20_000
+MAX_COLUMNS = 50
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+MAX_PARTS = 1000
 
 
 def fold(text) -> str:
@@ -141,25 +150,107 @@ class ImportResult:
 
 
 # --- reading --------------------------------------------------------------------------------
+#
+# An upload is refused by size, by the size of its parts unpacked, and by the rows and columns of its
+# sheets before openpyxl builds a single row: each sheet's XML is scanned as a stream (expat, constant
+# memory) for its row count and rightmost cell. A document type or entity declaration (never in a real
+# .xlsx; the way to XML bombs and external entities) is refused in that scan, and any parser error
+# that remains becomes a refusal naming the file.
 
 
-def _rows(content: bytes):
+def _refusal(filename: str, message: str) -> PlanImportError:
+    if filename:
+        message = _t("Tệp “%(name)s”: %(msg)s") % {"name": filename, "msg": message}
+    return PlanImportError([Problem(None, None, message)])
+
+
+def _not_excel(filename: str) -> PlanImportError:
+    return _refusal(filename, _t("Tệp không phải là tệp Excel (.xlsx) hợp lệ."))
+
+
+def _column_index(reference: str) -> int:
+    letters = reference.rstrip("0123456789")
+    index = 0
+    for letter in letters:
+        index = index * 26 + (ord(letter.upper()) - 64)
+    return index
+
+
+def _scan_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo, filename: str) -> None:
+    """Stream one XML part: no DTD, and for a worksheet at most MAX_ROWS rows and MAX_COLUMNS columns."""
+    is_sheet = member.filename.startswith("xl/worksheets/")
+    rows = 0
+    with archive.open(member) as stream:
+        parser = ET.XMLPullParser(events=("start",))
+        tail = b""
+        while chunk := stream.read(1 << 16):
+            window = tail + chunk
+            if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                raise _refusal(filename, _t("Tệp chứa khai báo DTD/thực thể XML, không phải phụ lục Excel hợp lệ."))
+            tail = window[-16:]
+            if not is_sheet:
+                continue
+            parser.feed(chunk)
+            # With events=("start",) every event is ("start", element); typeshed's union says more.
+            for _event, element in cast("Iterator[tuple[str, Any]]", parser.read_events()):
+                if not isinstance(element, ET.Element):
+                    continue
+                tag = element.tag.rsplit("}", 1)[-1]
+                if tag == "row":
+                    rows += 1
+                    # openpyxl pads the gap up to a row's stated number: row 1,000,000 is a million rows.
+                    number = element.get("r") or ""
+                    if rows > MAX_ROWS or (number.isascii() and number.isdigit() and int(number) > MAX_ROWS):
+                        raise _refusal(filename, _t("Tệp quá lớn (tối đa %(n)s dòng).") % {"n": MAX_ROWS})
+                elif tag == "c":
+                    reference = element.get("r") or ""
+                    if _column_index(reference) > MAX_COLUMNS:
+                        raise _refusal(
+                            filename,
+                            _t("Ô %(ref)s nằm ngoài phạm vi phụ lục (tối đa %(n)s cột).")
+                            % {"ref": reference[:20], "n": MAX_COLUMNS},
+                        )
+                element.clear()
+
+
+def _check_package(content: bytes, filename: str) -> None:
+    if len(content) > MAX_FILE_BYTES:
+        raise _refusal(filename, _t("Tệp quá lớn (tối đa %(mb)s MB).") % {"mb": MAX_FILE_BYTES // 1048576})
+    try:
+        with zipfile.ZipFile(BytesIO(content)) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_PARTS or sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+                raise _refusal(
+                    filename,
+                    _t("Tệp giải nén quá lớn (tối đa %(mb)s MB).") % {"mb": MAX_UNPACKED_BYTES // 1048576},
+                )
+            for member in members:
+                if member.filename.endswith((".xml", ".rels")):
+                    _scan_part(archive, member, filename)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
+        raise _not_excel(filename) from exc
+    except ET.ParseError as exc:
+        raise _refusal(filename, _t("Nội dung XML trong tệp bị hỏng: %(e)s") % {"e": exc}) from exc
+
+
+def _rows(content: bytes, filename: str = "") -> list[tuple]:
     if not content:
-        raise PlanImportError([Problem(None, None, _t("Tệp rỗng."))])
+        raise _refusal(filename, _t("Tệp rỗng."))
+    _check_package(content, filename)
     try:
         workbook = load_workbook(BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError, TypeError) as exc:
-        raise PlanImportError([Problem(None, None, _t("Tệp không phải là tệp Excel (.xlsx) hợp lệ."))]) from exc
+        raise _not_excel(filename) from exc
+    except SyntaxError as exc:  # lxml's and ElementTree's parse errors both derive from it
+        raise _refusal(filename, _t("Nội dung XML trong tệp bị hỏng: %(e)s") % {"e": exc}) from exc
     try:
         sheet = workbook.worksheets[0] if workbook.worksheets else None
         if sheet is None:
-            raise PlanImportError([Problem(None, None, _t("Tệp Excel không có trang tính nào."))])
-        rows = []
-        for values in sheet.iter_rows(values_only=True):
-            rows.append(values)
-            if len(rows) > MAX_ROWS:
-                raise PlanImportError([Problem(None, None, _t("Tệp quá lớn (tối đa %(n)s dòng).") % {"n": MAX_ROWS})])
-        return rows
+            raise _refusal(filename, _t("Tệp Excel không có trang tính nào."))
+        # Streamed (read-only mode); the scan above bounds how many rows and columns come out.
+        return list(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS))
+    except SyntaxError as exc:
+        raise _refusal(filename, _t("Nội dung XML trong tệp bị hỏng: %(e)s") % {"e": exc}) from exc
     finally:
         workbook.close()
 
@@ -291,9 +382,107 @@ class _Directory:
         return unique, unknown, fans_out
 
 
-def read_appendix(content: bytes, *, plan_year: int) -> list[TaskRow]:
+class _RowChecker:
+    """The checks of one task row, one method per column; each records its problems by column."""
+
+    def __init__(self, values, row_number: int, columns: dict[str, int], directory: _Directory):
+        self.values, self.row, self.columns, self.directory = values, row_number, columns, directory
+        self.problems: list[Problem] = []
+
+    def raw(self, key: str):
+        position = self.columns.get(key)
+        return self.values[position] if position is not None and position < len(self.values) else None
+
+    def text(self, key: str) -> str:
+        return _text(self.raw(key))
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.row, HEADINGS[key], message))
+
+    def number(self) -> int | None:
+        stt = self.text("stt")
+        try:
+            number = int(stt.rstrip("."))
+            if number > 0:
+                return number
+        except ValueError:
+            pass
+        self.problem(
+            "stt", _t("Số thứ tự phải là số nguyên dương (hoặc số La Mã cho dòng nhóm): “%(v)s”.") % {"v": stt}
+        )
+        return None
+
+    def title(self) -> str:
+        title = self.text("title")
+        if not title:
+            self.problem("title", Clear.TASK.message)
+        return title
+
+    def _units(self, key: str, text: str) -> tuple[list[Unit], bool]:
+        units, unknown, fans_out = self.directory.units_in(text)
+        for name in unknown:
+            self.problem(key, _t("Không tìm thấy đơn vị “%(u)s”.") % {"u": name})
+        headless = sorted(u.code for u in units if not u.head_id)
+        if headless:
+            self.problem(key, Clear.PERSON.message + " — " + ", ".join(headless[:10]))
+        return units, fans_out
+
+    def lead(self) -> tuple[list[Unit], bool]:
+        text = self.text("lead")
+        if not text:
+            self.problem("lead", Clear.RESPONSIBILITY.message)
+            return [], False
+        return self._units("lead", text)
+
+    def coordinating(self, lead: list[Unit]) -> list[Unit]:
+        text = self.text("coordinating")
+        if not text:
+            return []
+        units, _fans_out = self._units("coordinating", text)
+        both = sorted({u.code for u in units} & {u.code for u in lead})
+        if both:
+            self.problem("coordinating", _t("Đơn vị vừa chủ trì vừa phối hợp: %(u)s.") % {"u": ", ".join(both[:10])})
+        return units
+
+    def deliverable(self) -> str:
+        deliverable = self.text("deliverable")
+        if not deliverable:
+            self.problem("deliverable", Clear.DELIVERABLE.message)
+        return deliverable
+
+    def deadline(self) -> dt.date | None:
+        raw = self.raw("deadline")
+        if _text(raw) == "":
+            self.problem("deadline", Clear.TIME.message)
+            return None
+        try:
+            return parse_deadline(raw)
+        except ValueError:
+            self.problem(
+                "deadline",
+                _t("Ngày không hợp lệ: “%(v)s” (dùng dd/mm/yyyy, “Quý II/2026” hoặc “Tháng 6/2026”).")
+                % {"v": _text(raw)},
+            )
+            return None
+
+    def authority(self) -> Official | None:
+        text = self.text("authority")
+        if not text:
+            self.problem("authority", Clear.AUTHORITY.message)
+            return None
+        matches = self.directory.officials.get(fold(text), [])
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            self.problem("authority", _t("Không tìm thấy cán bộ “%(v)s”.") % {"v": text})
+        else:
+            self.problem("authority", _t("Có nhiều cán bộ tên “%(v)s”; ghi tên đăng nhập.") % {"v": text})
+        return None
+
+
+def read_appendix(content: bytes, *, plan_year: int, filename: str = "") -> list[TaskRow]:
     """Parse and check the whole file; raise PlanImportError listing every problem."""
-    rows = _rows(content)
+    rows = _rows(content, filename)
     header_row, columns = _find_header(rows)
     directory = _Directory()
     problems: list[Problem] = []
@@ -302,103 +491,44 @@ def read_appendix(content: bytes, *, plan_year: int) -> list[TaskRow]:
     codes: dict[str, int] = {}
     titles: dict[tuple[int, str], int] = {}
 
-    def cell(values, key):
-        position = columns.get(key)
-        return values[position] if position is not None and position < len(values) else None
-
     for row_number, values in enumerate(rows[header_row:], start=header_row + 1):
         values = values or ()
         if all(_text(v) == "" for v in values):
             continue
-        stt, title = _text(cell(values, "stt")), _text(cell(values, "title"))
-        others = [_text(cell(values, k)) for k in ("lead", "deliverable", "deadline", "authority")]
+        check = _RowChecker(values, row_number, columns, directory)
+        stt, title = check.text("stt"), check.text("title")
+        others = [check.text(k) for k in ("lead", "deliverable", "deadline", "authority")]
         if ROMAN_RE.match(stt.upper()) or (not stt and title and not any(others)):
             groups_seen += 1
             group_number = _roman_value(stt.rstrip(".").upper()) if stt else groups_seen
             group_title = title or _t("Nhóm %(n)s") % {"n": group_number}
             continue
 
-        def problem(key, message, row_number=row_number):
-            problems.append(Problem(row_number, HEADINGS[key], message))
+        number = check.number()
+        title = check.title()
+        lead, fans_out = check.lead()
+        coordinating = check.coordinating(lead)
+        deliverable = check.deliverable()
+        deadline = check.deadline()
+        authority = check.authority()
 
-        before = len(problems)
-        number = None
-        try:
-            number = int(stt.rstrip("."))
-            if number <= 0:
-                raise ValueError(stt)
-        except ValueError:
-            problem("stt", _t("Số thứ tự phải là số nguyên dương (hoặc số La Mã cho dòng nhóm): “%(v)s”.") % {"v": stt})
-        if not title:
-            problem("title", Clear.TASK.message)
-        lead_text = _text(cell(values, "lead"))
-        lead, coordinating, fans_out = [], [], False
-        if not lead_text:
-            problem("lead", Clear.RESPONSIBILITY.message)
-        else:
-            lead, unknown, fans_out = directory.units_in(lead_text)
-            for name in unknown:
-                problem("lead", _t("Không tìm thấy đơn vị “%(u)s”.") % {"u": name})
-            headless = sorted(u.code for u in lead if not u.head_id)
-            if headless:
-                problem("lead", Clear.PERSON.message + " — " + ", ".join(headless[:10]))
-        coordinating_text = _text(cell(values, "coordinating"))
-        if coordinating_text:
-            coordinating, unknown, _fans = directory.units_in(coordinating_text)
-            for name in unknown:
-                problem("coordinating", _t("Không tìm thấy đơn vị “%(u)s”.") % {"u": name})
-            both = sorted({u.code for u in coordinating} & {u.code for u in lead})
-            if both:
-                problem(
-                    "coordinating",
-                    _t("Đơn vị vừa chủ trì vừa phối hợp: %(u)s.") % {"u": ", ".join(both[:10])},
-                )
-            headless = sorted(u.code for u in coordinating if not u.head_id)
-            if headless:
-                problem("coordinating", Clear.PERSON.message + " — " + ", ".join(headless[:10]))
-        deliverable = _text(cell(values, "deliverable"))
-        if not deliverable:
-            problem("deliverable", Clear.DELIVERABLE.message)
-        raw_deadline = cell(values, "deadline")
-        deadline = None
-        if _text(raw_deadline) == "":
-            problem("deadline", Clear.TIME.message)
-        else:
-            try:
-                deadline = parse_deadline(raw_deadline)
-            except ValueError:
-                problem(
-                    "deadline",
-                    _t("Ngày không hợp lệ: “%(v)s” (dùng dd/mm/yyyy, “Quý II/2026” hoặc “Tháng 6/2026”).")
-                    % {"v": _text(raw_deadline)},
-                )
-        authority_text = _text(cell(values, "authority"))
-        authority = None
-        if not authority_text:
-            problem("authority", Clear.AUTHORITY.message)
-        else:
-            matches = directory.officials.get(fold(authority_text), [])
-            if len(matches) == 1:
-                authority = matches[0]
-            elif not matches:
-                problem("authority", _t("Không tìm thấy cán bộ “%(v)s”.") % {"v": authority_text})
-            else:
-                problem("authority", _t("Có nhiều cán bộ tên “%(v)s”; ghi tên đăng nhập.") % {"v": authority_text})
-
-        code = _text(cell(values, "code"))
+        code = check.text("code")
         code_column = "code" if code else "stt"
         if not code and number:
             code = f"{plan_year}-{group_number or 1:02d}-{number:02d}"
         if code:
             if code in codes:
-                problem(code_column, _t("Trùng nhiệm vụ với dòng %(r)s (mã %(c)s).") % {"r": codes[code], "c": code})
+                check.problem(
+                    code_column, _t("Trùng nhiệm vụ với dòng %(r)s (mã %(c)s).") % {"r": codes[code], "c": code}
+                )
             codes.setdefault(code, row_number)
         if title:
             key = (group_number, fold(title))
             if key in titles:
-                problem("title", _t("Trùng nhiệm vụ với dòng %(r)s.") % {"r": titles[key]})
+                check.problem("title", _t("Trùng nhiệm vụ với dòng %(r)s.") % {"r": titles[key]})
             titles.setdefault(key, row_number)
-        if len(problems) == before:
+        problems += check.problems
+        if not check.problems:
             tasks.append(
                 TaskRow(
                     row=row_number,
@@ -407,11 +537,11 @@ def read_appendix(content: bytes, *, plan_year: int) -> list[TaskRow]:
                     number=number,
                     code=code,
                     title=title,
-                    description=_text(cell(values, "description")) or title,
+                    description=check.text("description") or title,
                     lead=lead,
                     coordinating=coordinating,
                     deliverable=deliverable,
-                    criteria=_text(cell(values, "criteria")) or DEFAULT_CRITERIA,
+                    criteria=check.text("criteria") or DEFAULT_CRITERIA,
                     deadline=deadline,
                     authority=authority,
                     fans_out=fans_out,
@@ -446,10 +576,12 @@ def _roman_value(text: str) -> int:
 # --- writing --------------------------------------------------------------------------------
 
 
-def import_plan(content: bytes, *, year: int, name: str | None = None, by=None, dry_run: bool = False) -> ImportResult:
+def import_plan(
+    content: bytes, *, year: int, name: str | None = None, by=None, dry_run: bool = False, filename: str = ""
+) -> ImportResult:
     """Create the tasks of the appendix and issue their assignments, or nothing at all."""
     name = name or f"Kế hoạch phát triển kinh tế - xã hội năm {year}"
-    rows = read_appendix(content, plan_year=year)
+    rows = read_appendix(content, plan_year=year, filename=filename)
     plan = Plan.objects.filter(year=year, name=name).first() or Plan(year=year, name=name)
     groups = list({(t.group_number, t.group_title): None for t in rows})
     result = ImportResult(plan=plan, dry_run=dry_run, groups=groups, tasks=rows)

@@ -252,26 +252,36 @@ class AssignmentQuerySet(models.QuerySet["Assignment"]):
 
     def with_timeliness(self, today: dt.date | None = None) -> AssignmentQuerySet:
         """Annotate `timeliness` (one of Timeliness or NULL) in SQL, for many rows in one query."""
-        return self.annotate(timeliness=lifecycle.timeliness_expression(today))
+        # The ignore: Assignment declares the annotated attributes for their readers, and
+        # django-stubs' plugin then takes each annotate() of them for a redefinition.
+        return self.annotate(timeliness=lifecycle.timeliness_expression(today))  # type: ignore[no-redef]
 
     def open(self) -> AssignmentQuerySet:
         return self.filter(status__in=OPEN)
 
-    def tracked(self, as_of: dt.date | None = None, *, original_deadline: bool = True) -> AssignmentQuerySet:
+    def tracked(
+        self,
+        as_of: dt.date | None = None,
+        *,
+        original_deadline: bool = True,
+        due_between: tuple[dt.date, dt.date] | None = None,
+    ) -> AssignmentQuerySet:
         """The work that is counted: issued, done or not (no drafts, nothing cancelled), with
         `timeliness` judged as of `as_of` (today by default).
 
         KPI and reports judge by `kpi_deadline`, the deadline when issued (DESIGN.md: "the original
         deadline is kept for KPI and reports"): an approved extension shows, it does not erase a
-        delay. The dashboard passes original_deadline=False: its figures link to the assignment
+        delay; `due_between` keeps the work whose `kpi_deadline` falls in a period (both days
+        included). The dashboard passes original_deadline=False: its figures link to the assignment
         list, which judges by the current deadline, and must add up to what the list shows.
         """
         queryset = self.filter(status__in=TRACKED)
         if not original_deadline:
             return queryset.with_timeliness(as_of)
-        return queryset.annotate(kpi_deadline=Coalesce("original_deadline", "deadline")).annotate(
-            timeliness=lifecycle.timeliness_expression(as_of, deadline="kpi_deadline")
-        )
+        judged = queryset.annotate(kpi_deadline=Coalesce("original_deadline", "deadline"))  # type: ignore[no-redef]
+        if due_between is not None:
+            judged = judged.filter(Q(kpi_deadline__gte=due_between[0]) & Q(kpi_deadline__lte=due_between[1]))
+        return judged.annotate(timeliness=lifecycle.timeliness_expression(as_of, deadline="kpi_deadline"))  # type: ignore[no-redef]
 
 
 class Assignment(models.Model):
@@ -325,6 +335,14 @@ class Assignment(models.Model):
 
     objects = AssignmentQuerySet.as_manager()
 
+    # Annotations some querysets add: `timeliness` (with_timeliness, tracked), `kpi_deadline`
+    # (tracked), the KPI figures (kpi.scoring) and the web's `days_overdue`.
+    timeliness: str | None
+    kpi_deadline: dt.date
+    weight: Any
+    deduction: Any
+    delayed: int
+    days_overdue: int
     # Set by the lifecycle on the row it locked, read by its save and by django-simple-history.
     _loaded_status: str
     _history_user: Any

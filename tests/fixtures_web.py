@@ -15,13 +15,23 @@ from tests.conftest import make_official
 
 def sign_in(client, official, *, verified=False):
     """Sign the official in; `verified` also marks the session as passed the second factor."""
-    client.force_login(official.user)
+    return sign_in_user(client, official.user, verified=verified)
+
+
+def sign_in_user(client, user, *, verified=False):
+    client.force_login(user)
     if verified:
-        device, _ = TOTPDevice.objects.get_or_create(user=official.user, name="default", defaults={"confirmed": True})
+        device, _ = TOTPDevice.objects.get_or_create(user=user, name="default", defaults={"confirmed": True})
         session = client.session
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.save()
     return client
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's admin client, signed in with a second factor as the admin requires."""
+    return sign_in_user(client, admin_user, verified=True)
 
 
 @pytest.fixture

@@ -28,3 +28,9 @@ TWO_FACTOR_REQUIRED_FOR_AUTHORITY = False
 # Close connections after each request: live-server and worker threads would otherwise keep the
 # test database open past the run and stop pytest-django from dropping it.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Many tests call the API anonymously from 127.0.0.1 within a minute; the throttle's own test
+# lowers this (tests/test_security_input.py).
+ANON_THROTTLE_RATE = "100000/min"
+# A session records its use at most hourly here, so the query-count tests stay exact when a loaded
+# machine takes minutes between two requests; the idle-timeout test sets it back to a minute.
+SESSION_IDLE_RESOLUTION_SECONDS = 3600

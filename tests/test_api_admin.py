@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 
 from tasks_app.api.models import ApiKey, WebhookDelivery, WebhookEndpoint
+from tests.fixtures_web import sign_in_user
 
 pytestmark = pytest.mark.django_db
 
@@ -12,8 +13,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_client(client):
     user = get_user_model().objects.create_superuser("root", "root@example.org", "pw-root-123")
-    client.force_login(user)
-    return client
+    return sign_in_user(client, user, verified=True)
 
 
 def test_admin_creates_a_unit_key_and_shows_it_once(admin_client, commune_a):

@@ -11,11 +11,12 @@ from django.test.utils import CaptureQueriesContext
 
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, Task, Unit
 from tasks_app.status import Status
+from tests import files
 from tests.conftest import make_assignment
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
+PNG = files.png()
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -389,7 +390,8 @@ def test_huge_or_odd_ids_are_404_not_500(key_a):
         "/api/v1/extension-requests/0/decide/",
     ]:
         response = client.get(path) if "decide" not in path else client.post(path, {"approve": True}, format="json")
-        assert response.status_code == 404, path
+        expected = 400 if "%00" in path else 404  # NUL is refused before routing (tasks_app/inputs.py)
+        assert response.status_code == expected, path
 
 
 def test_units_by_code(key_a, commune_a, head_a):

@@ -71,6 +71,21 @@ def register(key, url, events_=("assignment.status_changed", "assignment.progres
     return response.json()
 
 
+def wait_out_backoffs(time_machine, rounds=20):
+    """What the beat does over the following hours: each minute the dispatcher enqueues the rows due."""
+    import datetime as dt
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from tasks_app.api.tasks import dispatch_webhooks
+
+    for _ in range(rounds):
+        time_machine.move_to(timezone.now() + dt.timedelta(seconds=settings.WEBHOOK_RETRY_MAX_SECONDS + 1))
+        if not dispatch_webhooks.apply().result:
+            return
+
+
 def run_pending():
     """What a worker would do with anything still unsent: run each delivery, in-process."""
     return [deliver_webhook.apply(args=[d.pk]) for d in WebhookDelivery.objects.filter(sent_at__isnull=True)]
@@ -98,29 +113,38 @@ def test_progress_over_the_api_is_delivered_signed_after_commit(receiver, key_a,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_500_is_retried_then_delivered_and_logged(key_a, assignment_a):
+def test_a_500_is_retried_then_delivered_and_logged(key_a, assignment_a, time_machine):
     with Receiver(script=[500, 503]) as receiver:
         hook = register(key_a, receiver.url, ["assignment.progress_reported"])
-        assignment_a.report_progress(by=key_a.obj, percent=10)  # commits: delivered with its retries
+        assignment_a.report_progress(by=key_a.obj, percent=10)  # commits: the first attempt
+        assert len(receiver.requests) == 1
+        assert WebhookDelivery.objects.get().next_attempt_at is not None  # backoff recorded on the row
+        wait_out_backoffs(time_machine)
     assert len(receiver.requests) == 3
     delivery = WebhookDelivery.objects.get()
     assert (delivery.attempts, delivery.response_status, delivery.last_error) == (3, 200, "")
     assert delivery.sent_at is not None
     # Every attempt carries the same event id, so a receiver can de-duplicate.
     assert len({h["X-Webhook-Id"] for h, _ in receiver.requests}) == 1
-    assert all(webhooks.verify(hook["secret"], b, h[webhooks.SIGNATURE_HEADER]) for h, b in receiver.requests)
+    # Each attempt is signed when it is sent (checked as the receiver did then: at its timestamp).
+    signed_at = [int(h[webhooks.SIGNATURE_HEADER].split(",")[0][2:]) for h, _ in receiver.requests]
+    assert all(
+        webhooks.verify(hook["secret"], b, h[webhooks.SIGNATURE_HEADER], now=t)
+        for (h, b), t in zip(receiver.requests, signed_at, strict=True)
+    )
     # Delivered rows are never sent again.
     assert deliver_webhook.apply(args=[delivery.pk]).result == "skipped"
     assert len(receiver.requests) == 3
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_receiver_that_keeps_failing_is_given_up_and_recorded(key_a, assignment_a, settings):
+def test_a_receiver_that_keeps_failing_is_given_up_and_recorded(key_a, assignment_a, settings, time_machine):
     with Receiver(script=[500] * 20) as receiver:
         register(key_a, receiver.url, ["assignment.progress_reported"])
         assignment_a.report_progress(by=key_a.obj, percent=10)
+        wait_out_backoffs(time_machine)
     delivery = WebhookDelivery.objects.get()
-    assert delivery.sent_at is None and delivery.last_error == "HTTP 500"
+    assert delivery.sent_at is None and delivery.last_error == "HTTP 500" and delivery.dead_at is not None
     assert delivery.attempts == len(receiver.requests) == settings.WEBHOOK_MAX_ATTEMPTS
 
 

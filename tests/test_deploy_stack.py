@@ -229,3 +229,81 @@ def test_the_stack_serves_signs_in_answers_the_api_and_sends_a_reminder(producti
     for port in (web_port, http_port, https_port):
         with pytest.raises(OSError):
             loopback_stack.wait_for_port(port, timeout=0.5)
+
+
+class FromAddress(requests.adapters.HTTPAdapter):
+    """Connects from a given loopback address (Linux routes all of 127.0.0.0/8 to lo), so nginx
+    sees two different clients."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def sign_in_through(stack, site: str, address: str, username: str, password: str, *, forged: str = "") -> int:
+    session = client(stack)
+    session.mount("https://", FromAddress(address))
+    login_url = f"{site}/account/login/"
+    page = session.get(login_url, timeout=10)
+    found = re.search(r'name="([\w-]+-current_step)" value="auth"', page.text)
+    assert found, (page.status_code, page.text[:1000])
+    step = found.group(1)
+    headers = {"Referer": login_url}
+    if forged:  # what an attacker writes hoping to be counted as someone else
+        headers["X-Forwarded-For"] = forged
+    response = session.post(
+        login_url,
+        data={
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            step: "auth",
+            "auth-username": username,
+            "auth-password": password,
+        },
+        headers=headers,
+        allow_redirects=False,
+        timeout=10,
+    )
+    return response.status_code
+
+
+def test_an_attacker_behind_nginx_cannot_lock_out_a_user_signing_in_from_elsewhere(production, leader):
+    """ASVS 5.0 6.1.1 (no account lockout by an attacker): failures from one client address behind the
+    real nginx lock that (user, address) pair only; the user signing in from another address gets in."""
+    stack, _smtp = production
+    leader.user.password = PBKDF2PasswordHasher().encode(PASSWORD, "deploytestsalt")
+    leader.user.save(update_fields=["password"])
+    manage(stack, "collectstatic", "--noinput", "-v0")
+    web_port, http_port, https_port = (loopback_stack.free_port() for _ in range(3))
+    stack.gunicorn(web_port, workers=1)
+    conf = loopback_stack.write_nginx(
+        stack.workdir,
+        upstream=f"127.0.0.1:{web_port}",
+        static_root=stack.workdir / "static",
+        http_port=http_port,
+        https_port=https_port,
+    )
+    stack.nginx(conf, https_port)
+    site = f"https://127.0.0.1:{https_port}"
+    user = leader.user.username
+
+    # The attacker at 127.0.0.2 fails five times (each forging a different X-Forwarded-For), then is locked.
+    for n in range(5):
+        assert sign_in_through(stack, site, "127.0.0.2", user, "wrong", forged=f"198.51.100.{n}") in (200, 429)
+    assert sign_in_through(stack, site, "127.0.0.2", user, PASSWORD) == 429
+    # Forging the address of the real user's machine does not get the attacker counted as it ...
+    assert sign_in_through(stack, site, "127.0.0.2", user, PASSWORD, forged="127.0.0.3") == 429
+    # ... and the city leader at 127.0.0.3 signs in (the password step passes: 200 shows the next step
+    # or the redirect home, never the lockout page).
+    assert sign_in_through(stack, site, "127.0.0.3", user, PASSWORD) == 302
+    from axes.models import AccessAttempt
+
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"127.0.0.2"}
+    # nginx's limit_req: a client hammering the sign-in page is answered 429 by nginx itself.
+    hammer = client(stack)
+    hammer.mount("https://", FromAddress("127.0.0.4"))
+    codes = [hammer.get(f"{site}/account/login/", timeout=10).status_code for _ in range(30)]
+    assert codes[:21] == [200] * 21 and 429 in codes[21:]

@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from tasks_app.kpi.models import KpiRanking
 from tasks_app.models import Indicator, IndicatorActual, Official, Task
-from tests.fixtures_web import sign_in
+from tests.fixtures_web import sign_in, sign_in_user
 
 pytestmark = pytest.mark.django_db
 SAMPLE = Path(__file__).resolve().parent.parent / "tasks_app" / "data" / "phu_luc_nhiem_vu_2026_mau.xlsx"
@@ -140,7 +140,7 @@ def test_web_upload_refused_to_a_commune(client, haiphong):
 
 def test_admin_upload_lists_problems_by_row_and_column(client, haiphong, django_user_model):
     admin = django_user_model.objects.create_superuser("root", "root@example.org", "pw")
-    client.force_login(admin)
+    sign_in_user(client, admin, verified=True)
     assert client.get("/admin/kpi/planimport/").status_code == 200
 
     from tests.test_import_plan import good_row, workbook

@@ -186,6 +186,7 @@ def test_the_next_day_brings_new_figures(client, office, assignment_a, time_mach
     sign_in(client, office)
     assert unit_row(client, "10507")["overdue"] == 0
     time_machine.move_to(dt.datetime(2026, 6, 30, 17, 30, tzinfo=dt.UTC))  # 01/07, 00:30 local
+    sign_in(client, office)  # seven idle hours ended the first session (the idle timeout)
     assert timezone.localdate(timezone=lifecycle.local_tz()) == dt.date(2026, 7, 1)
     assert unit_row(client, "10507")["overdue"] == 1
 

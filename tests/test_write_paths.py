@@ -8,7 +8,6 @@ import io
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -51,8 +50,7 @@ def test_api(key_a, assignment_a, moved):
     moved(assignment_a)
 
 
-def test_admin(client, assignment_a, moved):
-    client.force_login(get_user_model().objects.create_superuser("root", "root@example.org", "pw-root-123"))
+def test_admin(admin_client, assignment_a, moved):
     data = {
         "task": assignment_a.task_id,
         "deliverable": "Sản phẩm sửa trong trang quản trị",
@@ -64,7 +62,7 @@ def test_admin(client, assignment_a, moved):
         "reports-MIN_NUM_FORMS": "0",
         "reports-MAX_NUM_FORMS": "1000",
     }
-    response = client.post(f"/admin/tasks_app/assignment/{assignment_a.pk}/change/", data)
+    response = admin_client.post(f"/admin/tasks_app/assignment/{assignment_a.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:2000]
     moved(assignment_a)
 
@@ -96,14 +94,6 @@ def test_generate_scale_data_command(moved):
     )  # fmt: skip
     assert Assignment.objects.count() == 50
     moved()
-
-
-def test_load_sample_plan_demo_activity_command(moved):
-    call_command("load_haiphong", verbosity=0)
-    call_command("load_sample_plan", stdout=io.StringIO())
-    before = figures.current()
-    call_command("load_sample_plan", "--demo-activity", stdout=io.StringIO())
-    assert Assignment.objects.filter(status=Status.ACCEPTED).exists() and figures.current() > before
 
 
 def test_model_saves_and_deletes(group, task, assignment_a, moved):

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import re
 import time
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -24,6 +25,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from tasks_app.api.models import ApiKey
+from tasks_app.web.middleware import needs_second_factor
 
 # last_used_at is written at most this often per key, so a syncing portal does not write on every read.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -50,7 +52,7 @@ def verified_key(key: str) -> ApiKey:
     now = time.time()
     if found is not None and found[1] <= now < found[2]:
         return found[0]
-    api_key = ApiKey.objects.get_from_key(key)
+    api_key = cast(ApiKey, ApiKey.objects.get_from_key(key))
     seconds = _cache_seconds()
     if api_key.expiry_date is not None:  # never remembered past its own expiry
         seconds = min(seconds, (api_key.expiry_date - timezone.now()).total_seconds())
@@ -103,6 +105,20 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return f'{self.keyword} realm="api"'
 
 
+class VerifiedSessionAuthentication(authentication.SessionAuthentication):
+    """The web session (with DRF's CSRF check), refused to an official who must sign in with a
+    second factor and has not: the same rule as the pages (ASVS 6.3.3), so a password alone never
+    reaches the API's writes through the cookie."""
+
+    def authenticate(self, request):
+        found = super().authenticate(request)
+        if found is not None and needs_second_factor(found[0]):
+            raise exceptions.PermissionDenied(
+                _("Tài khoản có thẩm quyền phải đăng nhập hai lớp trước khi dùng API bằng phiên đăng nhập.")
+            )
+        return found
+
+
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = ApiKeyAuthentication
     name = "bearerAuth"
@@ -113,3 +129,11 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "API key: `Authorization: Bearer <key>` (manage.py create_api_key).",
         }
+
+
+class VerifiedSessionScheme(OpenApiAuthenticationExtension):
+    target_class = VerifiedSessionAuthentication
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}

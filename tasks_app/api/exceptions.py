@@ -39,12 +39,14 @@ def exception_handler(exc, context):
         exc = Conflict(" ".join(exc.messages), code=getattr(exc, "code", None) or "conflict")
     elif isinstance(exc, StaleVersion):
         response = drf_exception_handler(PreconditionFailed(str(exc)), context)
+        if response is None:  # never: DRF answers every APIException
+            return None
         response.data["current_version"] = exc.current_version
         response["ETag"] = f'"{exc.current_version}"'
         return response
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(field_errors(exc))
     response = drf_exception_handler(exc, context)
-    if isinstance(exc, Conflict):
-        response.data["code"] = exc.detail.code
+    if isinstance(exc, Conflict) and response is not None:
+        response.data["code"] = getattr(exc.detail, "code", None)
     return response

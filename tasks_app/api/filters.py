@@ -35,7 +35,7 @@ class AssignmentFilter(django_filters.FilterSet):
 
     class Meta:
         model = Assignment
-        fields = []
+        fields: list[str] = []
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -53,7 +53,7 @@ class TaskFilter(django_filters.FilterSet):
 
     class Meta:
         model = Task
-        fields = []
+        fields: list[str] = []
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -67,7 +67,7 @@ class UnitFilter(django_filters.FilterSet):
 
     class Meta:
         model = Unit
-        fields = []
+        fields: list[str] = []
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -80,4 +80,4 @@ class ExtensionRequestFilter(django_filters.FilterSet):
 
     class Meta:
         model = ExtensionRequest
-        fields = []
+        fields: list[str] = []

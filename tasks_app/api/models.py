@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from typing import ClassVar
 
 from django.db import models
 from django.db.models import Q
@@ -41,11 +42,11 @@ class ApiKey(AbstractAPIKey):
     )
     last_used_at = models.DateTimeField(_("lần dùng gần nhất"), null=True, blank=True, editable=False)
 
-    objects = ApiKeyManager()
+    objects: ClassVar[ApiKeyManager] = ApiKeyManager()  # type: ignore[assignment]
 
     class Meta(AbstractAPIKey.Meta):
-        verbose_name = _("khóa API")
-        verbose_name_plural = _("khóa API")
+        verbose_name = _("khóa API")  # type: ignore[assignment]
+        verbose_name_plural = _("khóa API")  # type: ignore[assignment]
         constraints = [
             # A key is either a portal key or a unit's key, never both or neither.
             models.CheckConstraint(
@@ -94,11 +95,21 @@ class WebhookEndpoint(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """One event for one endpoint: the delivery log, and the row a worker claims before sending."""
+    """One event for one endpoint: the delivery log, and the queue. A worker claims the row with a
+    conditional update before sending; a failure pushes `next_attempt_at` back (exponential backoff)
+    and the beat's `webhooks.dispatch` re-enqueues every row due, so a message lost with Redis or a
+    killed worker only delays the event. After WEBHOOK_MAX_ATTEMPTS the row is dead (admin filter).
+    The row keeps the URL it was for, so the log survives the webhook's deletion."""
 
     endpoint = models.ForeignKey(
-        WebhookEndpoint, verbose_name=_("webhook"), on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint,
+        verbose_name=_("webhook"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
     )
+    url = models.CharField(_("địa chỉ nhận"), max_length=1000, blank=True)
     event_id = models.UUIDField(_("mã sự kiện"), default=uuid.uuid4, editable=False)
     event = models.CharField(_("sự kiện"), max_length=50)
     assignment_id = models.BigIntegerField(_("phân công"), null=True, blank=True)
@@ -106,7 +117,9 @@ class WebhookDelivery(models.Model):
     body = models.TextField(_("nội dung"))
     created_at = models.DateTimeField(_("thời điểm tạo"), auto_now_add=True)
     claimed_at = models.DateTimeField(_("thời điểm nhận gửi"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("lần gửi tiếp theo"), null=True, blank=True)
     sent_at = models.DateTimeField(_("thời điểm gửi thành công"), null=True, blank=True)
+    dead_at = models.DateTimeField(_("thời điểm ngừng gửi"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("số lần gửi"), default=0)
     response_status = models.PositiveSmallIntegerField(_("mã phản hồi"), null=True, blank=True)
     last_error = models.TextField(_("lỗi gần nhất"), blank=True)
@@ -122,7 +135,13 @@ class WebhookDelivery(models.Model):
         indexes = [
             # The admin's delivery log and "what is still unsent" for one endpoint.
             models.Index(fields=["endpoint", "sent_at"], name="webhookdelivery_pending_idx"),
+            # The dispatcher's query: rows neither sent nor dead, by when they are due.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhookdelivery_due_idx",
+                condition=models.Q(sent_at__isnull=True, dead_at__isnull=True),
+            ),
         ]
 
     def __str__(self):
-        return f"{self.event} → {self.endpoint_id}"
+        return f"{self.event} → {self.url or self.endpoint_id}"

@@ -3,10 +3,6 @@ a code exists (units, tasks)."""
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
@@ -18,6 +14,7 @@ from rest_framework import serializers
 
 from tasks_app import evidence
 from tasks_app.api.models import WebhookEndpoint
+from tasks_app.api.webhooks import DestinationRefused, checked_address
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, Official, ProgressReport, Task, Unit
 from tasks_app.status import Timeliness
 
@@ -29,7 +26,9 @@ class OfficialSerializer(serializers.ModelSerializer):
 
 
 class UnitSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    parent: serializers.SlugRelatedField = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="code", read_only=True, allow_null=True
+    )
     head = OfficialSerializer(read_only=True, allow_null=True)
 
     class Meta:
@@ -319,9 +318,14 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         return sorted(set(events))
 
     def validate_url(self, url):
-        # A unit's key must not make this server call into the city's internal network.
-        if not settings.WEBHOOK_ALLOW_PRIVATE_URLS and not is_public_host(urlsplit(url).hostname or ""):
-            raise serializers.ValidationError(_("Địa chỉ nhận phải là một địa chỉ công khai trên Internet."))
+        # A unit's key must not make this server call into the city's internal network; checked
+        # again at every delivery attempt (webhooks.checked_address).
+        if settings.WEBHOOK_ALLOW_PRIVATE_URLS:
+            return url  # development: any address, resolved only when sending
+        try:
+            checked_address(url)
+        except DestinationRefused as exc:
+            raise serializers.ValidationError(_("Địa chỉ nhận phải là một địa chỉ công khai trên Internet.")) from exc
         return url
 
 
@@ -331,12 +335,3 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     class Meta(WebhookEndpointSerializer.Meta):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
         read_only_fields = ["id", "created_at", "secret"]
-
-
-def is_public_host(host: str) -> bool:
-    """Whether every address the host name resolves to is a global (Internet) address."""
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (OSError, UnicodeError):
-        return False
-    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses)

@@ -11,7 +11,11 @@ from __future__ import annotations
 import math
 import time
 
+from axes.helpers import get_client_ip_address
+from django.conf import settings
 from django.core.cache import cache
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -42,7 +46,10 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         rate = self.get_rate()
         if rate is None:
             return True
-        self.num_requests, self.duration = self.parse_rate(rate)
+        num_requests, duration = self.parse_rate(rate)
+        if num_requests is None or duration is None:
+            return True
+        self.num_requests, self.duration = num_requests, duration
         now = time.time()
         window = int(now // self.duration)
         self.window_end = (window + 1) * self.duration
@@ -57,3 +64,67 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
     def wait(self):
         """Seconds until the window ends and the budget is whole again (Retry-After)."""
         return max(1, math.ceil(self.window_end - self.now))
+
+
+# --- unauthenticated traffic -------------------------------------------------------------------
+#
+# DRF checks throttles after authentication, so a request with no key or a wrong one is answered 401
+# without being counted: 700 guesses cost 700 × 401 and nothing else. This middleware counts, per
+# client address (the one the sign-in lockout uses, X-Forwarded-For from nginx), every request
+# under /api/ or /feeds/ that proves no identity: no key and no session, a 401, or a feed token that
+# matches nothing. Past ANON_THROTTLE_RATE in a window that address gets 429 before any view runs
+# until the window ends (a signed-in session still passes). Requests with a valid key or session
+# are never counted, so only an address that sends unproven traffic is ever limited.
+
+UNPROVEN_PREFIXES = ("/api/", "/feeds/")
+
+
+def _anon_rate() -> tuple[int, int]:
+    """ANON_THROTTLE_RATE as DRF writes rates: "60/min" → (60, 60 seconds)."""
+    count, period = settings.ANON_THROTTLE_RATE.split("/")
+    return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+
+
+def _window_key(address: str, duration: int, now: float) -> tuple[str, float]:
+    window = int(now // duration)
+    return f"throttle:anon:{address}:{window}", (window + 1) * duration
+
+
+def _proved_nothing(request, response) -> bool:
+    if response.status_code == 401:
+        return True
+    if request.path.startswith("/feeds/") and response.status_code == 404:
+        return True  # a guessed feed token
+    has_key = "HTTP_AUTHORIZATION" in request.META
+    user = getattr(request, "user", None)
+    return not has_key and not (user is not None and user.is_authenticated)
+
+
+def throttle_unauthenticated(get_response):
+    def middleware(request):
+        if not request.path.startswith(UNPROVEN_PREFIXES):
+            return get_response(request)
+        limit, duration = _anon_rate()
+        now = time.time()
+        address = get_client_ip_address(request) or "unknown"
+        key, window_end = _window_key(address, duration, now)
+        signed_in = getattr(request, "user", None) is not None and request.user.is_authenticated
+        if not signed_in and (cache.get(key) or 0) >= limit:
+            retry_after = max(1, math.ceil(window_end - now))
+            response = JsonResponse(
+                {"detail": _("Quá nhiều yêu cầu không xác thực; hãy thử lại sau %(s)s giây.") % {"s": retry_after}},
+                status=429,
+                json_dumps_params={"ensure_ascii": False},
+            )
+            response["Retry-After"] = str(retry_after)
+            return response
+        response = get_response(request)
+        if _proved_nothing(request, response):
+            try:
+                cache.incr(key)
+            except ValueError:  # the window's first: create the counter, expiring after the window
+                if not cache.add(key, 1, duration + 1):
+                    cache.incr(key)
+        return response
+
+    return middleware

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
@@ -20,6 +20,7 @@ from tasks_app.api import serializers as s
 from tasks_app.api.filters import AssignmentFilter, ExtensionRequestFilter, TaskFilter, UnitFilter
 from tasks_app.api.models import WebhookEndpoint
 from tasks_app.api.permissions import HasApiKey, IsAuthenticatedOrApiKey, has_api_key
+from tasks_app.inputs import DepthLimitedJSONParser, is_id
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, ProgressReport, Task, Unit
 from tasks_app.scope import request_actor
 
@@ -41,7 +42,7 @@ ETAG = OpenApiParameter(
     response=[200, 201],
     description="The assignment's version, for If-Match.",
 )
-WRITE_PARSERS = [JSONParser, MultiPartParser, FormParser]
+WRITE_PARSERS = [DepthLimitedJSONParser, MultiPartParser, FormParser]
 
 
 def etag(assignment) -> str:
@@ -54,7 +55,7 @@ def if_match_version(request) -> int | None:
     if not raw or raw == "*":
         return None
     tag = raw.split(",")[0].strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() and len(tag) < 10 else -1
+    return int(tag) if is_id(tag) and len(tag) < 10 else -1
 
 
 class PortalKeysReadOnly(BasePermission):
@@ -301,16 +302,10 @@ class EvidenceDownloadView(generics.GenericAPIView):
     )
     def get(self, request, pk):
         visible = Assignment.objects.visible_to(request_actor(request)).values("pk")
-        evidence = Evidence.objects.filter(pk=pk, report__assignment__in=visible).exclude(file="").first()
-        if evidence is None:
+        item = Evidence.objects.filter(pk=pk, report__assignment__in=visible).exclude(file="").first()
+        if item is None:
             raise Http404
-        response = FileResponse(
-            evidence.file.open("rb"),
-            as_attachment=True,
-            filename=evidence.original_name or evidence.file.name,
-            content_type=evidence.content_type or "application/octet-stream",
-        )
-        return response
+        return evidence.evidence_response(item)
 
 
 @extend_schema_view(
@@ -336,7 +331,7 @@ class WebhookEndpointViewSet(
     def get_queryset(self):
         if not has_api_key(self.request):  # the schema generator asks without a request key
             return WebhookEndpoint.objects.none()
-        return WebhookEndpoint.objects.filter(api_key=self.request.auth).order_by("id")
+        return WebhookEndpoint.objects.filter(api_key_id=self.request.auth.pk).order_by("id")
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

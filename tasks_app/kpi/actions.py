@@ -6,9 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from tasks_app.models import Indicator, IndicatorActual, Official, Unit
-from tasks_app.scope import actor_scope
+from tasks_app.scope import ActorScope, actor_scope
+
+
+def own_units(scope: ActorScope) -> QuerySet[Unit]:
+    """The actor's own unit, as a queryset (empty for an actor of no unit)."""
+    return Unit.objects.filter(pk__in=[scope.unit_id] if scope.unit_id is not None else [])
 
 
 def may_evaluate(actor: Any, *, unit: Unit | None = None, official: Official | None = None) -> bool:

@@ -1,9 +1,12 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
+from tasks_app.admin import SimpleHistoryAdmin
 from tasks_app.kpi.models import GeneralScore, KpiRanking, KpiRankingRow, PlanImport, ScoringScheme, TaskWeight
 
 
@@ -19,13 +22,13 @@ class ScoringSchemeAdmin(SimpleHistoryAdmin):
     list_filter = ["plan"]
     inlines = [TaskWeightInline]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # A version behind a recorded ranking is history: add a later version instead.
         if obj is not None and obj.is_recorded():
             return [f.name for f in obj._meta.fields]
         return []
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_delete_permission(request, obj) and not (obj is not None and obj.is_recorded())
 
 
@@ -37,7 +40,7 @@ class GeneralScoreAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["unit", "official"]
     readonly_fields = ["entered_by", "entered_at"]
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
         obj.entered_by = request.user
         super().save_model(request, obj, form, change)
 
@@ -46,10 +49,11 @@ class KpiRankingRowInline(admin.TabularInline):
     model = KpiRankingRow
     extra = 0
     can_delete = False
-    fields = ["rank", "subject_code", "subject_name", "assignments", "delays", "returns", "total", "rating", "capped"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "rank", "subject_code", "subject_name", "assignments", "delays", "returns", "total", "rating", "capped",
+    )  # fmt: skip
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -60,10 +64,10 @@ class KpiRankingAdmin(admin.ModelAdmin):
     readonly_fields = ["plan", "period", "level", "scheme", "as_of", "recorded_at", "recorded_by"]
     inlines = [KpiRankingRowInline]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -71,16 +75,16 @@ class KpiRankingAdmin(admin.ModelAdmin):
 class PlanImportAdmin(admin.ModelAdmin):
     """Upload a plan appendix: the same checks and all-or-nothing import as `manage.py import_plan`."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_view_permission(self, request, obj=None):
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.is_superuser or request.user.has_perm("tasks_app.add_task")
 
-    def changelist_view(self, request, extra_context=None):
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         from tasks_app.kpi.views import ImportForm, handle_import
 
         form = ImportForm(request.POST or None, request.FILES or None)

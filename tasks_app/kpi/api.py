@@ -7,7 +7,7 @@ sees is scoped by `visible_figures` / `visible_to`, exactly as on the web pages.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _t
@@ -16,11 +16,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tasks_app.inputs import is_id
 from tasks_app.kpi import scoring
-from tasks_app.kpi.actions import may_evaluate, may_report_actual, save_actual
+from tasks_app.kpi.actions import may_evaluate, may_report_actual, own_units, save_actual
 from tasks_app.kpi.models import GeneralScore, Level
 from tasks_app.kpi.serializers import (
     ActualInput,
@@ -32,14 +34,14 @@ from tasks_app.kpi.serializers import (
     result_meta,
 )
 from tasks_app.models import Indicator, Official, Plan, Unit
-from tasks_app.scope import actor_scope, heads_unit, request_actor
+from tasks_app.scope import ActorScope, actor_scope, heads_unit, request_actor
 
 PERIOD = OpenApiParameter("period", str, required=True, description="2026 | 2026-Q1 | 2026-03")
 PLAN = OpenApiParameter("plan", int, description="plan id (default: the latest plan of the period's year)")
 LEVEL = OpenApiParameter("level", str, enum=[Level.COMMUNES, Level.DEPARTMENTS])
 
 
-def _period_and_plan(request):
+def _period_and_plan(request: Request) -> tuple[scoring.Period, Plan]:
     try:
         return scoring.period_and_plan(request.query_params)
     except ValueError as exc:
@@ -48,7 +50,7 @@ def _period_and_plan(request):
         raise NotFound(str(exc)) from exc
 
 
-def _level(request) -> str:
+def _level(request: Request) -> str:
     level = request.query_params.get("level") or Level.COMMUNES
     if level not in (Level.COMMUNES, Level.DEPARTMENTS):
         raise ValidationError({"level": [_t("Cấp không hợp lệ: dùng communes hoặc departments.")]})
@@ -63,7 +65,7 @@ class KpiUnitsView(APIView):
     """Units of a level ranked by KPI for the period."""
 
     @extend_schema(parameters=[PERIOD, PLAN, LEVEL], responses=OpenApiTypes.OBJECT, operation_id="kpi_units_list")
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         period, plan = _period_and_plan(request)
         result = scoring.unit_kpi(plan, period, _level(request))
         figures = scoring.visible_figures(result, request_actor(request))
@@ -81,7 +83,7 @@ class KpiUnitDetailView(APIView):
     """One unit's KPI and the assignments behind it."""
 
     @extend_schema(parameters=[PERIOD, PLAN], responses=OpenApiTypes.OBJECT, operation_id="kpi_unit_retrieve")
-    def get(self, request, code):
+    def get(self, request: Request, code: str) -> Response:
         actor = request_actor(request)
         unit = Unit.objects.filter(code=code).first()
         scope = actor_scope(actor)
@@ -102,12 +104,12 @@ class KpiUnitDetailView(APIView):
         )
 
 
-def _officials_units(request, scope):
+def _officials_units(request: Request, scope: ActorScope) -> QuerySet[Unit] | None:
     code = request.query_params.get("unit")
     if not code:
-        return None if scope.sees_all else Unit.objects.filter(pk=scope.unit_id)
+        return None if scope.sees_all else own_units(scope)
     units = Unit.objects.filter(code=code)
-    if not scope.sees_all and not units.filter(pk=scope.unit_id).exists():
+    if not scope.sees_all and not units.filter(pk__in=own_units(scope)).exists():
         raise NotFound(_t("Không tìm thấy đơn vị."))
     return units
 
@@ -120,7 +122,7 @@ class KpiOfficialsView(APIView):
         responses=OpenApiTypes.OBJECT,
         operation_id="kpi_officials_list",
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         actor = request_actor(request)
         scope = actor_scope(actor)
         period, plan = _period_and_plan(request)
@@ -144,7 +146,7 @@ class KpiOfficialsView(APIView):
 
 class KpiOfficialDetailView(APIView):
     @extend_schema(parameters=[PERIOD, PLAN], responses=OpenApiTypes.OBJECT, operation_id="kpi_official_retrieve")
-    def get(self, request, pk):
+    def get(self, request: Request, pk: int) -> Response:
         actor = request_actor(request)
         official = Official.objects.select_related("unit").filter(pk=pk).first()
         period, plan = _period_and_plan(request)
@@ -164,7 +166,7 @@ class KpiOfficialDetailView(APIView):
         )
 
 
-def _score_data(score) -> dict:
+def _score_data(score: GeneralScore) -> dict:
     return {
         "id": score.pk,
         "plan": score.plan_id,
@@ -182,7 +184,7 @@ class GeneralScoreView(APIView):
     """The general-criteria points of a period (GET) and entering or correcting them (POST)."""
 
     @extend_schema(parameters=[PERIOD, PLAN], responses=OpenApiTypes.OBJECT, operation_id="kpi_general_scores_list")
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         period, plan = _period_and_plan(request)
         scope = actor_scope(request_actor(request))
         scores = GeneralScore.objects.filter(plan=plan, period=period.label).select_related("unit", "entered_by")
@@ -194,7 +196,7 @@ class GeneralScoreView(APIView):
         return Response({"period": period.label, "plan": plan.pk, "results": [_score_data(s) for s in scores]})
 
     @extend_schema(request=GeneralScoreInput, responses=OpenApiTypes.OBJECT, operation_id="kpi_general_scores_create")
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = GeneralScoreInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -232,7 +234,7 @@ class GeneralScoreView(APIView):
         return Response(_score_data(score), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
-def indicators():
+def indicators() -> QuerySet[Indicator]:
     return Indicator.objects.select_related("responsible_unit").prefetch_related("actuals__reported_by")
 
 
@@ -243,11 +245,11 @@ class IndicatorListView(ListAPIView):
     serializer_class = IndicatorSerializer
     pagination_class = None
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Indicator]:
         queryset = indicators()
         plan = self.request.query_params.get("plan")
         if plan:
-            if not plan.isdigit():
+            if not is_id(plan):
                 raise ValidationError({"plan": [_t("Mã kế hoạch không hợp lệ.")]})
             queryset = queryset.filter(plan_id=plan)
         return queryset
@@ -262,7 +264,7 @@ class IndicatorDetailView(RetrieveAPIView):
 class IndicatorActualView(APIView):
     """The responsible unit reports a quarter's actual: POST /api/v1/indicators/{id}/actuals/."""
 
-    def post(self, request, pk):
+    def post(self, request: Request, pk: int) -> Response:
         indicator = get_object_or_404(Indicator, pk=pk)
         actor = request_actor(request)
         if not may_report_actual(actor, indicator):

@@ -10,6 +10,7 @@ changes how an earlier period computes. A version used by a recorded ranking can
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -33,7 +34,7 @@ class Rating(models.TextChoices):
 
 
 # "complete or better": what the leader's unit-results criterion asks of every subordinate.
-Rating.PASSING = (Rating.EXCELLENT, Rating.GOOD, Rating.COMPLETE)
+PASSING_RATINGS: tuple[Rating, ...] = (Rating.EXCELLENT, Rating.GOOD, Rating.COMPLETE)
 
 
 class Level(models.TextChoices):
@@ -44,13 +45,13 @@ class Level(models.TextChoices):
     OFFICIALS = "officials", _("Cán bộ")
 
 
-def _points(default: str, **kwargs):
+def _points(default: str, **kwargs: Any) -> models.DecimalField:
     return models.DecimalField(
         max_digits=6, decimal_places=2, default=Decimal(default), validators=[MinValueValidator(0)], **kwargs
     )
 
 
-def _share(default: str, **kwargs):
+def _share(default: str, **kwargs: Any) -> models.DecimalField:
     return models.DecimalField(
         max_digits=5, decimal_places=3, default=Decimal(default), validators=[MinValueValidator(0)], **kwargs
     )
@@ -100,11 +101,11 @@ class ScoringScheme(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         label = self.name or _t("Cách tính điểm")
         return f"{label} — {self.plan} ({_t('từ')} {self.effective_from:%d/%m/%Y})"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # A guard, not a side effect: a version behind a recorded ranking is history.
         if self.is_recorded():
             raise ValidationError(
@@ -151,7 +152,7 @@ class TaskWeight(models.Model):
             models.CheckConstraint(condition=Q(weight__gt=0), name="taskweight_positive"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.task.code}: {self.weight}"
 
 
@@ -195,7 +196,7 @@ class GeneralScore(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.period} — {self.unit or self.official}: {self.points}"
 
 
@@ -223,7 +224,7 @@ class KpiRanking(models.Model):
             models.Index(fields=["plan", "period", "level", "-recorded_at"], name="kpiranking_lookup_idx"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_level_display()} — {self.period} ({self.recorded_at:%d/%m/%Y %H:%M})"
 
 
@@ -254,7 +255,7 @@ class KpiRankingRow(models.Model):
         verbose_name_plural = _("dòng xếp hạng")
         ordering = ["ranking", "rank", "subject_code"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.rank}. {self.subject_name}"
 
 

@@ -32,16 +32,41 @@ import datetime as dt
 import math
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db import models, transaction
-from django.db.models import Case, Count, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Expression,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 
-from tasks_app.kpi.models import GeneralScore, KpiRanking, KpiRankingRow, Level, Rating, ScoringScheme, TaskWeight
+from tasks_app.inputs import is_id
+from tasks_app.kpi.models import (
+    PASSING_RATINGS,
+    GeneralScore,
+    KpiRanking,
+    KpiRankingRow,
+    Level,
+    Rating,
+    ScoringScheme,
+    TaskWeight,
+)
 from tasks_app.lifecycle import local_tz
 from tasks_app.models import Assignment, Official, Plan, Unit
 from tasks_app.scope import actor_scope, heads_unit
@@ -69,7 +94,7 @@ class Period:
     PATTERN = re.compile(r"^\s*(\d{4})(?:-(?:(Q[1-4])|(0[1-9]|1[0-2])))?\s*$", re.IGNORECASE)
 
     @classmethod
-    def parse(cls, text) -> Period:
+    def parse(cls, text: object) -> Period:
         match = cls.PATTERN.match(str(text or ""))
         if not match:
             raise ValueError(
@@ -98,11 +123,11 @@ class Period:
         today = today or timezone.localdate(timezone=local_tz())
         return min(self.end + dt.timedelta(days=1), today)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.label
 
 
-def plan_for(period: Period, plan_id=None) -> Plan:
+def plan_for(period: Period, plan_id: int | str | None = None) -> Plan:
     """The plan a period is scored in: the one asked for, else the latest plan of that year."""
     plans = Plan.objects.all()
     plan = plans.filter(pk=plan_id).first() if plan_id else plans.filter(year=period.year).order_by("-id").first()
@@ -126,7 +151,7 @@ def scheme_for(plan: Plan, period: Period) -> ScoringScheme:
 class Figure:
     """The KPI of one unit or official for one period."""
 
-    subject: object
+    subject: Any  # a Unit or an Official
     code: str
     name: str
     assignments: int = 0
@@ -160,7 +185,7 @@ class Figure:
 
     @property
     def rating_label(self) -> str:
-        return Rating(self.rating).label if self.rating else _t("Chưa đánh giá")
+        return str(Rating(self.rating).label) if self.rating else _t("Chưa đánh giá")
 
 
 @dataclass
@@ -175,7 +200,7 @@ class KpiResult:
     def rated(self) -> list[Figure]:
         return [f for f in self.figures if f.is_rated]
 
-    def find(self, subject) -> Figure | None:
+    def find(self, subject: object) -> Figure | None:
         return next((f for f in self.figures if f.subject == subject), None)
 
 
@@ -183,14 +208,17 @@ def _decimal(value: str) -> Value:
     return Value(Decimal(value), output_field=models.DecimalField(max_digits=12, decimal_places=4))
 
 
-def kpi_assignments(plan: Plan, period: Period, scheme: ScoringScheme, as_of: dt.date | None = None):
+def kpi_assignments(
+    plan: Plan, period: Period, scheme: ScoringScheme, as_of: dt.date | None = None
+) -> QuerySet[Assignment]:
     """The assignments that count for the period, annotated with the figures of each.
 
     Annotations: kpi_deadline, timeliness, delayed (0/1), weight, deduction (share of the
     assignment's points lost) and kept (weight × (1 − deduction)).
     """
     as_of = as_of or period.as_of()
-    number = models.DecimalField(max_digits=12, decimal_places=4)
+    number: models.DecimalField = models.DecimalField(max_digits=12, decimal_places=4)
+    weight: Expression
     if scheme.pk:
         set_weight = TaskWeight.objects.filter(scheme_id=scheme.pk, task_id=OuterRef("task_id")).values("weight")[:1]
         weight = Coalesce(Subquery(set_weight, output_field=number), _decimal("1"), output_field=number)
@@ -208,15 +236,14 @@ def kpi_assignments(plan: Plan, period: Period, scheme: ScoringScheme, as_of: dt
     )
     return (
         Assignment.objects.filter(task__group__plan=plan)
-        .tracked(as_of)
-        .filter(kpi_deadline__gte=period.start, kpi_deadline__lte=period.end)
-        .annotate(delayed=delayed, weight=weight)
+        .tracked(as_of, due_between=(period.start, period.end))
+        .annotate(delayed=delayed, weight=weight)  # type: ignore[no-redef]
         .annotate(deduction=deduction)
         .annotate(kept=ExpressionWrapper(F("weight") * (_decimal("1") - F("deduction")), output_field=number))
     )
 
 
-def _aggregate(queryset, key: str) -> dict:
+def _aggregate(queryset: QuerySet[Assignment], key: str) -> dict:
     """One GROUP BY query: the figures of every subject keyed by `key` (unit_id or responsible_id)."""
     counts = {t.value: Count("id", filter=Q(timeliness=t.value)) for t in Timeliness}
     rows = (
@@ -249,7 +276,11 @@ def _fill(figure: Figure, row: dict | None, scheme: ScoringScheme) -> None:
 def _score(figure: Figure, scheme: ScoringScheme) -> None:
     if figure.task_points is None:
         return
-    general = figure.general_points if figure.general_entered else scheme.general_points_max
+    general = (
+        figure.general_points
+        if figure.general_entered and figure.general_points is not None
+        else scheme.general_points_max
+    )
     figure.general_points = general
     figure.total = (general + figure.task_points).quantize(CENT, ROUND_HALF_UP)
     figure.rating = scheme.rate(figure.total)
@@ -265,7 +296,7 @@ def _apply_cap(figures: list[Figure], scheme: ScoringScheme) -> None:
         figure.capped = True
 
 
-def _ranking_key(figure: Figure):
+def _ranking_key(figure: Figure) -> tuple:
     # Best first: higher total, then fewer delays and returns, then by code for a stable order.
     return (figure.total is None, -(figure.total or 0), figure.delays, figure.returns, figure.code)
 
@@ -283,12 +314,12 @@ def _rank(figures: list[Figure]) -> list[Figure]:
     return figures
 
 
-def _general_subquery(plan: Plan, period: Period, subject: str):
+def _general_subquery(plan: Plan, period: Period, subject: str) -> Subquery:
     points = GeneralScore.objects.filter(plan=plan, period=period.label, **{subject: OuterRef("pk")}).values("points")
     return Subquery(points[:1])
 
 
-def unit_kpi(plan: Plan, period: Period, level: str = Level.COMMUNES, *, today=None) -> KpiResult:
+def unit_kpi(plan: Plan, period: Period, level: str = Level.COMMUNES, *, today: dt.date | None = None) -> KpiResult:
     """KPI of every unit of a level, ranked; three queries whatever the number of units."""
     scheme = scheme_for(plan, period)
     as_of = period.as_of(today)
@@ -308,7 +339,9 @@ def unit_kpi(plan: Plan, period: Period, level: str = Level.COMMUNES, *, today=N
     return KpiResult(plan, period, level, scheme, as_of, _rank(figures))
 
 
-def official_kpi(plan: Plan, period: Period, units=None, *, today=None) -> KpiResult:
+def official_kpi(
+    plan: Plan, period: Period, units: QuerySet[Unit] | None = None, *, today: dt.date | None = None
+) -> KpiResult:
     """KPI of the officials of `units` (all units when None), with the leader rule and the cap per unit.
 
     Four queries whatever the number of officials: scheme, officials, and one aggregate each by
@@ -325,7 +358,8 @@ def official_kpi(plan: Plan, period: Period, units=None, *, today=None) -> KpiRe
     by_official = _aggregate(assignments, "responsible_id")
     by_unit = _aggregate(assignments, "unit_id")
 
-    figures, by_unit_figures = [], defaultdict(list)
+    figures: list[Figure] = []
+    by_unit_figures: defaultdict[int | None, list[Figure]] = defaultdict(list)
     heads = []
     for official in officials:
         figure = Figure(subject=official, code=official.user.username, name=official.full_name)
@@ -343,7 +377,7 @@ def official_kpi(plan: Plan, period: Period, units=None, *, today=None) -> KpiRe
 
     for head in heads:
         subordinates = [f for f in by_unit_figures[head.unit_id] if f is not head and f.is_rated]
-        all_passing = all(f.rating in Rating.PASSING for f in subordinates)
+        all_passing = all(f.rating in PASSING_RATINGS for f in subordinates)
         head.leader_factor = scheme.leader_full_factor if all_passing else scheme.leader_partial_factor
         if head.task_points is not None:
             head.task_points = (head.task_points * head.leader_factor).quantize(CENT, ROUND_HALF_UP)
@@ -354,7 +388,7 @@ def official_kpi(plan: Plan, period: Period, units=None, *, today=None) -> KpiRe
     return KpiResult(plan, period, Level.OFFICIALS, scheme, as_of, _rank(figures))
 
 
-def assignments_behind(result: KpiResult, figure: Figure):
+def assignments_behind(result: KpiResult, figure: Figure) -> list[tuple[Assignment, Decimal | None, Decimal | None]]:
     """The drill-down: the assignments behind one figure, each with its points (one query).
 
     Returns (assignment, points, kept_points) with the timeliness annotations on the assignment.
@@ -372,7 +406,7 @@ def assignments_behind(result: KpiResult, figure: Figure):
     return [_with_points(result, figure, a) for a in queryset.order_by("kpi_deadline", "task__code", "id")]
 
 
-def all_assignments_behind(result: KpiResult):
+def all_assignments_behind(result: KpiResult) -> list[tuple]:
     """The drill-down of a whole unit ranking (for the export): (figure, assignment, points, kept)."""
     by_unit = {f.unit_id: f for f in result.figures}
     queryset = kpi_assignments(result.plan, result.period, result.scheme, result.as_of).select_related(
@@ -382,7 +416,9 @@ def all_assignments_behind(result: KpiResult):
     return [(by_unit[a.unit_id], *_with_points(result, by_unit[a.unit_id], a)) for a in queryset]
 
 
-def _with_points(result: KpiResult, figure: Figure, assignment):
+def _with_points(
+    result: KpiResult, figure: Figure, assignment: Assignment
+) -> tuple[Assignment, Decimal | None, Decimal | None]:
     if not figure.weight:
         return assignment, None, None
     points = result.scheme.task_points_max * assignment.weight / figure.weight
@@ -393,7 +429,7 @@ def _with_points(result: KpiResult, figure: Figure, assignment):
 # --- recorded rankings ----------------------------------------------------------------------
 
 
-def record_ranking(result: KpiResult, *, by=None) -> KpiRanking:
+def record_ranking(result: KpiResult, *, by: Any = None) -> KpiRanking:
     """Keep the ranking as it is now: later changes to assignments or schemes do not touch it."""
     scheme = result.scheme
     with transaction.atomic():
@@ -446,7 +482,7 @@ def latest_recorded(plan: Plan, period: Period, level: str) -> KpiRanking | None
 # --- who sees which figures -----------------------------------------------------------------
 
 
-def visible_figures(result: KpiResult, actor) -> list[Figure]:
+def visible_figures(result: KpiResult, actor: Any) -> list[Figure]:
     """City leaders, the office, superusers and portal keys see every figure; a unit sees its own
     unit's figure; a unit head sees the unit's officials; an official sees their own."""
     scope = actor_scope(actor)
@@ -459,11 +495,11 @@ def visible_figures(result: KpiResult, actor) -> list[Figure]:
     return [f for f in result.figures if scope.official_id is not None and f.subject.pk == scope.official_id]
 
 
-def period_and_plan(params) -> tuple[Period, Plan]:
+def period_and_plan(params: Mapping[str, Any]) -> tuple[Period, Plan]:
     """From query parameters `period` (required) and `plan` (optional id); ValueError when bad."""
     period = Period.parse(params.get("period"))
     plan_id = params.get("plan")
-    if plan_id not in (None, "") and not str(plan_id).isdigit():
+    if plan_id not in (None, "") and not is_id(plan_id):
         raise ValueError(_t("Mã kế hoạch không hợp lệ: “%(v)s”.") % {"v": plan_id})
     return period, plan_for(period, plan_id or None)
 

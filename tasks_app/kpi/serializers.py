@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tasks_app.models import Indicator, IndicatorActual
+from tasks_app.kpi.models import ScoringScheme
+from tasks_app.kpi.scoring import Figure, KpiResult
+from tasks_app.models import Assignment, Indicator, IndicatorActual
 from tasks_app.status import Timeliness
 
 
-def _number(value):
+def _number(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def figure_data(figure, result, *, detail_url: str) -> dict:
+def figure_data(figure: Figure, result: KpiResult, *, detail_url: str) -> dict:
     return {
         "rank": figure.rank,
         "code": figure.code,
@@ -39,11 +43,12 @@ def figure_data(figure, result, *, detail_url: str) -> dict:
     }
 
 
-def _places(scheme, name) -> int:
-    return scheme._meta.get_field(name).decimal_places
+def _places(scheme: ScoringScheme, name: str) -> int:
+    field = scheme._meta.get_field(name)
+    return field.decimal_places if isinstance(field, models.DecimalField) else 0
 
 
-def result_meta(result) -> dict:
+def result_meta(result: KpiResult) -> dict:
     scheme = result.scheme
     return {
         "plan": {"id": result.plan.pk, "name": result.plan.name, "year": result.plan.year},
@@ -76,7 +81,7 @@ def result_meta(result) -> dict:
     }
 
 
-def assignment_data(assignment, points, kept) -> dict:
+def assignment_data(assignment: Assignment, points: Decimal | None, kept: Decimal | None) -> dict:
     return {
         "id": assignment.pk,
         "url": reverse("web:assignment", args=[assignment.pk]),
@@ -127,11 +132,11 @@ class IndicatorSerializer(serializers.ModelSerializer):
         ]
 
     @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_responsible_unit(self, obj):
+    def get_responsible_unit(self, obj: Indicator) -> dict[str, Any]:
         return {"code": obj.responsible_unit.code, "name": obj.responsible_unit.name}
 
     @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_latest(self, obj):
+    def get_latest(self, obj: Indicator) -> dict[str, Any] | None:
         actuals = list(obj.actuals.all())
         if not actuals:
             return None
@@ -156,7 +161,7 @@ class GeneralScoreInput(serializers.Serializer):
     points = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=Decimal(0))
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if bool(attrs.get("unit")) == bool(attrs.get("official")):
             raise serializers.ValidationError({"unit": "Cần đúng một trong hai: unit hoặc official."})
         return attrs

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from tasks_app.importers import PlanImportError, import_plan
+from tasks_app.importers import MAX_FILE_BYTES, PlanImportError, import_plan
+from tasks_app.inputs import is_id
 from tasks_app.kpi import scoring
-from tasks_app.kpi.actions import may_report_actual, save_actual
+from tasks_app.kpi.actions import may_report_actual, own_units, save_actual
 from tasks_app.kpi.models import Level
 from tasks_app.models import Indicator, Official, Plan, TaskGroup, Unit
 from tasks_app.reports.appendix import plan_appendix
@@ -31,17 +34,17 @@ from tasks_app.status import Timeliness
 UNIT_LEVELS = [(Level.COMMUNES.value, Level.COMMUNES.label), (Level.DEPARTMENTS.value, Level.DEPARTMENTS.label)]
 
 
-def _download(content, filename: str, content_type: str) -> HttpResponse:
+def _download(content: bytes | str, filename: str, content_type: str) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def _sees_all(request) -> bool:
+def _sees_all(request: HttpRequest) -> bool:
     return may_lead_city(actor_scope(request.user))
 
 
-def _params(request):
+def _params(request: HttpRequest) -> tuple[str, scoring.Period, Plan]:
     """(period text, Period, Plan) from the query, or raise Http404 with a clear message."""
     text = request.GET.get("period") or scoring.default_period()
     try:
@@ -53,14 +56,14 @@ def _params(request):
     return text, period, plan
 
 
-def _level(request) -> str:
+def _level(request: HttpRequest) -> str:
     level = request.GET.get("level") or Level.COMMUNES
     if level not in (Level.COMMUNES, Level.DEPARTMENTS):
         raise Http404(_t("Cấp không hợp lệ."))
     return level
 
 
-def _context(request, result, figures, **extra):
+def _context(request: HttpRequest, result: scoring.KpiResult, figures: list[scoring.Figure], **extra: Any) -> dict:
     return {
         "result": result,
         "figures": figures,
@@ -74,7 +77,7 @@ def _context(request, result, figures, **extra):
 
 
 @login_required
-def units(request):
+def units(request: HttpRequest) -> HttpResponse:
     _text, period, plan = _params(request)
     level = _level(request)
     result = scoring.unit_kpi(plan, period, level)
@@ -88,7 +91,7 @@ def units(request):
 
 
 @login_required
-def unit_detail(request, code):
+def unit_detail(request: HttpRequest, code: str) -> HttpResponse:
     unit = get_object_or_404(Unit, code=code)
     if not actor_scope(request.user).sees_unit(unit.pk):
         raise Http404(_t("Không tìm thấy đơn vị."))
@@ -101,7 +104,7 @@ def unit_detail(request, code):
     return render(request, "kpi/detail.html", _context(request, result, [figure], figure=figure, rows=rows))
 
 
-def _official_units(request):
+def _official_units(request: HttpRequest) -> QuerySet[Unit] | None:
     scope = actor_scope(request.user)
     code = request.GET.get("unit")
     if code:
@@ -109,11 +112,11 @@ def _official_units(request):
         if not scope.sees_unit(unit.pk):
             raise Http404(_t("Không tìm thấy đơn vị."))
         return Unit.objects.filter(pk=unit.pk)
-    return None if scope.sees_all else Unit.objects.filter(pk=scope.unit_id)
+    return None if scope.sees_all else own_units(scope)
 
 
 @login_required
-def officials(request):
+def officials(request: HttpRequest) -> HttpResponse:
     _text, period, plan = _params(request)
     result = scoring.official_kpi(plan, period, _official_units(request))
     figures = scoring.visible_figures(result, request.user)
@@ -123,7 +126,7 @@ def officials(request):
 
 
 @login_required
-def official_detail(request, pk):
+def official_detail(request: HttpRequest, pk: int) -> HttpResponse:
     official = get_object_or_404(Official.objects.select_related("unit"), pk=pk)
     _text, period, plan = _params(request)
     result = scoring.official_kpi(plan, period, Unit.objects.filter(pk=official.unit_id))
@@ -136,7 +139,7 @@ def official_detail(request, pk):
 
 @login_required
 @require_POST
-def record(request):
+def record(request: HttpRequest) -> HttpResponse:
     if not _sees_all(request):
         raise PermissionDenied(_t("Chỉ lãnh đạo thành phố và Văn phòng UBND được lưu bảng xếp hạng."))
     _text, period, plan = _params(request)
@@ -156,7 +159,7 @@ def _check_format(fmt: str) -> None:
         raise Http404(_t("Định dạng không hỗ trợ: dùng xlsx hoặc csv."))
 
 
-def _export(request, result, fmt: str, name: str):
+def _export(request: HttpRequest, result: scoring.KpiResult, fmt: str, name: str) -> HttpResponse:
     figures = scoring.visible_figures(result, request.user)
     visible = dataclasses.replace(result, figures=figures)
     filename = f"kpi-{name}-{result.period.label}"
@@ -171,7 +174,7 @@ def _export(request, result, fmt: str, name: str):
 
 
 @login_required
-def units_export(request, fmt):
+def units_export(request: HttpRequest, fmt: str) -> HttpResponse:
     _check_format(fmt)
     _text, period, plan = _params(request)
     level = _level(request)
@@ -179,7 +182,7 @@ def units_export(request, fmt):
 
 
 @login_required
-def officials_export(request, fmt):
+def officials_export(request: HttpRequest, fmt: str) -> HttpResponse:
     _check_format(fmt)
     _text, period, plan = _params(request)
     return _export(request, scoring.official_kpi(plan, period, _official_units(request)), fmt, "officials")
@@ -188,21 +191,26 @@ def officials_export(request, fmt):
 # --- indicators -----------------------------------------------------------------------------
 
 
-def indicator_chart(indicator, width=520, height=240, pad=36) -> dict:
+def indicator_chart(indicator: Indicator, width: int = 520, height: int = 240, pad: int = 36) -> dict:
     """Bars of the quarterly actuals against the annual target line, in SVG coordinates."""
     actuals = {a.quarter: a.value for a in indicator.actuals.all()}
     top = max([indicator.annual_target, *actuals.values(), Decimal(1)]) * Decimal("1.15")
     plot_h = height - 2 * pad
     slot = (width - 2 * pad) / 4
 
-    def y(value) -> float:
+    def y(value: Decimal) -> float:
         return round(pad + plot_h - float(value / top) * plot_h, 1)
 
     bars = []
     for quarter in range(1, 5):
         value = actuals.get(quarter)
         x = round(pad + slot * (quarter - 1) + slot * 0.2, 1)
-        bar = {"quarter": quarter, "x": x, "w": round(slot * 0.6, 1), "label_x": round(x + slot * 0.3, 1)}
+        bar: dict[str, Any] = {
+            "quarter": quarter,
+            "x": x,
+            "w": round(slot * 0.6, 1),
+            "label_x": round(x + slot * 0.3, 1),
+        }
         if value is not None:
             bar.update(value=value, y=y(value), h=round(pad + plot_h - y(value), 1), text_y=y(value) - 4)
         bars.append(bar)
@@ -224,12 +232,12 @@ class ActualForm(forms.Form):
     note = forms.CharField(label=_("Ghi chú"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-def _indicators():
+def _indicators() -> QuerySet[Indicator]:
     return Indicator.objects.select_related("responsible_unit", "plan").prefetch_related("actuals__reported_by")
 
 
 @login_required
-def indicators(request):
+def indicators(request: HttpRequest) -> HttpResponse:
     rows = []
     for indicator in _indicators():
         actuals = list(indicator.actuals.all())
@@ -242,7 +250,7 @@ def indicators(request):
 
 
 @login_required
-def indicator_detail(request, pk):
+def indicator_detail(request: HttpRequest, pk: int) -> HttpResponse:
     indicator = get_object_or_404(_indicators(), pk=pk)
     can_report = may_report_actual(request.user, indicator)
     form = ActualForm(request.POST or None)
@@ -270,32 +278,30 @@ def indicator_detail(request, pk):
 
 
 @login_required
-def reports(request):
+def reports(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/index.html",
         {
             "plans": Plan.objects.all(),
             "groups": TaskGroup.objects.select_related("plan"),
-            "units": Unit.objects.all()
-            if _sees_all(request)
-            else Unit.objects.filter(pk=actor_scope(request.user).unit_id),
+            "units": Unit.objects.all() if _sees_all(request) else own_units(actor_scope(request.user)),
             "default_period": scoring.default_period(),
             "can_import": _sees_all(request) or request.user.is_superuser,
         },
     )
 
 
-def _report_filters(request):
+def _report_filters(request: HttpRequest) -> tuple[Plan, TaskGroup | None, Unit | None, scoring.Period | None]:
     plan_id = request.GET.get("plan")
     plans = Plan.objects.all()
-    plan = plans.filter(pk=plan_id).first() if plan_id and plan_id.isdigit() else plans.first()
+    plan = plans.filter(pk=plan_id).first() if plan_id and is_id(plan_id) else plans.first()
     if plan is None:
         raise Http404(_t("Không có kế hoạch."))
     group = unit = period = None
     if request.GET.get("group"):
         group = (
-            get_object_or_404(TaskGroup, pk=request.GET["group"], plan=plan) if request.GET["group"].isdigit() else None
+            get_object_or_404(TaskGroup, pk=request.GET["group"], plan=plan) if is_id(request.GET["group"]) else None
         )
         if group is None:
             raise Http404(_t("Không tìm thấy nhóm nhiệm vụ."))
@@ -310,7 +316,7 @@ def _report_filters(request):
 
 
 @login_required
-def summary_export(request, fmt):
+def summary_export(request: HttpRequest, fmt: str) -> HttpResponse:
     _check_format(fmt)
     plan, group, unit, period = _report_filters(request)
     summary = build_summary(plan, group=group, unit=unit, period=period, actor=request.user)
@@ -321,7 +327,7 @@ def summary_export(request, fmt):
 
 
 @login_required
-def appendix_export(request):
+def appendix_export(request: HttpRequest) -> HttpResponse:
     if not _sees_all(request):
         raise PermissionDenied(_t("Chỉ lãnh đạo thành phố và Văn phòng UBND được tải phụ lục kế hoạch."))
     plan, _group, _unit, _period = _report_filters(request)
@@ -337,16 +343,14 @@ class ImportForm(forms.Form):
     plan_name = forms.CharField(label=_("Tên kế hoạch"), max_length=300, required=False)
     dry_run = forms.BooleanField(label=_("Chỉ kiểm tra, chưa nhập"), required=False, initial=True)
 
-    MAX_BYTES = 10 * 1024 * 1024
-
-    def clean_file(self):
+    def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if upload.size > self.MAX_BYTES:
-            raise forms.ValidationError(_t("Tệp quá lớn (tối đa 10 MB)."))
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(_t("Tệp quá lớn (tối đa %(mb)s MB).") % {"mb": MAX_FILE_BYTES // 1048576})
         return upload
 
 
-def handle_import(request, form, template, extra=None):
+def handle_import(request: HttpRequest, form: forms.Form, template: str, extra: dict | None = None) -> HttpResponse:
     """Shared by the web page and the admin page: run the import, show the result or every problem."""
     result = problems = None
     if request.method == "POST" and form.is_valid():
@@ -358,6 +362,7 @@ def handle_import(request, form, template, extra=None):
                 name=data["plan_name"] or None,
                 by=request.user,
                 dry_run=data["dry_run"],
+                filename=data["file"].name,
             )
         except PlanImportError as exc:
             problems = exc.problems
@@ -367,7 +372,7 @@ def handle_import(request, form, template, extra=None):
 
 
 @login_required
-def import_page(request):
+def import_page(request: HttpRequest) -> HttpResponse:
     if not (_sees_all(request) or request.user.is_superuser):
         raise PermissionDenied(_t("Chỉ lãnh đạo thành phố và Văn phòng UBND được nhập phụ lục kế hoạch."))
     return handle_import(request, ImportForm(request.POST or None, request.FILES or None), "reports/import.html")

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from tasks_app.lifecycle import local_tz
@@ -69,7 +70,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     def preview_view(self, request):
         """What the sweep would record on a day (default today), and to whom; sends nothing."""
         day = timezone.localdate(timezone=local_tz())
-        error = ""
+        error: str | Promise = ""
         if request.GET.get("date"):
             try:
                 day = dt.date.fromisoformat(request.GET["date"])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -58,7 +59,7 @@ def list_url() -> str:
 
 @dataclass
 class DigestItem:
-    assignment: object
+    assignment: Any  # an Assignment
     stage: str
     offset: int
     deadline: dt.date
@@ -274,12 +275,12 @@ class ZaloChannel(BaseChannel):
         """Pack items in order into messages that fit ZALO_TEXT_LIMIT. A text is a header, one line
         per item and the link, so each line is rendered once and measured, with the numbering at its
         widest; `send` refuses a text over the limit rather than cut it."""
-        widest = dict(part=len(digest.items), parts=len(digest.items))
-        base = len(self.text(Digest(digest.recipient, digest.day, **widest)))
+        widest = len(digest.items)
+        base = len(self.text(Digest(digest.recipient, digest.day, part=widest, parts=widest)))
         packs: list[list[DigestItem]] = [[]]
         size = base
         for item in digest.items:
-            line = len(self.text(Digest(digest.recipient, digest.day, items=[item], **widest))) - base
+            line = len(self.text(Digest(digest.recipient, digest.day, items=[item], part=widest, parts=widest))) - base
             if packs[-1] and size + line > ZALO_TEXT_LIMIT:
                 packs.append([])
                 size = base

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -116,7 +117,7 @@ class ReminderPolicy(models.Model):
         return str(_("Chính sách mặc định")) if self.plan_id is None else f"{self.plan}"
 
     def clean(self):
-        errors = {}
+        errors: dict[str, Any] = {}
         days = self.days_before
         if not isinstance(days, list) or not all(isinstance(d, int) and 0 <= d <= 365 for d in days):
             errors["days_before"] = _("Phải là danh sách số nguyên từ 0 đến 365, ví dụ [7, 3, 1, 0].")

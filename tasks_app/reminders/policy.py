@@ -128,7 +128,7 @@ class PolicyRules:
         return None
 
     def roles_for(self, stage: Stage) -> list[str]:
-        roles = [RecipientRole.RESPONSIBLE]
+        roles: list[str] = [RecipientRole.RESPONSIBLE]
         if stage.offset > 0 and stage.offset >= self.policy.escalate_head_after:
             roles.append(RecipientRole.HEAD)
         if stage.offset > 0 and stage.offset >= self.policy.escalate_authority_after:

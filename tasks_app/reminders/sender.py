@@ -213,7 +213,9 @@ def record_notice(
     `skipped` as the sweep does."""
     from .sweep import SKIP_REASONS  # the sweep's wording of a missing address
 
-    addresses = {
+    skip_reasons = {str(c.value): reason for c, reason in SKIP_REASONS.items()}
+
+    addresses: dict[str, str] = {
         Channel.EMAIL: getattr(recipient.user, "email", ""),
         Channel.ZALO: recipient.zalo_user_id,
         Channel.ZNS: recipient.phone,
@@ -231,7 +233,7 @@ def record_notice(
             channel=channel,
             day=today,
             status=Delivery.Status.PENDING if addresses.get(channel) else Delivery.Status.SKIPPED,
-            last_error="" if addresses.get(channel) else SKIP_REASONS.get(channel, ""),
+            last_error="" if addresses.get(channel) else skip_reasons.get(channel, ""),
         )
         for channel in dict.fromkeys(channels)
     ]

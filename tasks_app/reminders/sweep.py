@@ -335,6 +335,8 @@ def _mark_overdue(day: dt.date) -> int:
     for start in range(0, len(ids), _EVENT_BATCH):
         batch = Assignment.objects.select_related("task", "unit").in_bulk(ids[start : start + _EVENT_BATCH])
         for assignment in batch.values():
+            if assignment.deadline is None:  # never: selected by deadline__lt
+                continue
             events.send(
                 assignment,
                 events.OVERDUE,
@@ -350,7 +352,7 @@ def run_sweep(
     *,
     now: dt.datetime | None = None,
     force: bool = False,
-    enqueue: Callable[[int, str], None] | None = None,
+    enqueue: Callable[[int, str], object] | None = None,
 ) -> SweepResult:
     """Record `day`'s reminders in the ledger and, after commit, enqueue their delivery."""
     now = now or local_now()

@@ -11,6 +11,7 @@ and the dispatcher queues the pair again; a mark outlives a lost message by REMI
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 
@@ -79,7 +80,7 @@ def send_reminders(self, recipient_id: int, channel: str) -> int:
         if exc.gave_up:
             log.warning("reminders to official %s by %s are dead: %s", recipient_id, channel, exc)
             raise
-        countdown = exc.retry_in.total_seconds()
+        countdown = (exc.retry_in or dt.timedelta()).total_seconds()  # the sender always sets it
         # The retry is queued (as a countdown): the dispatcher need not queue the pair meanwhile.
         cache.set(_queued_key(recipient_id, channel), 1, countdown + settings.REMINDER_QUEUED_TTL)
         raise self.retry(exc=exc, countdown=countdown) from exc

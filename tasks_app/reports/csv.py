@@ -1,4 +1,10 @@
-"""CSV for machines: English snake_case columns, ISO 8601 dates, UTF-8."""
+"""CSV for machines: English snake_case columns, ISO 8601 dates, UTF-8.
+
+Text cells beginning with `=`, `+`, `-`, `@`, a tab or a carriage return are written with a leading
+`'` (OWASP "CSV Injection"), and every text cell is quoted, so a spreadsheet opening the file never
+runs a title or a deliverable typed as a formula (ASVS 5.0 1.2.10). A reader that wants the typed
+text back removes one leading `'` from such cells.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,20 @@ import io
 
 from tasks_app.status import Timeliness
 
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(value):
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
 
 def _write(header: list[str], rows) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([escape_formula(value) for value in row] for row in rows)
     return buffer.getvalue()
 
 

@@ -65,10 +65,7 @@ def report_assignments(plan, *, as_of: dt.date, group=None, unit=None, period=No
         queryset = queryset.filter(task__group=group)
     if unit is not None:
         queryset = queryset.filter(unit=unit)
-    queryset = queryset.tracked(as_of)
-    if period is not None:
-        queryset = queryset.filter(kpi_deadline__gte=period.start, kpi_deadline__lte=period.end)
-    return queryset
+    return queryset.tracked(as_of, due_between=(period.start, period.end) if period is not None else None)
 
 
 def unit_names(units: list[Unit], commune_count: int) -> str:
@@ -90,7 +87,7 @@ def _situation(assignments) -> str:
 
 def _classification(counts: Counter) -> str:
     if len(counts) == 1:
-        return Timeliness(next(iter(counts))).label
+        return str(Timeliness(next(iter(counts))).label)
     return "; ".join(f"{t.label}: {counts[t.value]}" for t in Timeliness if counts.get(t.value))
 
 

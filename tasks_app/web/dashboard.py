@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -68,15 +69,15 @@ def _dashboard_figures(tracked, today, group_id) -> dict:
                 open=Count("pk", filter=Q(status__in=OPEN)),
             )
         }
-        by_group = defaultdict(dict)
+        by_group: defaultdict[int, dict[str, int]] = defaultdict(dict)
         for row in tracked.values("task__group_id", "timeliness").annotate(n=Count("pk")):
             by_group[row["task__group_id"]][row["timeliness"]] = row["n"]
-        by_month = defaultdict(dict)
+        by_month: defaultdict[dt.date, dict[str, int]] = defaultdict(dict)
         for row in tracked.annotate(month=TruncMonth("deadline")).values("month", "timeliness").annotate(n=Count("pk")):
             by_month[row["month"]][row["timeliness"]] = row["n"]
         return {"per_unit": per_unit, "by_group": dict(by_group), "by_month": dict(by_month)}
 
-    return cache.get_or_set(key, compute, CACHE_SECONDS)
+    return cast(dict, cache.get_or_set(key, compute, CACHE_SECONDS))
 
 
 def _unit_page(request, data, per_unit, group_id, sort):
@@ -149,7 +150,7 @@ def dashboard(request):
         {"month": m, "key": m.strftime("%Y-%m"), "counts": by_month[m], "total": sum(by_month[m].values())}
         for m in sorted(by_month)
     ]
-    totals = defaultdict(int)
+    totals: defaultdict[str, int] = defaultdict(int)
     for g in by_group.values():
         for cls, n in g.items():
             totals[cls] += n
@@ -172,7 +173,7 @@ def dashboard(request):
         .order_by("deadline", "pk")[:15]
     )
     for a in most_overdue:
-        a.days_overdue = (today - a.deadline).days
+        a.days_overdue = (today - a.deadline).days if a.deadline else 0
 
     context = {
         "form": form,

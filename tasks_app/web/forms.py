@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from tasks_app import evidence
 from tasks_app.models import Assignment, TaskGroup, Unit
 from tasks_app.status import Status, Timeliness
+
+
+def _choice(form: forms.Form, name: str) -> forms.ChoiceField:
+    """A choice field of the form, to set its choices per request."""
+    return cast(forms.ChoiceField, form.fields[name])
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -65,21 +73,22 @@ class ProgressForm(VersionedForm):
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 5}),
     )
     note = forms.CharField(label=_("Nội dung báo cáo"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    files = MultipleFileField(
+    # (The ignores: a form's `files` is also its uploads; the metaclass moves this field out of the way.)
+    files = MultipleFileField(  # type: ignore[assignment]
         label=_("Tệp minh chứng"),
         required=False,
-        help_text=_("PDF, ảnh, Word, Excel, PowerPoint; có thể chọn nhiều tệp."),
+        help_text=lazy(evidence.accepted_hint, str)(),
     )
     links = LinksField(label=_("Đường dẫn minh chứng"), required=False, help_text=_("Mỗi dòng một đường dẫn."))
 
 
 class SubmitForm(VersionedForm):
     note = forms.CharField(label=_("Thuyết minh sản phẩm"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    files = MultipleFileField(label=_("Tệp sản phẩm"), required=False)
+    files = MultipleFileField(label=_("Tệp sản phẩm"), required=False, help_text=lazy(evidence.accepted_hint, str)())  # type: ignore[assignment]
     links = LinksField(label=_("Đường dẫn sản phẩm"), required=False, help_text=_("Mỗi dòng một đường dẫn."))
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if not self.errors and not cleaned.get("files") and not cleaned.get("links"):
             raise ValidationError(
                 _("Hãy đính kèm sản phẩm: ít nhất một tệp hoặc một đường dẫn."), code="no_deliverable"
@@ -135,10 +144,10 @@ class AssignmentFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["q"].widget.input_type = "search"
         self.fields["q"].widget.attrs["placeholder"] = _("Mã, tên nhiệm vụ, đơn vị…")
-        self.fields["status"].choices = [("", _("Mọi trạng thái")), ("open", _("Chưa hoàn thành")), *Status.choices]
-        self.fields["timeliness"].choices = [("", _("Mọi phân loại")), *Timeliness.choices]
-        self.fields["group"].choices = [("", _("Mọi nhóm"))] + [(g.pk, str(g)) for g in groups]
-        self.fields["role"].choices = [("", _("Mọi vai trò")), *Assignment.Role.choices]
+        _choice(self, "status").choices = [("", _("Mọi trạng thái")), ("open", _("Chưa hoàn thành")), *Status.choices]
+        _choice(self, "timeliness").choices = [("", _("Mọi phân loại")), *Timeliness.choices]
+        _choice(self, "group").choices = [("", _("Mọi nhóm"))] + [(g.pk, str(g)) for g in groups]
+        _choice(self, "role").choices = [("", _("Mọi vai trò")), *Assignment.Role.choices]
         if not show_unit:
             del self.fields["unit"]
             del self.fields["month"]
@@ -174,10 +183,10 @@ class DashboardFilterForm(forms.Form):
 
     def __init__(self, *args, groups=(), provinces=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["group"].choices = [("", _("Mọi nhóm"))] + [(g.pk, str(g)) for g in groups]
+        _choice(self, "group").choices = [("", _("Mọi nhóm"))] + [(g.pk, str(g)) for g in groups]
         self.fields["q"].widget.input_type = "search"
         if len(provinces) > 1:
-            self.fields["parent"].choices = [("", _("Mọi tỉnh, thành phố"))] + [(p.pk, p.name) for p in provinces]
+            _choice(self, "parent").choices = [("", _("Mọi tỉnh, thành phố"))] + [(p.pk, p.name) for p in provinces]
         else:
             # One city (Hải Phòng alone): nothing to choose, one field less on a phone.
             del self.fields["parent"]

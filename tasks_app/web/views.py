@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
-from django.http import FileResponse, Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -171,7 +172,7 @@ def _history_rows(assignment):
         if older is not None:
             delta = newer.diff_against(older, included_fields=sorted(tracked))
             for change in delta.changes:
-                field = Assignment._meta.get_field(change.field)
+                field = cast(models.Field, Assignment._meta.get_field(change.field))
                 old, new = change.old, change.new
                 if field.choices:
                     labels = dict(field.flatchoices)
@@ -338,7 +339,7 @@ def assignment_action(request, pk, action):
                 message = perform(request, assignment, form.cleaned_data)
         except StaleVersion as exc:
             # Keep what the user typed, pointed at the current version, and show what changed.
-            form.data = form.data.copy()
+            form.data = cast(QueryDict, form.data).copy()
             form.data[form.add_prefix("version")] = str(exc.current_version)
             form.add_error(
                 None,
@@ -382,27 +383,18 @@ def decide_extension(request, pk, request_pk):
     return _render_detail(request, assignment, bound={"decide": form}, status=400)
 
 
-def _attachment(file_field, filename, content_type):
-    """A stored upload, always as a download: never rendered by the browser as a page."""
-    response = FileResponse(file_field.open("rb"), as_attachment=True, filename=filename, content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
-
-
 @login_required
 def evidence_file(request, pk):
     visible = Assignment.objects.visible_to(request.user).values("pk")
     item = get_object_or_404(Evidence.objects.filter(report__assignment__in=visible).exclude(file=""), pk=pk)
-    name = item.original_name or item.file.name.rsplit("/", 1)[-1]
-    return _attachment(item.file, name, item.content_type or "application/octet-stream")
+    return evidence.evidence_response(item)
 
 
 @login_required
 def inspection_photo(request, pk):
     visible = Assignment.objects.visible_to(request.user).values("pk")
     photo = get_object_or_404(InspectionPhoto.objects.filter(inspection__assignment__in=visible), pk=pk)
-    return _attachment(photo.file, photo.file.name.rsplit("/", 1)[-1], "application/octet-stream")
+    return evidence.file_response(photo.file, photo.file.name.rsplit("/", 1)[-1], "application/octet-stream")
 
 
 # --- one task across units -------------------------------------------------------------------
@@ -423,7 +415,7 @@ def task_detail(request, code):
     )
     if not assignments and not scope.sees_all:
         raise Http404  # a task none of whose work the user may see is not theirs to browse
-    tally = defaultdict(int)
+    tally: defaultdict[str | None, int] = defaultdict(int)
     for a in assignments:
         tally[a.timeliness] += 1
     classes = [{"value": t.value, "label": t.label, "n": tally[t.value]} for t in Timeliness]

@@ -321,13 +321,17 @@ class ScaleData:
         status = self._status(rng, deadline)
         role = Assignment.Role.LEAD if rng.random() < 0.8 else Assignment.Role.COORDINATING
         responsible = head_id if rng.random() < 0.5 else staff_id
-        original = deadline
+        original: dt.date | None = deadline
         if status != Status.DRAFT and rng.random() < 0.03:  # an approved extension
             original = deadline - dt.timedelta(days=rng.randrange(14, 45))
         # Issued in the first weeks of the year and always some days before the deadline.
         issue_days = min(20, (deadline - self.start_of_year.date()).days - 1)
-        issued_at = self.start_of_year + dt.timedelta(days=rng.randrange(issue_days), minutes=rng.randrange(600))
-        submitted_at = completed_at = None
+        issued: dt.datetime = self.start_of_year + dt.timedelta(
+            days=rng.randrange(issue_days), minutes=rng.randrange(600)
+        )
+        issued_at: dt.datetime | None = issued
+        submitted_at: dt.datetime | None = None
+        completed_at: dt.datetime | None = None
         progress, version, returns = 0, 2, 0
         if status == Status.DRAFT:
             issued_at, original, version = None, None, 1
@@ -344,8 +348,8 @@ class ScaleData:
                 if late
                 else deadline - dt.timedelta(days=rng.randrange(0, 30))
             )
-            submitted_at = dt.datetime.combine(day, dt.time(3, 0), tzinfo=dt.UTC)
-            submitted_at = min(max(submitted_at, issued_at + dt.timedelta(days=1)), self.moment - dt.timedelta(hours=2))
+            handed_in = dt.datetime.combine(day, dt.time(3, 0), tzinfo=dt.UTC)
+            submitted_at = min(max(handed_in, issued + dt.timedelta(days=1)), self.moment - dt.timedelta(hours=2))
             if status == Status.ACCEPTED:
                 completed_at = submitted_at
                 version += 1

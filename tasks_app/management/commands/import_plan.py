@@ -21,7 +21,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"Không tìm thấy tệp / file not found: {path}")
         try:
-            result = import_plan(path.read_bytes(), year=year, name=plan_name, dry_run=dry_run)
+            result = import_plan(path.read_bytes(), year=year, name=plan_name, dry_run=dry_run, filename=path.name)
         except PlanImportError as exc:
             lines = [f"  - {problem}" for problem in exc.problems]
             raise CommandError(

@@ -86,7 +86,7 @@ class Command(BaseCommand):
             units += [_upsert_unit(code, name, kind, city) for code, name, kind in communes]
 
             for unit in units:
-                title = HEAD_TITLE[unit.kind]
+                title = HEAD_TITLE[Unit.Kind(unit.kind)]
                 full_name = f"{title} {unit.name}" if unit.kind != Unit.Kind.CITY else f"{title} {CITY_NAME}"
                 head, created = self._official(
                     f"head-{unit.code}",
@@ -147,7 +147,7 @@ class Command(BaseCommand):
             else:
                 user.set_unusable_password()
             user.save()
-        elif demo_password and not user.has_usable_password():
+        elif demo_password and self.demo_hash and not user.has_usable_password():
             user.password = self.demo_hash
             user.save(update_fields=["password"])
             created = True
