@@ -116,8 +116,9 @@ def test_notifications_page_costs_the_same_with_10_and_500_reminders(client, off
     def remind(prefix, n):
         make_many(group, [commune_a], n, authority=leader, code_prefix=prefix)
         FeedItem.objects.bulk_create(
-            FeedItem(official=official_a, assignment=a, stage="before_3", offset_days=3, deadline=a.deadline,
-                     recipient_role="responsible")
+            # The ledger's sign: before the deadline is negative (3 days before: -3), as the sweep stores it.
+            FeedItem(official=official_a, assignment=a, stage="before-3", offset_days=-3,
+                     deadline=timezone.localdate() + dt.timedelta(days=3), recipient_role="responsible")
             for a in Assignment.objects.filter(task__code__startswith=prefix)
         )  # fmt: skip
 
