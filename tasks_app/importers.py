@@ -35,6 +35,7 @@ from tasks_app import actions
 from tasks_app.lifecycle import Clear
 from tasks_app.models import Assignment, Official, Plan, SourceDocument, Task, TaskGroup, Unit
 from tasks_app.reports.appendix import APPENDIX_COLUMNS
+from tasks_app.roman import from_roman
 from tasks_app.scope import actor_scope, province_units
 from tasks_app.source_documents import SourceDocumentText, parse_source_document
 
@@ -514,7 +515,7 @@ def read_appendix(content: bytes, *, plan_year: int, filename: str = "", provinc
         others = [check.text(k) for k in ("lead", "deliverable", "deadline", "authority")]
         if ROMAN_RE.match(stt.upper()) or (not stt and title and not any(others)):
             groups_seen += 1
-            group_number = _roman_value(stt.rstrip(".").upper()) if stt else groups_seen
+            group_number = from_roman(stt.rstrip(".").upper()) if stt else groups_seen
             group_title = title or _t("Nhóm %(n)s") % {"n": group_number}
             continue
 
@@ -596,15 +597,6 @@ def _source_documents(rows: list[TaskRow]) -> dict:
             number=number, date=date, defaults={"issuer": text.issuer, "summary": text.summary}
         )
     return documents
-
-
-def _roman_value(text: str) -> int:
-    values = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
-    total = 0
-    for current, following in zip(text, [*text[1:], ""], strict=True):
-        value = values[current]
-        total += -value if following and values[following] > value else value
-    return total
 
 
 # --- writing --------------------------------------------------------------------------------
