@@ -174,7 +174,7 @@ def main():
     workers = [Worker(worker_env(REDIS, smtp, extra)) for _ in range(args.workers)]
     for w in workers:
         w.start()
-    producer = Celery("drain-producer", broker=REDIS)
+    producer = Celery("drain-producer", broker=REDIS, set_as_current=False)
     done = threading.Event()
 
     def beat():  # the dispatcher every 5 s, as the beat does every 60 s

@@ -20,6 +20,7 @@ from tasks_app.models import (
     Official,
     Plan,
     ProgressReport,
+    SourceDocument,
     Task,
     TaskGroup,
     Unit,
@@ -118,15 +119,22 @@ class TaskGroupAdmin(ProvinceWall, SimpleHistoryAdmin):
     search_fields = ["title"]
 
 
+@admin.register(SourceDocument)
+class SourceDocumentAdmin(SimpleHistoryAdmin):
+    list_display = ["number", "date", "issuer", "summary"]
+    search_fields = ["number", "issuer", "summary"]
+    date_hierarchy = "date"
+
+
 @admin.register(Task)
 class TaskAdmin(ProvinceWall, SimpleHistoryAdmin):
     province_of = "group__plan__province_id"
 
-    list_display = ["code", "title", "group", "default_deadline", "authority"]
-    list_filter = ["group__plan", "group"]
+    list_display = ["code", "title", "group", "default_deadline", "authority", "source_document"]
+    list_filter = ["group__plan", "group", "source_document"]
     search_fields = ["code", "title", "description", "deliverable"]
-    autocomplete_fields = ["authority", "indicator"]
-    list_select_related = ["group", "authority"]
+    autocomplete_fields = ["authority", "indicator", "source_document"]
+    list_select_related = ["group", "authority", "source_document"]
 
 
 class ProgressReportInline(admin.TabularInline):
@@ -275,17 +283,27 @@ class ExtensionRequestAdmin(ProvinceWall, SimpleHistoryAdmin):
 
 
 class InspectionPhotoInline(admin.TabularInline):
+    """Shown, not added: photos come through the web and the API (tasks_app.photos), which read
+    their EXIF time and place and store a copy stripped of every other metadata."""
+
     model = InspectionPhoto
     extra = 0
+    fields = ["file", "original_name", "taken_at", "latitude", "longitude", "width", "height", "caption"]
+    readonly_fields = ["file", "original_name", "taken_at", "latitude", "longitude", "width", "height"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Inspection)
 class InspectionAdmin(ProvinceWall, SimpleHistoryAdmin):
     province_unit = "assignment__unit_id"
 
-    list_display = ["assignment", "date", "inspector"]
+    list_display = ["assignment", "date", "inspector", "conclusion", "remedy"]
+    list_filter = ["conclusion"]
     search_fields = ["assignment__task__code", "assignment__unit__name", "findings"]
     autocomplete_fields = ["assignment", "inspector"]
+    readonly_fields = ["remedy"]
     inlines = [InspectionPhotoInline]
 
 

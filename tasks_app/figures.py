@@ -7,7 +7,8 @@ the new number exactly when it can see the new rows, never before (which would c
 under the new number) and never after.
 
 Who moves it:
-- every save or deletion of an assignment or a task through the model (the receivers below):
+- every save or deletion of an assignment, a task or a field inspection through the model (the
+  receivers below; the dashboard counts this month's inspections):
   the lifecycle's transitions, the admin, a shell;
 - the bulk paths that bypass the model's signals call `bump()` themselves: fan-out, the plan
   importer, the demo activity and the scale data generator.
@@ -22,7 +23,7 @@ from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from tasks_app.models import Assignment, FiguresVersion, Task
+from tasks_app.models import Assignment, FiguresVersion, Inspection, Task
 
 _ROW = 1
 
@@ -45,5 +46,7 @@ def current() -> int:
 @receiver(post_delete, sender=Assignment, dispatch_uid="figures.assignment_deleted")
 @receiver(post_save, sender=Task, dispatch_uid="figures.task_saved")
 @receiver(post_delete, sender=Task, dispatch_uid="figures.task_deleted")
+@receiver(post_save, sender=Inspection, dispatch_uid="figures.inspection_saved")
+@receiver(post_delete, sender=Inspection, dispatch_uid="figures.inspection_deleted")
 def _model_written(sender: Any, **kwargs: Any) -> None:
     bump()

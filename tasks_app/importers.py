@@ -33,9 +33,11 @@ from simple_history.utils import bulk_create_with_history
 
 from tasks_app import actions
 from tasks_app.lifecycle import Clear
-from tasks_app.models import Assignment, Official, Plan, Task, TaskGroup, Unit
+from tasks_app.models import Assignment, Official, Plan, SourceDocument, Task, TaskGroup, Unit
 from tasks_app.reports.appendix import APPENDIX_COLUMNS
+from tasks_app.roman import from_roman
 from tasks_app.scope import actor_scope, province_units
+from tasks_app.source_documents import SourceDocumentText, parse_source_document
 
 DEFAULT_CRITERIA = "Được người có thẩm quyền xem xét, nghiệm thu"
 REQUIRED = ("stt", "title", "lead", "deliverable", "deadline", "authority")
@@ -51,8 +53,11 @@ ALIASES = {
     "criteria": ["tieu chi nghiem thu", "tieu chi", "yeu cau nghiem thu", "tieu chi danh gia"],
     "deadline": ["thoi han", "thoi han hoan thanh", "thoi gian hoan thanh", "han hoan thanh", "thoi gian"],
     "authority": ["tham quyen", "nguoi co tham quyen", "cap co tham quyen", "lanh dao phu trach"],
+    # Optional (issue 16): the directive that gave the task, read by tasks_app.source_documents.
+    "source_document": ["van ban giao", "van ban giao nhiem vu", "van ban chi dao", "can cu giao nhiem vu"],
 }
 HEADINGS = {key: str(heading) for key, heading, _width in APPENDIX_COLUMNS}
+HEADINGS.setdefault("source_document", "Văn bản giao")
 ALL_COMMUNES = {
     "ubnd cac xa phuong dac khu",
     "cac xa phuong dac khu",
@@ -124,6 +129,7 @@ class TaskRow:
     deadline: dt.date
     authority: Official
     fans_out: bool = False
+    source_document: SourceDocumentText | None = None
 
 
 @dataclass
@@ -339,9 +345,13 @@ class _Directory:
     def __init__(self, province: Unit | None = None):
         self.units: dict[str, Unit] = {}
         self.communes: list[Unit] = []
+        # The issuing body of a source document that names none: the plan's province (its unit).
+        self.city_name = province.name if province is not None else "UBND thành phố"
         # A province's plan names that province's units only: "all communes" are its communes.
         units = Unit.objects.all() if province is None else Unit.objects.filter(pk__in=province_units(province.pk))
         for unit in units:
+            if province is None and unit.kind == Unit.Kind.CITY and self.city_name == "UBND thành phố":
+                self.city_name = unit.name
             self.units[fold(unit.code)] = unit
             self.units.setdefault(fold(unit.name), unit)
             if unit.is_commune_level:
@@ -505,7 +515,7 @@ def read_appendix(content: bytes, *, plan_year: int, filename: str = "", provinc
         others = [check.text(k) for k in ("lead", "deliverable", "deadline", "authority")]
         if ROMAN_RE.match(stt.upper()) or (not stt and title and not any(others)):
             groups_seen += 1
-            group_number = _roman_value(stt.rstrip(".").upper()) if stt else groups_seen
+            group_number = from_roman(stt.rstrip(".").upper()) if stt else groups_seen
             group_title = title or _t("Nhóm %(n)s") % {"n": group_number}
             continue
 
@@ -532,6 +542,14 @@ def read_appendix(content: bytes, *, plan_year: int, filename: str = "", provinc
             if key in titles:
                 check.problem("title", _t("Trùng nhiệm vụ với dòng %(r)s.") % {"r": titles[key]})
             titles.setdefault(key, row_number)
+        source_document = None
+        if check.text("source_document"):
+            try:
+                source_document = parse_source_document(
+                    check.text("source_document"), default_issuer=directory.city_name
+                )
+            except ValueError as exc:
+                check.problem("source_document", str(exc))
         problems += check.problems
         if not check.problems:
             tasks.append(
@@ -550,6 +568,7 @@ def read_appendix(content: bytes, *, plan_year: int, filename: str = "", provinc
                     deadline=deadline,
                     authority=authority,
                     fans_out=fans_out,
+                    source_document=source_document,
                 )
             )
 
@@ -569,13 +588,15 @@ def read_appendix(content: bytes, *, plan_year: int, filename: str = "", provinc
     return tasks
 
 
-def _roman_value(text: str) -> int:
-    values = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
-    total = 0
-    for current, following in zip(text, [*text[1:], ""], strict=True):
-        value = values[current]
-        total += -value if following and values[following] > value else value
-    return total
+def _source_documents(rows: list[TaskRow]) -> dict:
+    """The rows' source documents by (number, date): the stored ones, and the new ones created."""
+    wanted = {(r.source_document.number, r.source_document.date): r.source_document for r in rows if r.source_document}
+    documents = {}
+    for (number, date), text in wanted.items():
+        documents[(number, date)], _created = SourceDocument.objects.get_or_create(
+            number=number, date=date, defaults={"issuer": text.issuer, "summary": text.summary}
+        )
+    return documents
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -618,6 +639,7 @@ def import_plan(
             for group in bulk_create_with_history(new_groups, TaskGroup, default_user=scope.user):
                 existing[group.number] = group
             result.new_groups = len(new_groups)
+            documents = _source_documents(rows)
             tasks = bulk_create_with_history(
                 [
                     Task(
@@ -630,6 +652,9 @@ def import_plan(
                         acceptance_criteria=r.criteria,
                         default_deadline=r.deadline,
                         authority=r.authority,
+                        source_document=documents.get(
+                            (r.source_document.number, r.source_document.date) if r.source_document else None
+                        ),
                     )
                     for r in rows
                 ],

@@ -107,7 +107,8 @@ def missing_clears(assignment: Assignment) -> list[Clear]:
     missing = []
     if not assignment.responsible_id:
         missing.append(Clear.PERSON)
-    task = assignment.task if assignment.task_id else None
+    # An unsaved task (the form that gives one, before it is stored) is judged as given.
+    task = assignment.task if assignment.task_id or type(assignment).task.is_cached(assignment) else None
     if task is None or not task.title.strip() or not task.description.strip():
         missing.append(Clear.TASK)
     if not assignment.deadline:

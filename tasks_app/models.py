@@ -88,6 +88,7 @@ class Official(models.Model):
         LEADER = "leader", _("Lãnh đạo thành phố")
         OFFICE = "office", _("Văn phòng UBND thành phố (theo dõi)")
         NATIONAL = "national", _("Theo dõi toàn quốc (chỉ đọc)")
+        INSPECTOR = "inspector", _("Thanh tra, kiểm tra thực địa")
 
     # Roles that see their province whole (every unit's assignments in it).
     CITY_WIDE_ROLES = (Role.LEADER, Role.OFFICE)
@@ -121,6 +122,12 @@ class Official(models.Model):
     @property
     def is_national(self) -> bool:
         return self.role == self.Role.NATIONAL
+
+    @property
+    def is_inspector(self) -> bool:
+        """An inspector (e.g. Thanh tra thành phố): sees and inspects every unit's work of their
+        province, gives no tasks."""
+        return self.role == self.Role.INSPECTOR
 
     @property
     def is_head(self) -> bool:
@@ -251,6 +258,35 @@ class IndicatorActual(models.Model):
         return f"{self.indicator} — Q{self.quarter}: {self.value}"
 
 
+class SourceDocumentQuerySet(models.QuerySet["SourceDocument"]):
+    def visible_to(self, actor: Any) -> SourceDocumentQuerySet:
+        """The documents behind the plans the actor sees (the rule is `scope.source_document_filter`)."""
+        q = scope.source_document_filter(scope.actor_scope(actor))
+        return self.all() if q is None else self.filter(q)
+
+
+class SourceDocument(models.Model):
+    """The document a task was given by (văn bản giao nhiệm vụ): a plan decision, a meeting's
+    conclusions (thông báo kết luận), a leader's directive."""
+
+    number = models.CharField(_("số, ký hiệu"), max_length=100)
+    date = models.DateField(_("ngày ban hành"))
+    issuer = models.CharField(_("cơ quan ban hành"), max_length=200)
+    summary = models.CharField(_("trích yếu"), max_length=500, blank=True)
+    history = HistoricalRecords()
+
+    objects = SourceDocumentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("văn bản giao nhiệm vụ")
+        verbose_name_plural = _("văn bản giao nhiệm vụ")
+        ordering = ["-date", "number"]
+        constraints = [models.UniqueConstraint(fields=["number", "date"], name="sourcedocument_number_date_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.number} ngày {self.date:%d/%m/%Y}"
+
+
 class Task(models.Model):
     """One of the plan's specific tasks: clear task, clear deliverable, clear authority."""
 
@@ -278,6 +314,14 @@ class Task(models.Model):
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
+        related_name="tasks",
+    )
+    source_document = models.ForeignKey(
+        SourceDocument,
+        verbose_name=_("văn bản giao nhiệm vụ"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="tasks",
     )
     history = HistoricalRecords()
@@ -616,7 +660,16 @@ class ExtensionRequest(models.Model):
 
 
 class Inspection(models.Model):
-    """A field inspection (kiểm tra thực địa) of an assignment."""
+    """A field inspection (kiểm tra thực địa) of an assignment, with its conclusion.
+
+    "Remedy required" gives the unit tracked work of its own (`remedy`): a task and an issued
+    assignment with the six clears, reminders and the lifecycle like any other (inspections.py).
+    """
+
+    class Conclusion(models.TextChoices):
+        PASSED = "passed", _("Đạt")
+        FAILED = "failed", _("Chưa đạt")
+        REMEDY = "remedy", _("Yêu cầu khắc phục")
 
     assignment = models.ForeignKey(
         Assignment, verbose_name=_("phân công"), on_delete=models.CASCADE, related_name="inspections"
@@ -626,6 +679,16 @@ class Inspection(models.Model):
         Official, verbose_name=_("người kiểm tra"), on_delete=models.PROTECT, related_name="+"
     )
     findings = models.TextField(_("kết quả kiểm tra"))
+    conclusion = models.CharField(_("kết luận"), max_length=20, choices=Conclusion.choices, blank=True)
+    remedy_deadline = models.DateField(_("thời hạn khắc phục"), null=True, blank=True)
+    remedy = models.OneToOneField(
+        Assignment,
+        verbose_name=_("phân công khắc phục"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="remedy_of",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -635,24 +698,52 @@ class Inspection(models.Model):
         verbose_name = _("kiểm tra thực địa")
         verbose_name_plural = _("kiểm tra thực địa")
         ordering = ["-date", "-id"]
+        indexes = [
+            # The dashboard's "inspected this month" and the meeting report count by date.
+            models.Index(fields=["date"], name="inspection_date_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(conclusion="remedy") | Q(remedy_deadline__isnull=False),
+                name="inspection_remedy_has_deadline",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.date:%d/%m/%Y} — {self.inspector}"
 
 
 class InspectionPhoto(models.Model):
+    """A photo of an inspection, stored re-encoded (no metadata kept but what is read into fields)."""
+
     inspection = models.ForeignKey(
         Inspection, verbose_name=_("kiểm tra"), on_delete=models.CASCADE, related_name="photos"
     )
     file = models.FileField(_("ảnh"), upload_to="inspections/%Y/%m/")
     caption = models.CharField(_("chú thích"), max_length=300, blank=True)
+    original_name = models.CharField(_("tên tệp"), max_length=255, blank=True)
+    # Read from the photo's EXIF on the server, when the camera recorded them.
+    taken_at = models.DateTimeField(_("thời điểm chụp"), null=True, blank=True)
+    latitude = models.DecimalField(_("vĩ độ"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("kinh độ"), max_digits=9, decimal_places=6, null=True, blank=True)
+    width = models.PositiveIntegerField(_("rộng (px)"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("cao (px)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("ảnh kiểm tra")
         verbose_name_plural = _("ảnh kiểm tra")
+        ordering = ["inspection", "id"]
 
     def __str__(self) -> str:
-        return self.caption or self.file.name
+        return self.caption or self.original_name or self.file.name
+
+    @property
+    def map_url(self) -> str:
+        """A link to the place the photo was taken (OpenStreetMap), or '' without a position."""
+        if self.latitude is None or self.longitude is None:
+            return ""
+        lat, lon = self.latitude, self.longitude
+        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=18/{lat}/{lon}"
 
 
 class FiguresVersion(models.Model):

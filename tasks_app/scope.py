@@ -13,7 +13,8 @@ A province is a wall. The unit tree is nation → province → department or com
 province is its parent, or the unit itself when it has no parent (`province_of`). Provincial
 leaders, the provincial office and a province's portal key see that province whole
 (`province_wide`); only national actors (`national-office`, a national portal key, a superuser)
-see across provinces (`sees_all`). Plans, reminder policies, scoring schemes, holiday overrides,
+see across provinces (`sees_all`). An inspector (Thanh tra) reads and inspects every unit's work
+of their own province (`inspects_all`, bounded by the wall like `province_wide`). Plans, reminder policies, scoring schemes, holiday overrides,
 indicators and rankings carry their province and are filtered by `province_filter`.
 """
 
@@ -57,6 +58,9 @@ class ActorScope:
     user: Any = None
     read_only: bool = False
     label: str = ""
+    # An inspector (Thanh tra) sees every unit's work of their province (every province when
+    # national) to inspect it, and changes none of it.
+    inspects_all: bool = False
     # Where the actor's province comes from: a portal key's province, or the unit of the
     # official or key (`unit_holder.unit`), read only when a rule asks.
     key_province_id: int | None = None
@@ -136,6 +140,7 @@ def _official_scope(official: Official, user: Any, *, superuser: bool) -> ActorS
         read_only=official.is_national and not superuser,
         label=official.full_name,
         unit_holder=official,
+        inspects_all=official.is_inspector,
     )
 
 
@@ -159,7 +164,7 @@ def assignment_filter(scope: ActorScope) -> Q | None:
     """
     if scope.sees_all:
         return None
-    if scope.province_wide:
+    if scope.province_wide or scope.inspects_all:
         if scope.province_id is None:
             return Q(pk__in=[])
         q = Q(unit_id__in=province_units(scope.province_id))
@@ -210,12 +215,23 @@ def province_filter(scope: ActorScope, field: str = "province_id") -> Q | None:
     return national_rows | Q(**{field: scope.province_id})
 
 
+def source_document_filter(scope: ActorScope) -> Q | None:
+    """The source documents (văn bản giao) the actor may read: those that gave a task of a plan
+    the actor sees (`province_filter`); None means all of them. A document another province's
+    tasks cite stays behind that province's wall."""
+    if scope.sees_all:
+        return None
+    Task = apps.get_model("tasks_app", "Task")
+    plans = province_filter(scope, "group__plan__province_id") or Q()
+    return Q(pk__in=Task.objects.filter(plans, source_document__isnull=False).values("source_document_id"))
+
+
 def sees_assignment(scope: ActorScope, assignment: Any) -> bool:
     """`assignment_filter` for one assignment in memory (the webhooks ask this of each event)."""
     if scope.sees_all:
         return True
     mine = scope.official_id is not None and scope.official_id in (assignment.responsible_id, assignment.authority_id)
-    if scope.province_wide:
+    if scope.province_wide or scope.inspects_all:
         return mine or (scope.province_id is not None and province_of(assignment.unit) == scope.province_id)
     return (scope.unit_id is not None and scope.unit_id == assignment.unit_id) or (
         scope.official_id is not None and scope.official_id in (assignment.responsible_id, assignment.authority_id)
@@ -257,6 +273,44 @@ def may_issue(scope: ActorScope, authority_id: int | None, unit: Any = None) -> 
     if office and unit is not None:
         office = scope.sees_unit(unit)
     return not scope.read_only and (is_authority_ or scope.is_superuser or office)
+
+
+def gives_within(scope: ActorScope, unit: Any) -> bool:
+    """The province wall for giving work: a task goes only to units of the giver's own province
+    (any province for a national actor). Another province's unit is, to the giver, not there (404)."""
+    return scope.sees_all or (scope.province_id is not None and province_of(unit) == scope.province_id)
+
+
+def may_give_tasks(scope: ActorScope) -> bool:
+    """Who may open the form that gives a task: the city office and leaders, an administrator, and
+    an official who holds authority over some work (who then gives tasks under their own authority:
+    `may_issue` decides each one)."""
+    if scope.read_only:
+        return False
+    if scope.is_superuser or (scope.official is not None and scope.official.is_city_wide):
+        return True
+    official = scope.official
+    return official is not None and (
+        official.tasks_under_authority.exists() or official.assignments_under_authority.exists()
+    )
+
+
+def may_inspect(scope: ActorScope, assignment: Any) -> bool:
+    """Who may record a field inspection of an assignment: the assignment's authority, and the
+    office, leaders and inspectors (Thanh tra) of the assignment's province (of any province for a
+    national actor); a named official, never a key. A unit never inspects its own work: not its
+    officials, not the official who answers for it."""
+    official = scope.official
+    if scope.read_only or official is None:
+        return False
+    if official.unit_id == assignment.unit_id or official.pk == assignment.responsible_id:
+        return False
+    if official.pk == assignment.authority_id:
+        return True
+    in_province = scope.sees_all or (
+        scope.province_id is not None and province_of(assignment.unit) == scope.province_id
+    )
+    return in_province and (official.is_city_wide or official.is_inspector)
 
 
 def may_lead_city(scope: ActorScope) -> bool:

@@ -2,7 +2,7 @@
 
 Both sides of the comparison are folded the same way: lower case, Vietnamese tone and vowel marks
 removed, đ → d. On PostgreSQL the database folds with `lower(unaccent(…))` (the `unaccent`
-extension, created by migration 0004_i11_unaccent); on SQLite with `fold()` below, registered as the SQL
+extension, created by migration 0005_i11_unaccent); on SQLite with `fold()` below, registered as the SQL
 function `fold` on every connection; the search text itself is folded by `fold()`. The searched
 tables (units, tasks) are small, so an assignment search is two small subqueries, whatever the
 number of assignments.

@@ -8,6 +8,7 @@ refused write changes nothing (same version, no new report, no new extension req
 import datetime as dt
 
 import pytest
+import time_machine
 from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
@@ -295,3 +296,70 @@ def test_other_areas_api_endpoints_use_key_auth(world, actor):
             assert response.status_code == 401, path
         else:
             assert response.status_code in (200, 400), (path, response.status_code, response.content[:300])
+
+
+# --- field inspections (issue 16) -----------------------------------------------------------------
+
+
+def expected_inspection(actor, assignment):
+    """Recording an inspection: the city office, leaders, the authority and inspectors, as people
+    (a key of any kind may not), and never the unit itself."""
+    if actor == "anonymous":
+        return 401
+    if not sees(actor, assignment):
+        return 404
+    return 201 if actor == "leader" else 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("which", ["own", "other"])
+@pytest.mark.parametrize("actor", ACTORS)
+def test_inspection_matrix(world, actor, which):
+    assignment = world[which](actor)
+    before = (snapshot(assignment), assignment.inspections.count(), Assignment.objects.count())
+    client = world["clients"][actor]
+    path = f"/api/v1/assignments/{assignment.pk}/inspections/"
+    body = {"date": "2026-05-20", "findings": "Công trình thi công đúng tiến độ.", "conclusion": "passed"}
+
+    with time_machine.travel(dt.datetime(2026, 5, 21, 3, tzinfo=dt.UTC), tick=False):
+        response = client.post(path, body, format="json")
+
+    want = expected_inspection(actor, assignment)
+    assert response.status_code == want, response.content
+    if want == 201:
+        assert response.json()["inspector"]["id"] == assignment.authority_id
+    else:
+        assert (snapshot(assignment), assignment.inspections.count(), Assignment.objects.count()) == before
+    assert client.get(path).status_code == expected_read(actor, assignment)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("session", ["unit_head", "unit_official", "other_head", "office", "inspector", "dept_head"])
+def test_inspection_matrix_for_people(world, session, head_a, official_a, head_b, office, dept_head, commune_a):
+    """A unit never inspects its own work (403); another commune does not see it (404); the city office
+    and an inspector (Thanh tra) may; a department that is not the authority does not see it (404)."""
+    from tasks_app.models import Official, Unit
+    from tests.conftest import make_official
+
+    inspection_unit = Unit.objects.create(
+        code="TTR-TP", name="Thanh tra thành phố", kind=Unit.Kind.DEPARTMENT, parent=commune_a.parent
+    )
+    inspector = make_official("inspector", inspection_unit, role=Official.Role.INSPECTOR)
+    people = {
+        "unit_head": (head_a, 403),
+        "unit_official": (official_a, 403),
+        "other_head": (head_b, 404),
+        "office": (office, 201),
+        "inspector": (inspector, 201),
+        "dept_head": (dept_head, 404),
+    }
+    person, want = people[session]
+    assignment = world["own"]("key_a")
+    assert assignment.unit == commune_a
+    client = APIClient()
+    client.force_login(person.user)
+    body = {"date": "2026-05-20", "findings": "Kiểm tra hiện trường.", "conclusion": "failed"}
+    with time_machine.travel(dt.datetime(2026, 5, 21, 3, tzinfo=dt.UTC), tick=False):
+        response = client.post(f"/api/v1/assignments/{assignment.pk}/inspections/", body, format="json")
+    assert response.status_code == want, response.content
+    assert assignment.inspections.count() == (1 if want == 201 else 0)

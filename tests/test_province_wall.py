@@ -98,9 +98,9 @@ def provinces(db, settings):
     return {code: _province(code) for code in ("31", "01")}
 
 
-def _session(username: str) -> APIClient:
+def _session(username: str, *, verified: bool = False) -> APIClient:
     client = APIClient()
-    sign_in(client, Official.objects.get(user__username=username))
+    sign_in(client, Official.objects.get(user__username=username), verified=verified)
     return client
 
 
@@ -382,3 +382,73 @@ def _folded(text: str) -> str:
     """The text as typed without diacritics ("Xã Đồng Hòa" -> "Xa Dong Hoa")."""
     text = text.replace("Đ", "D").replace("đ", "d")
     return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+
+
+# --- giving tasks and field inspections behind the wall (issues 15 and 16) ---------------------
+
+
+def test_an_office_of_another_province_cannot_give_to_or_inspect_a_unit_of_31(provinces):
+    """The office of province 01 gives a task only inside 01 and inspects only 01's work: a unit,
+    a task group or an assignment of province 31 is a 404 (giving through the form, fan-out to
+    "every commune", the inspection form and the inspections API), and nothing is written. An
+    inspector (Thanh tra) of 01 sees and inspects 01 only."""
+    from django.urls import reverse
+
+    from tasks_app.models import Inspection
+    from tests.conftest import make_official
+
+    mine, theirs = provinces["01"], provinces["31"]
+    leader_01 = Official.objects.get(user__username="leader-01")
+    client = _session("office-01")
+    before = (Task.objects.count(), Assignment.objects.count(), Inspection.objects.count())
+    form = {
+        "group": mine.task.group_id,
+        "title": "Rà soát trụ sở dôi dư",
+        "description": "Lập danh mục trụ sở dôi dư.",
+        "deliverable": "Báo cáo",
+        "acceptance_criteria": "Đủ 100%",
+        "deadline": "2026-12-31",
+        "authority": leader_01.pk,
+        "target": "units",
+        "role": Assignment.Role.LEAD,
+        "action": "issue",
+    }
+    # A unit of 31, or 31's task group: not there for the giver.
+    assert client.post(reverse("web:task-new"), {**form, "units": [theirs.commune.pk]}).status_code == 404
+    assert (
+        client.post(reverse("web:task-new"), {**form, "units": [mine.commune.pk, theirs.commune.pk]}).status_code == 404
+    )
+    assert (
+        client.post(
+            reverse("web:task-new"), {**form, "group": theirs.task.group_id, "units": [mine.commune.pk]}
+        ).status_code
+        == 404
+    )
+    # The same through the API.
+    body = {**form, "units": [theirs.commune.code], "issue": True}
+    del body["target"], body["action"]
+    assert client.post("/api/v1/tasks/", body, format="json").status_code == 404
+    # Inspecting 31's work: the page and the write, on the web and through the API.
+    inspection = {"date": "2026-05-20", "findings": "Kiểm tra hiện trường.", "conclusion": "passed"}
+    assert client.get(reverse("web:inspection-new", args=[theirs.assignment.pk])).status_code == 404
+    assert client.post(reverse("web:inspection-new", args=[theirs.assignment.pk]), inspection).status_code == 404
+    api = client.post(f"/api/v1/assignments/{theirs.assignment.pk}/inspections/", inspection, format="json")
+    assert api.status_code == 404
+    assert (Task.objects.count(), Assignment.objects.count(), Inspection.objects.count()) == before
+
+    # Fan-out to "every commune" reaches 01's communes only.
+    response = client.post(reverse("web:task-new"), {**form, "target": "communes"})
+    assert response.status_code == 302, response.content.decode()[:500]
+    given = Task.objects.get(title="Rà soát trụ sở dôi dư")
+    assert given.assignments.exists()
+    assert set(given.assignments.values_list("unit__parent__code", flat=True)) == {"01"}
+
+    # An inspector of 01 sees and inspects 01's work, not 31's.
+    inspector = make_official("inspector-01", Unit.objects.get(code="01-TTR"), role=Official.Role.INSPECTOR)
+    client = _session("inspector-01")
+    assert client.get(reverse("web:assignment", args=[theirs.assignment.pk])).status_code == 404
+    assert client.post(reverse("web:inspection-new", args=[theirs.assignment.pk]), inspection).status_code == 404
+    assert client.get(reverse("web:inspection-new", args=[mine.assignment.pk])).status_code == 200
+    api = client.post(f"/api/v1/assignments/{mine.assignment.pk}/inspections/", inspection, format="json")
+    assert api.status_code == 201, api.content
+    assert api.json()["inspector"]["id"] == inspector.pk

@@ -66,13 +66,13 @@ def env_for(private_redis, smtp, journal_dir, extra=None):
 
 
 def send(url, *pairs):
-    app = Celery("test-producer", broker=url)
+    app = Celery("test-producer", broker=url, set_as_current=False)
     for pair in pairs:
         app.send_task("reminders.send", args=list(pair))
 
 
 def dispatch(url):
-    Celery("test-producer", broker=url).send_task("reminders.dispatch", queue="reminders-control")
+    Celery("test-producer", broker=url, set_as_current=False).send_task("reminders.dispatch", queue="reminders-control")
 
 
 def all_sent(channel):

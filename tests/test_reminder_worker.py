@@ -41,7 +41,7 @@ def broker(redis_url):
 
 
 def producer(url):
-    return Celery("test-producer", broker=url)
+    return Celery("test-producer", broker=url, set_as_current=False)
 
 
 def sent_once_each(smtp, heads):

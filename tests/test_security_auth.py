@@ -167,11 +167,9 @@ def test_production_serves_the_api_as_json_only_with_bounded_sessions():
 def reset_queue(redis_url, settings):
     """The real broker (this area's Redis database): the page publishes, the test plays the worker."""
     import redis
-    from django.core.cache import cache
 
     from accountability.celery import app
 
-    cache.clear()  # the limits count per hour in the cache: start from none
     connection = redis.Redis.from_url(redis_url)
     connection.delete("celery")
     previous = app.conf.task_always_eager

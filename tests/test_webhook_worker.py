@@ -108,7 +108,7 @@ def test_a_worker_killed_mid_send_loses_no_event(receiver, deliveries, redis_url
     redis.Redis.from_url(broker).delete("celery")
     worker = Worker(worker_env(broker, smtp, WORKER_SETTINGS))
     worker.start()
-    producer = Celery("test-producer", broker=broker)
+    producer = Celery("test-producer", broker=broker, set_as_current=False)
     try:
         first = deliveries[0]
         receiver.hold.set()  # the receiver keeps the worker waiting
@@ -135,7 +135,7 @@ def test_a_redis_restart_loses_no_event(receiver, deliveries, smtp):
     try:
         worker.start()
         receiver.delay = 0.7  # slow receiver: the run is still going when Redis goes down
-        producer = Celery("test-producer", broker=private.url)
+        producer = Celery("test-producer", broker=private.url, set_as_current=False)
         for delivery in deliveries:
             producer.send_task("webhooks.deliver", args=[delivery.pk])
         wait_for(lambda: len(receiver.ids) >= 1, what="the first delivery")
@@ -144,7 +144,7 @@ def test_a_redis_restart_loses_no_event(receiver, deliveries, smtp):
         receiver.delay = 0
         wait_for(lambda: b"Connected to redis" in open(worker.log.name, "rb").read().split(b"ready.", 1)[-1], 60)
         time.sleep(3.5)  # any claim of a send cut short expires
-        Celery("test-producer", broker=private.url).send_task("webhooks.dispatch")
+        Celery("test-producer", broker=private.url, set_as_current=False).send_task("webhooks.dispatch")
         wait_for(all_sent, timeout=60, what="every delivery sent")
     finally:
         worker.stop()

@@ -17,6 +17,12 @@ class AssignmentFilter(django_filters.FilterSet):
     task = django_filters.CharFilter(field_name="task__code", max_length=30, help_text=_("Mã nhiệm vụ."))
     group = django_filters.NumberFilter(field_name="task__group_id", min_value=1, max_value=2**31 - 1)
     plan = django_filters.NumberFilter(field_name="task__group__plan_id", min_value=1, max_value=2**31 - 1)
+    source_document = django_filters.NumberFilter(
+        field_name="task__source_document_id",
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text=_("Văn bản giao nhiệm vụ (id)."),
+    )
     due_before = django_filters.DateFilter(
         field_name="deadline", lookup_expr="lte", help_text=_("Thời hạn ≤ ngày này.")
     )
@@ -52,6 +58,7 @@ class AssignmentFilter(django_filters.FilterSet):
 class TaskFilter(django_filters.FilterSet):
     group = django_filters.NumberFilter(field_name="group_id", min_value=1, max_value=2**31 - 1)
     plan = django_filters.NumberFilter(field_name="group__plan_id", min_value=1, max_value=2**31 - 1)
+    source_document = django_filters.NumberFilter(field_name="source_document_id", min_value=1, max_value=2**31 - 1)
     search = django_filters.CharFilter(method="filter_search", max_length=200)
 
     class Meta:

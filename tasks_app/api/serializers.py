@@ -3,6 +3,8 @@ a code exists (units, tasks)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
@@ -15,7 +17,20 @@ from rest_framework import serializers
 from tasks_app import evidence
 from tasks_app.api.models import WebhookEndpoint
 from tasks_app.api.webhooks import DestinationRefused, checked_address
-from tasks_app.models import Assignment, Evidence, ExtensionRequest, Official, ProgressReport, Task, Unit
+from tasks_app.models import (
+    Assignment,
+    Evidence,
+    ExtensionRequest,
+    Inspection,
+    InspectionPhoto,
+    Official,
+    ProgressReport,
+    SourceDocument,
+    Task,
+    TaskGroup,
+    Unit,
+)
+from tasks_app.scope import request_actor
 from tasks_app.status import Timeliness
 
 
@@ -179,7 +194,15 @@ def assignment_list_data(rows) -> list[dict]:
     ]
 
 
+class SourceDocumentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SourceDocument
+        fields = ["id", "number", "date", "issuer", "summary"]
+        read_only_fields = fields
+
+
 class TaskSerializer(serializers.ModelSerializer):
+    source_document = SourceDocumentSerializer(read_only=True, allow_null=True)
     group = serializers.IntegerField(source="group_id", read_only=True)
     group_title = serializers.CharField(source="group.title", read_only=True)
     plan = serializers.IntegerField(source="group.plan_id", read_only=True)
@@ -200,8 +223,51 @@ class TaskSerializer(serializers.ModelSerializer):
             "default_deadline",
             "authority",
             "indicator",
+            "source_document",
         ]
         read_only_fields = fields
+
+
+class SourceDocumentInputSerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=100)
+    date = serializers.DateField()
+    issuer = serializers.CharField(max_length=200)
+    summary = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class TaskCreateSerializer(serializers.Serializer):
+    """A new task given to units (POST /api/v1/tasks/): the web form's fields, the same rule."""
+
+    group = serializers.PrimaryKeyRelatedField(queryset=TaskGroup.objects.select_related("plan"))
+    code = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
+    deliverable = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    acceptance_criteria = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
+    deadline = serializers.DateField(required=False, allow_null=True, default=None)
+    authority = serializers.PrimaryKeyRelatedField(
+        queryset=Official.objects.all(), required=False, allow_null=True, default=None
+    )
+    units = serializers.SlugRelatedField(
+        slug_field="code", queryset=Unit.objects.all(), many=True, required=False, default=list
+    )
+    all_communes = serializers.BooleanField(
+        required=False, default=False, help_text="Every commune-level unit of the caller's province."
+    )
+    role = serializers.ChoiceField(choices=Assignment.Role.choices, required=False, allow_blank=True, default="")
+    source_document = SourceDocumentInputSerializer(required=False, allow_null=True, default=None)
+    source_document_id = serializers.PrimaryKeyRelatedField(
+        queryset=SourceDocument.objects.all(), required=False, allow_null=True, default=None
+    )
+    issue = serializers.BooleanField(required=False, default=False, help_text="Issue at once (needs the six clears).")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            # An existing document behind another province's wall is not there for the caller.
+            field = cast(serializers.PrimaryKeyRelatedField, self.fields["source_document_id"])
+            field.queryset = SourceDocument.objects.visible_to(request_actor(request))
 
 
 class TaskDetailSerializer(TaskSerializer):
@@ -274,6 +340,50 @@ class AcceptInputSerializer(serializers.Serializer):
 
 class ReturnInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=10000)
+
+
+class InspectionPhotoSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InspectionPhoto
+        fields = ["id", "original_name", "taken_at", "latitude", "longitude", "width", "height", "download_url"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField())
+    def get_download_url(self, photo) -> str:
+        path = reverse("api:inspection-photo-download", args=[photo.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class InspectionSerializer(serializers.ModelSerializer):
+    inspector = OfficialSerializer(read_only=True)
+    photos = InspectionPhotoSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Inspection
+        fields = [
+            "id",
+            "assignment",
+            "date",
+            "inspector",
+            "findings",
+            "conclusion",
+            "remedy_deadline",
+            "remedy",
+            "photos",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class InspectionInputSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    findings = serializers.CharField(max_length=10000)
+    conclusion = serializers.ChoiceField(choices=Inspection.Conclusion.choices)
+    remedy_deadline = serializers.DateField(required=False, allow_null=True, default=None)
+    photos = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False, default=list)
 
 
 class ExtensionRequestSerializer(serializers.ModelSerializer):

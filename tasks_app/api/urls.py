@@ -32,4 +32,9 @@ urlpatterns = [
         views.EvidenceDownloadView.as_view(),
         name="evidence-download",
     ),
+    re_path(
+        rf"^v1/inspection-photos/(?P<pk>{views.ID_PATTERN})/download/$",
+        views.InspectionPhotoDownloadView.as_view(),
+        name="inspection-photo-download",
+    ),
 ]

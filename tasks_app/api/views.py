@@ -15,13 +15,13 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
-from tasks_app import evidence
+from tasks_app import actions, evidence, inspections
 from tasks_app.api import serializers as s
 from tasks_app.api.filters import AssignmentFilter, ExtensionRequestFilter, TaskFilter, UnitFilter
 from tasks_app.api.models import WebhookEndpoint
 from tasks_app.api.permissions import HasApiKey, IsAuthenticatedOrApiKey, has_api_key
 from tasks_app.inputs import DepthLimitedJSONParser, is_id
-from tasks_app.models import Assignment, Evidence, ExtensionRequest, Plan, ProgressReport, Task, Unit
+from tasks_app.models import Assignment, Evidence, ExtensionRequest, InspectionPhoto, Plan, ProgressReport, Task, Unit
 from tasks_app.scope import actor_scope, in_province_filter, request_actor
 
 # Database ids in URLs: digits that fit a bigint, so no input reaches the database out of range.
@@ -87,19 +87,29 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
 @extend_schema_view(
     list=extend_schema(summary="The plan's specific tasks"),
     retrieve=extend_schema(summary="One task, with the assignments the caller may see"),
+    create=extend_schema(
+        summary="Give a new task to units (the city office or an authority); draft or issued at once",
+        request=s.TaskCreateSerializer,
+        responses={201: s.TaskDetailSerializer},
+    ),
 )
-class TaskViewSet(viewsets.ReadOnlyModelViewSet):
+class TaskViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = TaskFilter
     lookup_field = "code"
     lookup_value_regex = CODE_PATTERN
+    permission_classes = [IsAuthenticatedOrApiKey, PortalKeysReadOnly]
 
     def get_serializer_class(self):
+        if self.action == "create":
+            return s.TaskCreateSerializer
         return s.TaskDetailSerializer if self.action == "retrieve" else s.TaskSerializer
 
     def get_queryset(self):
-        tasks = Task.objects.select_related("group", "authority").order_by("group__plan", "number", "id")
+        tasks = Task.objects.select_related("group", "authority", "source_document").order_by(
+            "group__plan", "number", "id"
+        )
         tasks = tasks.filter(group__plan__in=Plan.objects.visible_to(request_actor(self.request)))
-        if self.action == "retrieve":
+        if self.action in ("retrieve", "create"):
             visible = (
                 Assignment.objects.visible_to(request_actor(self.request))
                 .with_timeliness()
@@ -108,6 +118,31 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
             )
             tasks = tasks.prefetch_related(Prefetch("assignments", queryset=visible, to_attr="visible_assignments"))
         return tasks
+
+    def create(self, request, *args, **kwargs):
+        serializer = s.TaskCreateSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        actor = request_actor(request)
+        units = actions.communes_of_province(actor) if data["all_communes"] else data["units"]
+        task, _assignments = actions.give_task(
+            by=actor,
+            group=data["group"],
+            title=data["title"],
+            description=data["description"],
+            deliverable=data["deliverable"],
+            acceptance_criteria=data["acceptance_criteria"],
+            deadline=data["deadline"],
+            authority=data["authority"],
+            units=units,
+            role=data["role"],
+            source_document=data["source_document_id"] or data["source_document"],
+            code=data["code"],
+            issue=data["issue"],
+        )
+        task = self.get_queryset().get(pk=task.pk)
+        body = s.TaskDetailSerializer(task, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(
@@ -244,6 +279,41 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
     @extend_schema(
+        methods=["GET"],
+        summary="The assignment's field inspections, newest first",
+        responses=s.InspectionSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Record a field inspection with photos (city office, leaders, the authority, inspectors)",
+        request={"multipart/form-data": s.InspectionInputSerializer, "application/json": s.InspectionInputSerializer},
+        responses={201: s.InspectionSerializer},
+    )
+    @action(
+        detail=True, methods=["get", "post"], parser_classes=WRITE_PARSERS, filterset_class=None, pagination_class=None
+    )
+    def inspections(self, request, pk=None):
+        assignment = self.get_object()
+        context = self.get_serializer_context()
+        if request.method == "POST":
+            data = self._valid(s.InspectionInputSerializer)
+            inspection = inspections.record_inspection(
+                assignment,
+                by=request_actor(request),
+                date=data["date"],
+                findings=data["findings"],
+                conclusion=data["conclusion"],
+                remedy_deadline=data["remedy_deadline"],
+                uploads=data["photos"],
+            )
+            inspection = (
+                assignment.inspections.select_related("inspector").prefetch_related("photos").get(pk=inspection.pk)
+            )
+            return Response(s.InspectionSerializer(inspection, context=context).data, status=status.HTTP_201_CREATED)
+        rows = assignment.inspections.select_related("inspector").prefetch_related("photos").order_by("-date", "-id")
+        return Response(s.InspectionSerializer(rows, many=True, context=context).data)
+
+    @extend_schema(
         summary="The assignment's progress reports, oldest first", responses=s.ProgressReportSerializer(many=True)
     )
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
@@ -312,6 +382,22 @@ class EvidenceDownloadView(generics.GenericAPIView):
         if item is None:
             raise Http404
         return evidence.evidence_response(item)
+
+
+class InspectionPhotoDownloadView(generics.GenericAPIView):
+    """An inspection photo (the stored, metadata-free copy), only for those who may see its assignment."""
+
+    @extend_schema(
+        summary="Download an inspection photo",
+        responses={(200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY, description="The photo (JPEG).")},
+    )
+    def get(self, request, pk):
+        visible = Assignment.objects.visible_to(request_actor(request)).values("pk")
+        photo = InspectionPhoto.objects.filter(pk=pk, inspection__assignment__in=visible).first()
+        if photo is None:
+            raise Http404
+        name = (photo.original_name or photo.file.name).rsplit("/", 1)[-1]
+        return evidence.file_response(photo.file, name, "image/jpeg")
 
 
 @extend_schema_view(

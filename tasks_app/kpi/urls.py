@@ -20,6 +20,7 @@ urlpatterns = [
     path("indicators/<int:pk>/", views.indicator_detail, name="indicator"),
     path("reports/", views.reports, name="reports"),
     path("reports/summary.<str:fmt>", views.summary_export, name="summary-export"),
+    path("reports/meeting.docx", views.meeting_export, name="meeting-export"),
     path("reports/appendix.xlsx", views.appendix_export, name="appendix-export"),
     path("import/", views.import_page, name="import"),
 ]

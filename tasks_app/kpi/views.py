@@ -24,11 +24,12 @@ from tasks_app.inputs import is_id
 from tasks_app.kpi import scoring
 from tasks_app.kpi.actions import may_report_actual, save_actual
 from tasks_app.kpi.models import Level
-from tasks_app.models import Indicator, Official, Plan, TaskGroup, Unit
+from tasks_app.models import Indicator, Official, Plan, SourceDocument, TaskGroup, Unit
 from tasks_app.replica import reads_from_replica
 from tasks_app.reports.appendix import plan_appendix
 from tasks_app.reports.csv import as_file as csv_file
 from tasks_app.reports.csv import kpi_csv, summary_csv
+from tasks_app.reports.meeting import DOCX_CONTENT_TYPE, build_meeting_report, meeting_docx
 from tasks_app.reports.summary import build_summary
 from tasks_app.reports.xlsx import XLSX_CONTENT_TYPE, kpi_workbook, summary_workbook, to_bytes
 from tasks_app.scope import actor_scope, may_lead_city, unit_filter
@@ -310,6 +311,7 @@ def reports(request: HttpRequest) -> HttpResponse:
         {
             "plans": Plan.objects.visible_to(request.user),
             "groups": TaskGroup.objects.select_related("plan"),
+            "source_documents": SourceDocument.objects.visible_to(request.user),
             "units": Unit.objects.filter(unit_filter(actor_scope(request.user)) or Q()),
             "default_period": scoring.default_period(),
             "can_import": _sees_all(request) or request.user.is_superuser,
@@ -342,16 +344,44 @@ def _report_filters(request: HttpRequest) -> tuple[Plan, TaskGroup | None, Unit 
     return plan, group, unit, period
 
 
+def _source_document(request: HttpRequest) -> SourceDocument | None:
+    """The `source_document` filter of reports: "the tasks of the November meeting's conclusions"."""
+    value = request.GET.get("source_document") or ""
+    if not value:
+        return None
+    if not value.isdigit():
+        raise Http404(_t("Không tìm thấy văn bản giao nhiệm vụ."))
+    return get_object_or_404(SourceDocument.objects.visible_to(request.user), pk=value)
+
+
 @login_required
 @reads_from_replica
 def summary_export(request: HttpRequest, fmt: str) -> HttpResponse:
     _check_format(fmt)
     plan, group, unit, period = _report_filters(request)
-    summary = build_summary(plan, group=group, unit=unit, period=period, actor=request.user)
+    summary = build_summary(
+        plan, group=group, unit=unit, period=period, actor=request.user, source_document=_source_document(request)
+    )
     name = f"bao-cao-tong-hop-{plan.year}" + (f"-{period.label}" if period else "")
     if fmt == "csv":
         return _download(csv_file(summary_csv(summary)), f"{name}.csv", "text/csv; charset=utf-8")
     return _download(to_bytes(summary_workbook(summary)), f"{name}.xlsx", XLSX_CONTENT_TYPE)
+
+
+@login_required
+@reads_from_replica
+def meeting_export(request: HttpRequest) -> HttpResponse:
+    """The meeting report (.docx, Decree 30/2020 layout) for `?plan=ID&month=YYYY-MM` or `&quarter=YYYY-Qn`."""
+    plan, _group, _unit, period = _report_filters(request)
+    text = request.GET.get("month") or request.GET.get("quarter") or (period.label if period else "")
+    if not text:
+        raise Http404(_t("Hãy chọn tháng (month=2026-11) hoặc quý (quarter=2026-Q4) của báo cáo."))
+    try:
+        period = scoring.Period.parse(text)
+    except ValueError as exc:
+        raise Http404(str(exc)) from exc
+    report = build_meeting_report(plan, period, actor=request.user, source_document=_source_document(request))
+    return _download(meeting_docx(plan, report), f"bao-cao-giao-ban-{period.label}.docx", DOCX_CONTENT_TYPE)
 
 
 @login_required

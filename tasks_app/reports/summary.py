@@ -57,9 +57,11 @@ class Summary:
         return [row for group in self.groups for row in group.rows]
 
 
-def report_assignments(plan, *, as_of: dt.date, group=None, unit=None, period=None, actor=None):
+def report_assignments(plan, *, as_of: dt.date, group=None, unit=None, period=None, actor=None, source_document=None):
     """The assignments a report covers, with `kpi_deadline` (the original) and `timeliness`."""
     queryset = Assignment.objects.filter(task__group__plan=plan)
+    if source_document is not None:
+        queryset = queryset.filter(task__source_document=source_document)
     if actor is not None:
         queryset = queryset.visible_to(actor)
     if group is not None:
@@ -92,12 +94,14 @@ def _classification(counts: Counter) -> str:
     return "; ".join(f"{t.label}: {counts[t.value]}" for t in Timeliness if counts.get(t.value))
 
 
-def build_summary(plan, *, group=None, unit=None, period=None, actor=None, today=None) -> Summary:
+def build_summary(plan, *, group=None, unit=None, period=None, actor=None, today=None, source_document=None) -> Summary:
     from django.utils import timezone
 
     today = today or timezone.localdate(timezone=local_tz())
     as_of = period.as_of(today) if period is not None else today
-    assignments = report_assignments(plan, as_of=as_of, group=group, unit=unit, period=period, actor=actor)
+    assignments = report_assignments(
+        plan, as_of=as_of, group=group, unit=unit, period=period, actor=actor, source_document=source_document
+    )
     tasks = (
         Task.objects.filter(pk__in=assignments.values("task_id"))
         .select_related("group")
@@ -135,4 +139,6 @@ def build_summary(plan, *, group=None, unit=None, period=None, actor=None, today
         title += f" — {_t('kỳ')} {period.label}"
     if unit is not None:
         title += f" — {unit.name}"
+    if source_document is not None:
+        title += f" — {_t('theo văn bản')} {source_document.number}"
     return Summary(title=title, as_of=as_of, groups=list(groups.values()), counts=totals)

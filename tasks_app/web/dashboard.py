@@ -2,7 +2,8 @@
 for one province (a provincial leader's or office's own; the one a national actor picks), and the
 national view: the provinces side by side.
 
-Its three aggregates are cached per local date and group filter under the figures version
+Its four aggregates (by unit, by group, by month, and this month's field inspections by unit) are
+cached per local date, group, plan and source-document filter under the figures version
 (`tasks_app.figures`), which every write of counted work moves: a change shows on the next load,
 and an unchanged plan costs no GROUP BY at all.
 """
@@ -25,7 +26,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from tasks_app import figures, lifecycle, search
-from tasks_app.models import Assignment, Unit
+from tasks_app.models import Assignment, Inspection, Unit
 from tasks_app.replica import reads_from_replica
 from tasks_app.scope import ActorScope, actor_scope, may_view_nation, province_units
 from tasks_app.status import OPEN, WORKING, Timeliness
@@ -56,20 +57,45 @@ def _list_url(**params):
 
 
 def dashboard_cache_key(
-    today: dt.date, group_id: int | None, province_id: int | None = None, basis: str = "current"
+    today: dt.date, group_id: int | None, province_id: int | None = None, filters: str = "", basis: str = "current"
 ) -> str:
-    """The cache key of one day's figures for one province, group filter and deadline basis, under
-    the current figures version."""
-    return f"dashboard:v3:{today.isoformat()}:{province_id or 'all'}:{group_id or 'all'}:{basis}:{figures.current()}"
+    """The cache key of one day's figures for one province, group, plan and source-document
+    filter and deadline basis, under the current figures version."""
+    return (
+        f"dashboard:v5:{today.isoformat()}:{province_id or 'all'}:{group_id or 'all'}:{filters}:{basis}"
+        f":{figures.current()}"
+    )
 
 
-def _dashboard_figures(tracked, today, group_id, province_id=None, basis: str = "current") -> dict:
-    """The three aggregates (by unit, by group, by month), cached per (local date, group, figures version).
+def _inspections_this_month(today: dt.date, group_id, province_id, filters: dict) -> dict:
+    """How many field inspections this month, by unit of the province, with how many required remedy."""
+    rows = Inspection.objects.filter(date__gte=today.replace(day=1), date__lte=today)
+    if province_id is not None:
+        rows = rows.filter(assignment__unit_id__in=province_units(province_id))
+    if group_id:
+        rows = rows.filter(assignment__task__group_id=group_id)
+    if filters.get("plan"):
+        rows = rows.filter(assignment__task__group__plan_id=filters["plan"])
+    if filters.get("source_document"):
+        rows = rows.filter(assignment__task__source_document_id=filters["source_document"])
+    by_unit = list(
+        rows.values("assignment__unit__code", "assignment__unit__name")
+        .annotate(n=Count("pk"), remedy=Count("pk", filter=Q(conclusion=Inspection.Conclusion.REMEDY)))
+        .order_by("-n", "assignment__unit__code")
+    )
+    return {"total": sum(r["n"] for r in by_unit), "by_unit": by_unit}
+
+
+def _dashboard_figures(
+    tracked, today, group_id, province_id=None, filters: dict | None = None, basis: str = "current"
+) -> dict:
+    """The four aggregates (by unit, by group, by month, inspections this month), cached per
+    (local date, province, group, plan and source-document filters, deadline basis, figures version).
 
     The version is read first and every write moves it in its own transaction, so figures computed
     after a write never hide under a version that write moved (see `tasks_app.figures`).
     """
-    key = dashboard_cache_key(today, group_id, province_id, basis)
+    key = dashboard_cache_key(today, group_id, province_id, urlencode(sorted((filters or {}).items())), basis)
     month_of = "kpi_deadline" if basis == "original" else "deadline"
 
     def compute():
@@ -89,12 +115,17 @@ def _dashboard_figures(tracked, today, group_id, province_id=None, basis: str = 
         by_month: defaultdict[dt.date, dict[str, int]] = defaultdict(dict)
         for row in tracked.annotate(month=TruncMonth(month_of)).values("month", "timeliness").annotate(n=Count("pk")):
             by_month[row["month"]][row["timeliness"]] = row["n"]
-        return {"per_unit": per_unit, "by_group": dict(by_group), "by_month": dict(by_month)}
+        return {
+            "per_unit": per_unit,
+            "by_group": dict(by_group),
+            "by_month": dict(by_month),
+            "inspections": _inspections_this_month(today, group_id, province_id, filters or {}),
+        }
 
     return cast(dict, cache.get_or_set(key, compute, CACHE_SECONDS))
 
 
-def _unit_page(request, data, per_unit, group_id, sort, province_id=None):
+def _unit_page(request, data, per_unit, group_id, sort, province_id=None, filters=None):
     """One page of the unit table: every matching unit sorted by its figures, 50 rendered with links."""
     units = Unit.objects.exclude(kind__in=NOT_ROWS)
     if province_id is not None:
@@ -122,7 +153,7 @@ def _unit_page(request, data, per_unit, group_id, sort, province_id=None):
     objects = Unit.objects.select_related("head", "parent").in_bulk([r["pk"] for r in page.object_list])
     for row in page.object_list:
         row["unit"] = objects[row["pk"]]
-        link = {"unit": row["code"], "group": group_id}
+        link = {"unit": row["code"], "group": group_id, **(filters or {})}
         row["links"] = {
             "assigned": _list_url(**link),
             "on_time": _list_url(**link, timeliness=Timeliness.COMPLETED_ON_TIME.value),
@@ -148,25 +179,33 @@ def dashboard(request):
     chosen = request.GET.get("parent", "")
     province_id = scope.province_id if not scope.sees_all else int(chosen) if chosen.isdigit() else None
     groups = views.task_groups(request.user, province_id)
-    form = DashboardFilterForm(request.GET or None, groups=groups, provinces=provinces)
+    plans, documents = views.plans_and_documents(request.user, province_id)
+    form = DashboardFilterForm(
+        request.GET or None, groups=groups, provinces=provinces, plans=plans, documents=documents
+    )
     data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
     group_id = data.get("group")
     if scope.sees_all:
         province_id = data.get("parent")
+    # Plan and source document: carried into every number's link, so the list adds up to it.
+    filters = {name: data[name] for name in ("plan", "source_document") if data.get(name)}
 
     # The deadline the classes judge by: the current one by default, so that every figure adds up
     # to the assignment list it links to; the original one to compare with the reports and KPI.
     basis = data.get("basis") or "current"
-    tracked = Assignment.objects.tracked(today, original_deadline=basis == "original").order_by()
+    tracked = views.source_filter(
+        Assignment.objects.tracked(today, original_deadline=basis == "original").order_by(), filters
+    )
     if province_id is not None:
         tracked = tracked.filter(unit_id__in=province_units(province_id))
     if group_id:
         tracked = tracked.filter(task__group_id=group_id)
 
-    # 1. The three GROUP BYs (by unit, by group, by month), from the cache while nothing changed.
-    figures = _dashboard_figures(tracked, today, group_id, province_id, basis)
+    # 1. The four GROUP BYs (by unit, by group, by month, inspections this month), from the cache
+    # while nothing changed.
+    figures = _dashboard_figures(tracked, today, group_id, province_id, filters, basis)
     sort = data.get("sort") or "overdue"
-    unit_page = _unit_page(request, data, figures["per_unit"], group_id, sort, province_id)
+    unit_page = _unit_page(request, data, figures["per_unit"], group_id, sort, province_id, filters)
 
     # 2. By group and by month: the totals and charts cover every unit, whatever the table shows.
     by_group, by_month = figures["by_group"], figures["by_month"]
@@ -190,7 +229,7 @@ def dashboard(request):
             "label": t.label,
             "n": totals[t.value],
             "pct": round(100 * totals[t.value] / total) if total else 0,
-            "url": _list_url(timeliness=t.value, group=group_id),
+            "url": _list_url(timeliness=t.value, group=group_id, **filters),
         }
         for t in Timeliness
     ]
@@ -214,6 +253,7 @@ def dashboard(request):
         "group_rows": group_rows,
         "month_rows": month_rows,
         "most_overdue": most_overdue,
+        "inspections": figures["inspections"],
         "group_chart": charts.horizontal_stacked(
             [(str(r["group"]), r["counts"]) for r in group_rows],
             title=_("Phân loại tiến độ theo nhóm nhiệm vụ"),

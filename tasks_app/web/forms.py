@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db.models import Q
 from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from tasks_app import evidence
 from tasks_app.lifecycle import NOTE_MAX_LENGTH
-from tasks_app.models import Assignment, TaskGroup, Unit
+from tasks_app.models import Assignment, Official, Plan, SourceDocument, TaskGroup, Unit
+from tasks_app.scope import actor_scope, in_province_filter
 from tasks_app.status import Status, Timeliness
 
 
 def _choice(form: forms.Form, name: str) -> forms.ChoiceField:
     """A choice field of the form, to set its choices per request."""
     return cast(forms.ChoiceField, form.fields[name])
+
+
+def _model_choice(form: forms.Form, name: str) -> forms.ModelChoiceField:
+    """A model choice field of the form, to set its queryset per request."""
+    return cast(forms.ModelChoiceField, form.fields[name])
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -165,9 +172,14 @@ class AssignmentFilterForm(forms.Form):
     due = forms.ChoiceField(label=_("Thời hạn"), required=False, choices=DUE_CHOICES)
     unit = forms.CharField(label=_("Mã đơn vị"), required=False, max_length=20)
     month = forms.RegexField(label=_("Tháng hạn (yyyy-mm)"), required=False, regex=r"^\d{4}-(0[1-9]|1[0-2])$")
+    plan = forms.TypedChoiceField(label=_("Kế hoạch"), required=False, coerce=int, empty_value=None)
+    source_document = forms.TypedChoiceField(
+        label=_("Văn bản giao nhiệm vụ"), required=False, coerce=int, empty_value=None
+    )
 
-    def __init__(self, *args, groups=(), show_unit=False, **kwargs):
+    def __init__(self, *args, groups=(), show_unit=False, plans=(), documents=(), **kwargs):
         super().__init__(*args, **kwargs)
+        _source_filters(self, plans, documents)
         self.fields["q"].widget.input_type = "search"
         self.fields["q"].widget.attrs["placeholder"] = _("Mã, tên nhiệm vụ, đơn vị…")
         _choice(self, "status").choices = [("", _("Mọi trạng thái")), ("open", _("Chưa hoàn thành")), *Status.choices]
@@ -218,8 +230,14 @@ class DashboardFilterForm(forms.Form):
         ],
     )
 
-    def __init__(self, *args, groups=(), provinces=(), **kwargs):
+    plan = forms.TypedChoiceField(label=_("Kế hoạch"), required=False, coerce=int, empty_value=None)
+    source_document = forms.TypedChoiceField(
+        label=_("Văn bản giao nhiệm vụ"), required=False, coerce=int, empty_value=None
+    )
+
+    def __init__(self, *args, groups=(), provinces=(), plans=(), documents=(), **kwargs):
         super().__init__(*args, **kwargs)
+        _source_filters(self, plans, documents)
         _choice(self, "group").choices = [("", _("Mọi nhóm"))] + [(g.pk, str(g)) for g in groups]
         self.fields["q"].widget.input_type = "search"
         if len(provinces) > 1:
@@ -227,6 +245,21 @@ class DashboardFilterForm(forms.Form):
         else:
             # One city (Hải Phòng alone): nothing to choose, one field less on a phone.
             del self.fields["parent"]
+
+
+def _source_filters(form: forms.Form, plans, documents) -> None:
+    """The plan and source-document filters: "the tasks of the November meeting's conclusions" in one click.
+    Shown only when there is a choice to make (one field less on a phone otherwise)."""
+    if len(plans) > 1:
+        _choice(form, "plan").choices = [("", _("Mọi kế hoạch"))] + [(p.pk, p.name) for p in plans]
+    else:
+        del form.fields["plan"]
+    if documents:
+        _choice(form, "source_document").choices = [("", _("Mọi văn bản"))] + [
+            (d.pk, f"{d.number} — {d.summary[:60]}" if d.summary else d.number) for d in documents
+        ]
+    else:
+        del form.fields["source_document"]
 
 
 def group_choices():
@@ -246,3 +279,157 @@ class TaskUnitsFilterForm(forms.Form):
         _choice(self, "role").choices = [("", _("Mọi vai trò")), *Assignment.Role.choices]
         self.fields["q"].widget.input_type = "search"
         self.fields["q"].widget.attrs["placeholder"] = _("Tên hoặc mã đơn vị")
+
+
+# --- giving a task ---------------------------------------------------------------------------
+
+
+class GroupChoiceField(forms.ModelChoiceField):
+    """Groups named with their plan's year: several plans' groups share numbers and titles."""
+
+    def label_from_instance(self, obj: TaskGroup) -> str:
+        return f"{obj.plan.year} · {obj}"
+
+
+class GiveTaskForm(forms.Form):
+    """A new task with its six clears, for one unit, several, or every commune of the province.
+
+    Every field is optional here: a draft may be incomplete. Issuing asks the lifecycle's one rule
+    (`actions.give_task`), which names each missing clear.
+    """
+
+    TARGETS = [
+        ("units", _("Các đơn vị chọn dưới đây")),
+        ("communes", _("Tất cả xã, phường, đặc khu của tỉnh/thành phố")),
+    ]
+
+    group = GroupChoiceField(label=_("Nhóm nhiệm vụ (kế hoạch)"), queryset=TaskGroup.objects.none())
+    title = forms.CharField(label=_("Tên nhiệm vụ (rõ việc)"), max_length=500, required=False)
+    description = forms.CharField(
+        label=_("Nội dung cần làm (rõ việc)"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    deliverable = forms.CharField(label=_("Sản phẩm (rõ sản phẩm)"), max_length=500, required=False)
+    acceptance_criteria = forms.CharField(
+        label=_("Tiêu chí nghiệm thu (rõ sản phẩm)"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    deadline = forms.DateField(
+        label=_("Thời hạn (rõ thời gian)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+    authority = forms.ModelChoiceField(
+        label=_("Người có thẩm quyền (rõ thẩm quyền)"), queryset=Official.objects.none(), required=False
+    )
+    target = forms.ChoiceField(label=_("Giao cho"), choices=TARGETS, initial="units", widget=forms.RadioSelect)
+    units = forms.ModelMultipleChoiceField(
+        label=_("Đơn vị được giao"),
+        queryset=Unit.objects.none(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+        help_text=_("Giữ Ctrl (máy tính) để chọn nhiều đơn vị."),
+    )
+    role = forms.ChoiceField(label=_("Vai trò của đơn vị (rõ trách nhiệm)"), required=False)
+    code = forms.CharField(
+        label=_("Mã nhiệm vụ"), max_length=30, required=False, help_text=_("Để trống để hệ thống tự đánh mã.")
+    )
+    source_document = forms.ModelChoiceField(
+        label=_("Văn bản giao nhiệm vụ đã có"), queryset=SourceDocument.objects.none(), required=False
+    )
+    doc_number = forms.CharField(label=_("Số, ký hiệu văn bản"), max_length=100, required=False)
+    doc_date = forms.DateField(
+        label=_("Ngày ban hành"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+    doc_issuer = forms.CharField(label=_("Cơ quan ban hành"), max_length=200, required=False)
+    doc_summary = forms.CharField(label=_("Trích yếu"), max_length=500, required=False)
+
+    def __init__(self, *args, giver: Official | None = None, actor: Any = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Behind the province wall (scope.py): the giver's province's groups, units, authorities
+        # and documents only.
+        in_province = in_province_filter(actor_scope(actor)) or Q()
+        _model_choice(self, "group").queryset = (
+            TaskGroup.objects.filter(plan__in=Plan.objects.visible_to(actor))
+            .select_related("plan")
+            .order_by("-plan__year", "number")
+        )
+        _model_choice(self, "authority").queryset = (
+            Official.objects.filter(
+                Q(role=Official.Role.LEADER)
+                | Q(tasks_under_authority__isnull=False)
+                | Q(pk=giver.pk if giver is not None else None)
+            )
+            .filter(unit__in=Unit.objects.filter(in_province))
+            .distinct()
+            .order_by("full_name")
+        )
+        _model_choice(self, "units").queryset = (
+            Unit.objects.filter(in_province).exclude(kind__in=Unit.PROVINCE_LEVEL).order_by("kind", "code")
+        )
+        _choice(self, "role").choices = [("", _("— chưa chọn —")), *Assignment.Role.choices]
+        _model_choice(self, "source_document").queryset = SourceDocument.objects.visible_to(actor)
+
+    def source_document_data(self) -> SourceDocument | dict | None:
+        data = getattr(self, "cleaned_data", {})
+        if data.get("source_document"):
+            return data["source_document"]
+        if data.get("doc_number"):
+            return {
+                "number": data["doc_number"],
+                "date": data.get("doc_date"),
+                "issuer": data.get("doc_issuer", ""),
+                "summary": data.get("doc_summary", ""),
+            }
+        return None
+
+
+# --- field inspection ------------------------------------------------------------------------
+
+
+class PhotoInput(forms.ClearableFileInput):
+    """The phone's camera: several photos, images only (the server checks each by its content)."""
+
+    allow_multiple_selected = True
+
+    def __init__(self, attrs=None):
+        super().__init__({"accept": "image/jpeg,image/png,image/webp", "capture": "environment", **(attrs or {})})
+
+
+class PhotosField(forms.FileField):
+    """Several photos in one input; each is checked and re-encoded by `tasks_app.photos`."""
+
+    widget = PhotoInput
+
+    def clean(self, data, initial=None):
+        return [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+
+
+class InspectionForm(forms.Form):
+    date = forms.DateField(
+        label=_("Ngày kiểm tra"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+    findings = forms.CharField(label=_("Kết quả kiểm tra"), widget=forms.Textarea(attrs={"rows": 4}))
+    conclusion = forms.ChoiceField(label=_("Kết luận"), widget=forms.RadioSelect)
+    remedy_deadline = forms.DateField(
+        label=_("Thời hạn khắc phục"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+        help_text=_("Bắt buộc khi yêu cầu khắc phục: đơn vị nhận một phân công khắc phục có đủ sáu rõ."),
+    )
+    photos = PhotosField(
+        label=_("Ảnh hiện trường"),
+        required=False,
+        help_text=_("Chụp bằng điện thoại; thời gian và vị trí chụp được đọc từ ảnh."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from tasks_app.models import Inspection
+
+        _choice(self, "conclusion").choices = Inspection.Conclusion.choices

@@ -33,10 +33,11 @@ from tasks_app.models import (
     InspectionPhoto,
     Plan,
     ProgressReport,
+    SourceDocument,
     Task,
     TaskGroup,
 )
-from tasks_app.scope import actor_scope, is_authority, is_unit_member
+from tasks_app.scope import actor_scope, is_authority, is_unit_member, may_inspect
 from tasks_app.status import CANCELLABLE, OPEN, WORKING, Status, Timeliness
 from tasks_app.web import notifications
 from tasks_app.web.forms import (
@@ -111,14 +112,39 @@ def _apply_filters(queryset, data, today):
     if data.get("month"):
         year, month = map(int, data["month"].split("-"))
         queryset = queryset.filter(deadline__year=year, deadline__month=month)
+    return source_filter(queryset, data)
+
+
+def source_filter(queryset, data):
+    """Filter assignments by plan and by the document that gave their task."""
+    if data.get("plan"):
+        queryset = queryset.filter(task__group__plan_id=data["plan"])
+    if data.get("source_document"):
+        queryset = queryset.filter(task__source_document_id=data["source_document"])
     return queryset
+
+
+def plans_and_documents(actor, province_id: int | None = None):
+    """The plans and source documents the actor sees (of one province when given): few rows (a
+    plan a year, a directive a week), two small queries per page, whatever the list's size."""
+    plans = Plan.objects.visible_to(actor)
+    documents = SourceDocument.objects.visible_to(actor)
+    if province_id is not None:
+        plans = plans.filter(Q(province_id=province_id) | Q(province__isnull=True))
+        documents = documents.filter(
+            tasks__group__plan__in=Plan.objects.filter(Q(province_id=province_id) | Q(province__isnull=True))
+        ).distinct()
+    return list(plans), list(documents[:500])
 
 
 def _assignment_page(request, base, *, template, show_unit, extra=None):
     today = lifecycle.local_today()
     base = base.with_timeliness(today).annotate(urgency=URGENCY)
     groups = task_groups(request.user)
-    form = AssignmentFilterForm(request.GET or None, groups=groups, show_unit=show_unit)
+    plans, documents = plans_and_documents(request.user)
+    form = AssignmentFilterForm(
+        request.GET or None, groups=groups, show_unit=show_unit, plans=plans, documents=documents
+    )
     data = form.cleaned_data if form.is_valid() else getattr(form, "cleaned_data", {})
     rows = _apply_filters(base, data, today)
     page = Paginator(_list_rows(rows), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -278,6 +304,7 @@ def _render_detail(request, assignment, bound=None, status=200):
         "is_authority": is_authority,
         "today": lifecycle.local_today(),
         "missing_clears": assignment.missing_clears() if assignment.status == Status.DRAFT else [],
+        "may_inspect": assignment.status != Status.DRAFT and may_inspect(actor_scope(request.user), assignment),
     }
     return render(request, "web/assignment_detail.html", context, status=status)
 
@@ -420,7 +447,10 @@ def evidence_file(request, pk):
 def inspection_photo(request, pk):
     visible = Assignment.objects.visible_to(request.user).values("pk")
     photo = get_object_or_404(InspectionPhoto.objects.filter(inspection__assignment__in=visible), pk=pk)
-    return evidence.file_response(photo.file, photo.file.name.rsplit("/", 1)[-1], "application/octet-stream")
+    # The copies made by tasks_app.photos are JPEGs encoded here from the pixels alone; still a
+    # download like every upload (an <img> shows it all the same).
+    name = (photo.original_name or photo.file.name).rsplit("/", 1)[-1]
+    return evidence.file_response(photo.file, name, "image/jpeg")
 
 
 # --- one task across units -------------------------------------------------------------------
@@ -430,7 +460,7 @@ def inspection_photo(request, pk):
 def task_detail(request, code):
     """One task across its units, most urgent first; the legend's counts link to their filter."""
     scope = actor_scope(request.user)
-    task = get_object_or_404(Task.objects.select_related("group__plan", "authority"), code=code)
+    task = get_object_or_404(Task.objects.select_related("group__plan", "authority", "source_document"), code=code)
     today = lifecycle.local_today()
     assignments = list(
         Assignment.objects.visible_to(request.user)

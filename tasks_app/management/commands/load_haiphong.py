@@ -1,5 +1,5 @@
 """Load Hải Phòng: `load_province 31` (the city, its named departments, its 114 commune-level units
-and a head for each) plus the city's own `city-leader` and `city-office` sign-ins.
+and a head for each) plus the city's own `city-leader`, `city-office` and `city-inspector` sign-ins.
 
 The commune-level units come from the `vietnamadminunits` package (its bundled SQLite of the
 post-July-2025 units), not typed by hand. Running the command twice changes nothing.
@@ -18,6 +18,13 @@ CITY_ACCOUNTS = [
         "Chuyên viên Văn phòng UBND thành phố (demo)",
         "Chuyên viên theo dõi",
         Official.Role.OFFICE,
+    ),
+    (
+        "city-inspector",
+        "TTR-TP",
+        "Thanh tra viên Thanh tra thành phố (demo)",
+        "Thanh tra viên",
+        Official.Role.INSPECTOR,
     ),
 ]
 
@@ -47,6 +54,7 @@ class Command(BaseCommand):
             self.stdout.write("Tài khoản demo (mật khẩu như --demo-password):")
             self.stdout.write("  city-leader  — lãnh đạo thành phố, có thẩm quyền (nghiệm thu, gia hạn, hủy)")
             self.stdout.write("  city-office  — Văn phòng UBND thành phố, theo dõi toàn bộ kế hoạch")
+            self.stdout.write("  city-inspector — Thanh tra thành phố, kiểm tra thực địa mọi đơn vị của thành phố")
             self.stdout.write(
                 "  head-<mã đơn vị> — người đứng đầu mỗi đơn vị, ví dụ head-10507 (Phường Thành Đông), head-SO-TC (Sở Tài chính)"
             )

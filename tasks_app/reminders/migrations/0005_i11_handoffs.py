@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("reminders", "0004_i15_policy_province"),
-        ("tasks_app", "0005_i11_plan_extension_horizon"),
+        ("tasks_app", "0006_i11_plan_extension_horizon"),
     ]
 
     operations = [

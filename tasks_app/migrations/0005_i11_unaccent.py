@@ -13,6 +13,6 @@ def create_unaccent(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tasks_app", "0003_i15_provinces")]
+    dependencies = [("tasks_app", "0004_i16_source_document_inspections")]
 
     operations = [migrations.RunPython(create_unaccent, migrations.RunPython.noop, elidable=False)]

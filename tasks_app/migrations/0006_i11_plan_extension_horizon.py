@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tasks_app', '0004_i11_unaccent'),
+        ('tasks_app', '0005_i11_unaccent'),
     ]
 
     operations = [
