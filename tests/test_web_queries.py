@@ -131,7 +131,7 @@ def test_notifications_page_costs_the_same_with_10_and_500_reminders(client, off
     with django_assert_num_queries(at_10):
         response = client.get(url)
     assert response.context["page"].paginator.count == 500
-    assert "Còn 30 ngày" in response.content.decode()  # the issued rows fall due in 30 days
+    assert "Còn 3 ngày" in response.content.decode()  # each reminder was sent 3 days before its deadline
 
 
 @pytest.mark.postgres
