@@ -3,7 +3,9 @@
 - As an authority (rõ thẩm quyền): deliverables submitted for acceptance and extension requests
   awaiting decision, on the assignments they hold authority over.
 - As a unit (its officials, and whoever answers for an assignment): returned deliverables with the
-  reason, extension requests decided in the last `DECIDED_DAYS` days, and overdue open work.
+  reason, extension requests decided in the last `DECIDED_DAYS` days, overdue open work, and the
+  remedy work a field inspection required (issue 16) while it is open and not yet overdue (once
+  overdue it is listed as overdue, once).
 - The province's office (and an administrator) sees the authorities' queues of its province, by
   authority; the national monitor (read-only) and an administrator see every province's. The wall
   is `scope.unit_filter`'s: an office never sees another province's queue.
@@ -50,7 +52,7 @@ def _days_since(moment: dt.datetime | dt.date | None, today: dt.date) -> int:
 class Item:
     """One thing waiting: what it is, on which assignment, since when, and what was said."""
 
-    kind: str  # submitted | extension | returned | decided | overdue
+    kind: str  # submitted | extension | returned | decided | overdue | remedy
     assignment: Assignment
     since: dt.datetime | dt.date | None
     days: int
@@ -84,6 +86,11 @@ def _sees_city_queues(scope: ActorScope) -> bool:
     if scope.official is not None:
         return scope.official.role in (Official.Role.OFFICE, Official.Role.NATIONAL)
     return bool(scope.user is not None and getattr(scope.user, "is_superuser", False))
+
+
+def _open_remedy(today: dt.date) -> Q:
+    """Remedy work a field inspection required (`Inspection.remedy`), open and not yet overdue."""
+    return Q(remedy_of__isnull=False, status__in=OVERDUE_STATUSES) & (Q(deadline__gte=today) | Q(deadline__isnull=True))
 
 
 def _unit_filter(scope: ActorScope, prefix: str = "") -> Q | None:
@@ -125,6 +132,7 @@ def counts(actor: Any, today: dt.date | None = None) -> int:
     if unit is not None and not city:
         a_parts["returned"] = Count("pk", filter=unit & Q(status=Status.RETURNED))
         a_parts["overdue"] = Count("pk", filter=unit & Q(status__in=OVERDUE_STATUSES, deadline__lt=today))
+        a_parts["remedy"] = Count("pk", filter=unit & _open_remedy(today))
     total = sum(v or 0 for v in Assignment.objects.order_by().aggregate(**a_parts).values()) if a_parts else 0
     e_parts = {}
     if authority is not None:
@@ -191,6 +199,7 @@ def _unit_section(scope: ActorScope, today: dt.date) -> Section:
     unit, e_unit = _unit_filter(scope) or Q(), _unit_filter(scope, "assignment__") or Q()
     returned = _assignments().filter(unit, status=Status.RETURNED).annotate(**_last_return())
     overdue = _assignments().filter(unit, status__in=OVERDUE_STATUSES, deadline__lt=today)
+    remedy = _assignments().filter(unit, _open_remedy(today)).select_related("remedy_of__inspector")
     since = timezone.now() - dt.timedelta(days=DECIDED_DAYS)
     decided = _extensions().filter(e_unit, decided_at__gte=since).exclude(status=ExtensionRequest.Status.PENDING)
     items = []
@@ -213,8 +222,21 @@ def _unit_section(scope: ActorScope, today: dt.date) -> Section:
     for a in overdue.order_by("deadline", "pk")[:LIMIT]:
         deadline = cast(dt.date, a.deadline)  # filtered on deadline__lt: never null here
         items.append(Item("overdue", a, deadline + dt.timedelta(days=1), (today - deadline).days))
+    # Remedy work since its inspection, with what the inspector found.
+    for a in remedy.order_by("remedy_of__date", "pk")[:LIMIT]:
+        inspection = a.remedy_of  # type: ignore[attr-defined]  # reverse one-to-one, filtered non-null
+        items.append(
+            Item(
+                "remedy",
+                a,
+                inspection.date,
+                _days_since(inspection.date, today),
+                who=inspection.inspector.full_name,
+                note=inspection.findings,
+            )
+        )
     items.sort(key=lambda i: (-i.days, i.assignment.pk))
-    total = returned.count() + decided.count() + overdue.count()
+    total = returned.count() + decided.count() + overdue.count() + remedy.count()
     return Section(items[:LIMIT], total)
 
 

@@ -265,3 +265,41 @@ def test_the_inspections_list_costs_the_same_for_one_and_for_many(leader_client,
     with CaptureQueriesContext(connection) as ten:
         assert len(leader_client.get(path).json()) == 10
     assert len(ten) == len(one)
+
+
+def test_remedy_work_waits_in_the_units_inbox_with_the_findings_and_is_counted_in_the_menu(
+    client, office, head_a, assignment_a
+):
+    """Issue 16 in issue 11's inbox: an inspection concluding "yêu cầu khắc phục" puts the remedy
+    work in the unit's /inbox/ (labelled, with the inspector's findings) and in the menu's count;
+    once done it leaves the queue."""
+    sign_in(client, head_a)
+    before = client.get(reverse("web:inbox")).context["inbox_count"]
+    sign_in(client, office, verified=True)
+    response = post_inspection(
+        client, assignment_a, conclusion="remedy", remedy_deadline="2026-12-10", findings="Chưa lắp biển báo."
+    )
+    assert response.status_code == 302
+    remedy = Inspection.objects.get().remedy
+    assert remedy is not None
+
+    sign_in(client, head_a)
+    page = client.get(reverse("web:inbox"))
+    assert page.status_code == 200
+    items = [i for i in page.context["queues"].unit.items if i.kind == "remedy"]
+    assert [i.assignment.pk for i in items] == [remedy.pk]
+    assert items[0].note == "Chưa lắp biển báo." and items[0].who == office.full_name
+    assert page.context["inbox_count"] == before + 1
+    html = page.content.decode()
+    assert "Yêu cầu khắc phục" in html and "Chưa lắp biển báo." in html
+    assert reverse("web:assignment", args=[remedy.pk]) in html
+    # The inspector's office does not find the unit's remedy work in its own unit queue.
+    sign_in(client, office, verified=True)
+    assert remedy.pk not in {i.assignment.pk for i in client.get(reverse("web:inbox")).context["queues"].unit.items}
+
+    # Done and accepted: no longer waiting.
+    Assignment.objects.filter(pk=remedy.pk).update(status=Status.ACCEPTED)
+    sign_in(client, head_a)
+    page = client.get(reverse("web:inbox"))
+    assert remedy.pk not in {i.assignment.pk for i in page.context["queues"].unit.items}
+    assert page.context["inbox_count"] == before
