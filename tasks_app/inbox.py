@@ -224,7 +224,7 @@ def _unit_section(scope: ActorScope, today: dt.date) -> Section:
         items.append(Item("overdue", a, deadline + dt.timedelta(days=1), (today - deadline).days))
     # Remedy work since its inspection, with what the inspector found.
     for a in remedy.order_by("remedy_of__date", "pk")[:LIMIT]:
-        inspection = a.remedy_of  # type: ignore[attr-defined]  # reverse one-to-one, filtered non-null
+        inspection = a.remedy_of  # the reverse one-to-one, filtered non-null
         items.append(
             Item(
                 "remedy",
