@@ -7,6 +7,10 @@ models (it reaches them through the objects it is given), so the dependency runs
 `status` and `scope` below, `lifecycle` above them, `models` on top. Who may act is decided in
 `tasks_app.scope`; the statuses and their named sets live in `tasks_app.status`.
 
+The steps of a story (progress, submit, accept, return, extension request and decision) take an
+optional `at`, when the step happened (default now): a loader that replays a story (the demo
+activity) dates the step, its report, its history row and its times with it, under the same rules.
+
 Timeliness follows the classes of Vietnamese government reporting. A deadline is a date in
 Asia/Ho_Chi_Minh: an assignment due on 30 June is overdue from 1 July 00:00 local time.
 - draft or cancelled, or no deadline: no class;
@@ -311,7 +315,6 @@ def report_progress(
     expected_version: int | str | None = None,
     at: dt.datetime | None = None,
 ) -> ProgressReport:
-    """Report progress; `at` (default now) is when it happened, for loaders that replay a story."""
     scope = actor_scope(by)
     try:
         percent = int(percent)
