@@ -11,7 +11,7 @@ Who moves it:
   receivers below; the dashboard counts this month's inspections):
   the lifecycle's transitions, the admin, a shell;
 - the bulk paths that bypass the model's signals call `bump()` themselves: fan-out, the plan
-  importer, the demo activity and the scale data generator.
+  importer and the scale data generator (the demo activity goes through the lifecycle).
 `tests/test_figures_version.py` walks each of them.
 """
 

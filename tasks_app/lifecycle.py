@@ -7,6 +7,10 @@ models (it reaches them through the objects it is given), so the dependency runs
 `status` and `scope` below, `lifecycle` above them, `models` on top. Who may act is decided in
 `tasks_app.scope`; the statuses and their named sets live in `tasks_app.status`.
 
+The steps of a story (progress, submit, accept, return, extension request and decision) take an
+optional `at`, when the step happened (default now): a loader that replays a story (the demo
+activity) dates the step, its report, its history row and its times with it, under the same rules.
+
 Timeliness follows the classes of Vietnamese government reporting. A deadline is a date in
 Asia/Ho_Chi_Minh: an assignment due on 30 June is overdue from 1 July 00:00 local time.
 - draft or cancelled, or no deadline: no class;
@@ -180,11 +184,19 @@ def _locked(assignment: Assignment, expected_version: int | str | None) -> Assig
 
 
 def _save(
-    locked: Assignment, original: Assignment, scope: ActorScope, reason: str = "", event: str | None = None, **data: Any
+    locked: Assignment,
+    original: Assignment,
+    scope: ActorScope,
+    reason: str = "",
+    event: str | None = None,
+    at: dt.datetime | None = None,
+    **data: Any,
 ) -> None:
     previous_status = locked._loaded_status
     locked.version += 1
     locked._history_user = scope.user
+    if at is not None:  # django-simple-history dates the history row with it
+        locked._history_date = at
     locked._change_reason = reason[:100] if reason else None
     locked.save()
     # The caller's object now shows the new state without another query.
@@ -197,7 +209,12 @@ def _save(
 
 
 def _record(
-    locked: Assignment, scope: ActorScope, kind: str, note: str = "", links: Iterable[str] = ()
+    locked: Assignment,
+    scope: ActorScope,
+    kind: str,
+    note: str = "",
+    links: Iterable[str] = (),
+    at: dt.datetime | None = None,
 ) -> ProgressReport:
     report = locked.reports.create(
         kind=kind,
@@ -207,11 +224,19 @@ def _record(
         percent=locked.progress,
         note=note,
     )
+    _stamp(report, "created_at", at)
     links = [link for link in links if link]
     if links:
         evidence = report.evidence.model
         evidence.objects.bulk_create([evidence(report=report, url=link) for link in links])
     return report
+
+
+def _stamp(row: models.Model, field: str, at: dt.datetime | None) -> None:
+    """Give a row created just now the time `at` instead (auto_now_add ignores a given value)."""
+    if at is not None:
+        setattr(row, field, at)
+        type(row)._default_manager.filter(pk=row.pk).update(**{field: at})
 
 
 def _validate_links(links: Iterable[str]) -> None:
@@ -312,6 +337,7 @@ def report_progress(
     note: str = "",
     links: Iterable[str] = (),
     expected_version: int | str | None = None,
+    at: dt.datetime | None = None,
 ) -> ProgressReport:
     scope = actor_scope(by)
     _check_length("note", note)
@@ -328,8 +354,8 @@ def report_progress(
         _require_status(locked, WORKING, _t("báo cáo tiến độ"))
         locked.status = Status.IN_PROGRESS
         locked.progress = percent
-        _save(locked, assignment, scope, "progress", event="assignment.progress_reported", percent=percent)
-        return _record(locked, scope, "progress", note, links)
+        _save(locked, assignment, scope, "progress", event="assignment.progress_reported", at=at, percent=percent)
+        return _record(locked, scope, "progress", note, links, at)
 
 
 def submit(
@@ -339,6 +365,7 @@ def submit(
     note: str = "",
     links: Iterable[str] = (),
     expected_version: int | str | None = None,
+    at: dt.datetime | None = None,
 ) -> ProgressReport:
     scope = actor_scope(by)
     _check_length("note", note)
@@ -350,15 +377,20 @@ def submit(
         _require_status(locked, (Status.IN_PROGRESS, Status.RETURNED), _t("nộp sản phẩm"))
         locked.status = Status.SUBMITTED
         locked.progress = 100
-        locked.submitted_at = timezone.now()
-        _save(locked, assignment, scope, "submitted")
-        report = _record(locked, scope, "submission", note, links)
+        locked.submitted_at = at or timezone.now()
+        _save(locked, assignment, scope, "submitted", at=at)
+        report = _record(locked, scope, "submission", note, links, at)
         events.send_handoff(locked, "submitted", actor=scope, note=note)
         return report
 
 
 def accept(
-    assignment: Assignment, *, by: Any, note: str = "", expected_version: int | str | None = None
+    assignment: Assignment,
+    *,
+    by: Any,
+    note: str = "",
+    expected_version: int | str | None = None,
+    at: dt.datetime | None = None,
 ) -> ProgressReport:
     scope = actor_scope(by)
     _check_length("note", note)
@@ -369,14 +401,19 @@ def accept(
         locked.status = Status.ACCEPTED
         # Completion is when the accepted deliverable was handed in, not when it was reviewed.
         locked.completed_at = locked.submitted_at
-        _save(locked, assignment, scope, "accepted")
-        report = _record(locked, scope, "acceptance", note)
+        _save(locked, assignment, scope, "accepted", at=at)
+        report = _record(locked, scope, "acceptance", note, at=at)
         events.send_handoff(locked, "accepted", actor=scope, note=note)
         return report
 
 
 def return_(
-    assignment: Assignment, *, by: Any, reason: str, expected_version: int | str | None = None
+    assignment: Assignment,
+    *,
+    by: Any,
+    reason: str,
+    expected_version: int | str | None = None,
+    at: dt.datetime | None = None,
 ) -> ProgressReport:
     scope = actor_scope(by)
     if not (reason or "").strip():
@@ -389,8 +426,8 @@ def return_(
         locked.status = Status.RETURNED
         locked.submitted_at = None
         locked.return_count += 1
-        _save(locked, assignment, scope, "returned")
-        report = _record(locked, scope, "return", reason)
+        _save(locked, assignment, scope, "returned", at=at)
+        report = _record(locked, scope, "return", reason, at=at)
         events.send_handoff(locked, "returned", actor=scope, note=reason)
         return report
 
@@ -418,6 +455,7 @@ def request_extension(
     requested_deadline: Any,
     reason: str,
     expected_version: int | str | None = None,
+    at: dt.datetime | None = None,
 ) -> ExtensionRequest:
     scope = actor_scope(by)
     if not isinstance(requested_deadline, dt.date):
@@ -460,11 +498,14 @@ def request_extension(
             raise TransitionError(
                 _t("Đã có một đề nghị gia hạn đang chờ quyết định."), code="pending_extension"
             ) from exc
+        _stamp(extension, "requested_at", at)
         events.send_handoff(locked, "extension_requested", actor=scope, note=reason, extension=extension)
         return extension
 
 
-def decide_extension(request: ExtensionRequest, *, by: Any, approve: bool, note: str = "") -> ExtensionRequest:
+def decide_extension(
+    request: ExtensionRequest, *, by: Any, approve: bool, note: str = "", at: dt.datetime | None = None
+) -> ExtensionRequest:
     # The models call this module, so it reaches them through the objects it is given.
     extension_model = type(request)
     assignment_model = cast("type[Assignment]", extension_model.assignment.field.related_model)
@@ -481,9 +522,11 @@ def decide_extension(request: ExtensionRequest, *, by: Any, approve: bool, note:
             raise TransitionError(_t("Phân công đã kết thúc, không thể gia hạn."), code="illegal_transition")
         locked_request.status = extension_model.Status.APPROVED if approve else extension_model.Status.REJECTED
         locked_request.decided_by_id = scope.official_id
-        locked_request.decided_at = timezone.now()
+        locked_request.decided_at = at or timezone.now()
         locked_request.decision_note = note
         locked_request._history_user = scope.user
+        if at is not None:
+            locked_request._history_date = at
         locked_request.save()
         if approve:
             previous = assignment.deadline
@@ -494,6 +537,7 @@ def decide_extension(request: ExtensionRequest, *, by: Any, approve: bool, note:
                 scope,
                 "extension approved",
                 event="assignment.deadline_changed",
+                at=at,
                 previous_deadline=previous.isoformat() if previous else None,
                 deadline=assignment.deadline.isoformat(),
             )

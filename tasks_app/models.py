@@ -438,6 +438,7 @@ class Assignment(models.Model):
     # Set by the lifecycle on the row it locked, read by its save and by django-simple-history.
     _loaded_status: str
     _history_user: Any
+    _history_date: dt.datetime
     _change_reason: str | None
 
     class Meta:

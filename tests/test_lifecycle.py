@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from tasks_app import lifecycle
 from tasks_app.lifecycle import StaleVersion, TransitionError
 from tasks_app.models import Assignment, ExtensionRequest, ProgressReport
 from tasks_app.status import Status
@@ -258,3 +259,34 @@ def test_an_extension_request_made_on_a_stale_version_is_refused_under_the_row_l
         )
     assert exc.value.current_version == 2
     assert not ExtensionRequest.objects.exists()
+
+
+def test_a_step_given_its_moment_is_dated_then_and_a_step_without_one_now(assignment_a, head_a, leader):
+    """Loaders that replay a story (the demo activity) pass `at`; the rules and the writes are the same."""
+    t = [dt.datetime(2026, 3, day, 9, tzinfo=dt.UTC) for day in (2, 3, 4, 5, 6, 7)]
+    start = dt.datetime.now(dt.UTC)
+    lifecycle.report_progress(assignment_a, by=head_a, percent=40, at=t[0])
+    request = lifecycle.request_extension(
+        assignment_a, by=head_a, requested_deadline=dt.date(2026, 7, 31), reason="Chờ vốn", at=t[1]
+    )
+    lifecycle.decide_extension(request, by=leader, approve=True, at=t[2])
+    lifecycle.submit(assignment_a, by=head_a, at=t[3])
+    lifecycle.return_(assignment_a, by=leader, reason="Thiếu phụ lục", at=t[4])
+    lifecycle.report_progress(assignment_a, by=head_a, percent=90)  # no moment: now
+    lifecycle.submit(assignment_a, by=head_a, at=t[5])
+    lifecycle.accept(assignment_a, by=leader)
+
+    stored = Assignment.objects.get(pk=assignment_a.pk)
+    assert (stored.status, stored.version, stored.return_count) == (Status.ACCEPTED, 8, 1)
+    assert stored.submitted_at == stored.completed_at == t[5]
+    assert stored.deadline == dt.date(2026, 7, 31)
+    request = ExtensionRequest.objects.get()
+    assert (request.requested_at, request.decided_at) == (t[1], t[2])
+    reports = list(ProgressReport.objects.order_by("id").values_list("kind", "created_at"))
+    assert [kind for kind, _ in reports] == ["progress", "submission", "return", "progress", "submission", "acceptance"]
+    assert [moment for _, moment in reports][:3] == [t[0], t[3], t[4]]
+    assert reports[3][1] >= start and reports[4][1] == t[5] and reports[5][1] >= start
+    # The history rows of the steps carry the same moments.
+    history = list(stored.history.filter(history_type="~").order_by("version").values_list("history_date", flat=True))
+    assert history[:5] == [t[0], t[2], t[3], t[4], history[4]] and history[4] >= start
+    assert history[5] == t[5] and history[6] >= start

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
+from tasks_app import events, figures
 from tasks_app.management.commands import load_sample_plan
 from tasks_app.models import (
     Assignment,
@@ -191,6 +192,38 @@ class TestOnTheLoadedCity:
         before = row_counts()
         load(demo_activity=True)
         assert row_counts() == before
+
+    @time_machine.travel(NOW, tick=False)
+    def test_every_demo_step_goes_through_the_lifecycle_at_its_own_moment(self, haiphong):
+        load()
+        issued = dict(Assignment.objects.values_list("pk", "version"))
+        figures_before = figures.current()
+        sent: Counter = Counter()
+
+        def count(sender, event, **kwargs):
+            sent[event] += 1
+
+        events.assignment_event.connect(count, dispatch_uid="test_demo_steps")
+        try:
+            load(demo_activity=True)
+        finally:
+            events.assignment_event.disconnect(dispatch_uid="test_demo_steps")
+
+        # One version, one history row and one figures bump per step, as for a real user.
+        steps = Counter(Assignment.history.filter(history_type="~").values_list("id", flat=True))
+        for pk, version in Assignment.objects.values_list("pk", "version"):
+            assert version - issued[pk] == steps[pk]
+        assert figures.current() - figures_before >= sum(steps.values()) > 1000
+        # The domain events were sent: one per progress report and one per status change.
+        reports = Counter(ProgressReport.objects.values_list("kind", flat=True))
+        assert sent[events.PROGRESS_REPORTED] == reports["progress"]
+        assert sent[events.STATUS_CHANGED] >= reports["submission"] + reports["acceptance"] + reports["return"]
+        approved = ExtensionRequest.objects.filter(status=ExtensionRequest.Status.APPROVED).count()
+        assert sent[events.DEADLINE_CHANGED] == approved > 0
+        # Each step's report and history row carry the step's illustrative moment, not the load's.
+        dated = set(Assignment.history.filter(history_type="~").values_list("id", "history_date"))
+        assert set(ProgressReport.objects.values_list("assignment_id", "created_at")) <= dated
+        assert max(moment for _, moment in dated) < NOW
 
 
 class TestTheLoadedPlan:
