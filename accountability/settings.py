@@ -277,8 +277,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    # JSON only in production; the browsable API (HTML forms over the API) only while developing.
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    # JSON only in production (DRF's JSON written by orjson: tasks_app/api/renderers.py); the browsable
+    # API (HTML forms over the API) only while developing.
+    "DEFAULT_RENDERER_CLASSES": ["tasks_app.api.renderers.ApiJSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "tasks_app.api.pagination.ApiPagination",
@@ -318,6 +319,9 @@ API_EVIDENCE_MAX_BYTES = env_int("API_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, min
 API_EVIDENCE_MAX_FILES = env_int("API_EVIDENCE_MAX_FILES", 10, minimum=1)
 # Seconds a worker trusts an API key it verified: a revoked key is refused everywhere within this.
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5, minimum=0, maximum=60)
+# The sync (GET assignments/sync/) stops this many seconds before the oldest open transaction or
+# now: `updated_at` is computed a little before the save reaches the database (pagination.py).
+API_SYNC_MARGIN_SECONDS = env_int("API_SYNC_MARGIN_SECONDS", 5, minimum=0, maximum=600)
 # Webhook delivery: seconds to wait for the receiver, and attempts before a delivery is given up.
 WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10, minimum=1)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)

@@ -9,7 +9,9 @@ from tasks_app.models import Assignment, ExtensionRequest, Task, Unit
 from tasks_app.status import Status, Timeliness
 
 
-class AssignmentFilter(django_filters.FilterSet):
+class AssignmentSyncFilter(django_filters.FilterSet):
+    """The assignment filters without `ordering`: the sync's keyset pages have their own order."""
+
     unit = django_filters.CharFilter(field_name="unit__code", max_length=20, help_text=_("Mã đơn vị, ví dụ 10507."))
     role = django_filters.ChoiceFilter(choices=Assignment.Role.choices)
     status = django_filters.ChoiceFilter(choices=Status.choices)
@@ -37,10 +39,6 @@ class AssignmentFilter(django_filters.FilterSet):
         max_length=200,
         help_text=_("Tìm trong mã, tên nhiệm vụ, tên và mã đơn vị; không phân biệt dấu và hoa thường."),
     )
-    ordering = django_filters.OrderingFilter(
-        fields=("deadline", "updated_at", "id", "progress", "status"),
-        help_text=_("Sắp xếp; mặc định theo thời hạn. Dùng updated_at khi đồng bộ."),
-    )
 
     class Meta:
         model = Assignment
@@ -53,6 +51,17 @@ class AssignmentFilter(django_filters.FilterSet):
         tasks = search.matching(Task.objects.all(), value, "code", "title").values("pk")
         units = search.matching(Unit.objects.all(), value, "code", "name").values("pk")
         return queryset.filter(Q(task_id__in=tasks) | Q(unit_id__in=units))
+
+
+class AssignmentFilter(AssignmentSyncFilter):
+    ordering = django_filters.OrderingFilter(
+        fields=("deadline", "updated_at", "id", "progress", "status"),
+        help_text=_("Sắp xếp; mặc định theo thời hạn. Đồng bộ: dùng assignments/sync/."),
+    )
+
+    class Meta:
+        model = Assignment
+        fields: list[str] = []
 
 
 class TaskFilter(django_filters.FilterSet):

@@ -162,3 +162,22 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event} → {self.url or self.endpoint_id}"
+
+
+class ChangeStamp(models.Model):
+    """A counter per scope of the assignment list, bumped by the database on every committed change
+    of what the list reads (tasks_app/api/stamps.py; migration 0004_i14a_change_stamp): the list's
+    ETag, so an unchanged page is answered 304 without being computed.
+
+    Scopes: `all` (any change), `meta` (tasks, task groups, units, officials), `p<id>` (assignments
+    of a province's units), `u<id>` (a unit's assignments). Written only by the triggers."""
+
+    scope = models.CharField(max_length=24, primary_key=True)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("dấu thay đổi")
+        verbose_name_plural = _("dấu thay đổi")
+
+    def __str__(self):
+        return f"{self.scope}: {self.n}"

@@ -17,8 +17,16 @@ from rest_framework.response import Response
 
 from tasks_app import actions, evidence, inspections
 from tasks_app.api import serializers as s
-from tasks_app.api.filters import AssignmentFilter, ExtensionRequestFilter, TaskFilter, UnitFilter
+from tasks_app.api import stamps
+from tasks_app.api.filters import (
+    AssignmentFilter,
+    AssignmentSyncFilter,
+    ExtensionRequestFilter,
+    TaskFilter,
+    UnitFilter,
+)
 from tasks_app.api.models import WebhookEndpoint
+from tasks_app.api.pagination import AssignmentSyncPagination, settled_until
 from tasks_app.api.permissions import HasApiKey, IsAuthenticatedOrApiKey, has_api_key
 from tasks_app.inputs import DepthLimitedJSONParser, is_id
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, InspectionPhoto, Plan, ProgressReport, Task, Unit
@@ -42,7 +50,23 @@ ETAG = OpenApiParameter(
     response=[200, 201],
     description="The assignment's version, for If-Match.",
 )
+LIST_ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200, 304],
+    description="The page's version: send it back in If-None-Match to get 304 while nothing the page shows changed.",
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The ETag of a page read before: 304 with no body if nothing it shows has changed since.",
+)
 WRITE_PARSERS = [DepthLimitedJSONParser, MultiPartParser, FormParser]
+# A list page's ETag is per caller: clients revalidate every time, shared caches keep nothing.
+LIST_CACHE_CONTROL = "private, no-cache"
 
 
 def etag(assignment) -> str:
@@ -146,7 +170,11 @@ class TaskViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Assignments the caller may see, by deadline"),
+    list=extend_schema(
+        summary="Assignments the caller may see, by deadline",
+        parameters=[IF_NONE_MATCH, LIST_ETAG],
+        responses={200: s.AssignmentSerializer(many=True), 304: OpenApiResponse(description="Not modified.")},
+    ),
     retrieve=extend_schema(summary="One assignment", parameters=[ETAG]),
 )
 class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
@@ -164,11 +192,41 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
     def list(self, request, *args, **kwargs):
+        # The ETag first, from the change stamps of the caller's scope (one small query): an
+        # unchanged page is answered 304 before anything is filtered or read (stamps.py says why
+        # it is never stale).
+        user_id = None if has_api_key(request) else request.user.pk
+        scopes, identity = stamps.scopes_of(actor_scope(request_actor(request)), user_id)
+        tag = stamps.list_etag(request, scopes, stamps.read(scopes, Assignment), identity)
+        headers = {"ETag": tag, "Cache-Control": LIST_CACHE_CONTROL}
+        if stamps.if_none_match(request, tag):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
         # Plain rows instead of model instances and nested serializers: the same JSON, a fraction
-        # of the CPU (tests/test_api_perf.py compares it with AssignmentSerializer's).
-        queryset = self.filter_queryset(self.get_queryset()).values_list(*s.ASSIGNMENT_LIST_COLUMNS, named=True)
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(s.assignment_list_data(page))
+        # of the CPU (tests/test_api_perf.py compares it with AssignmentSerializer's); the page
+        # and its count in one statement (pagination.ApiPagination.paginate_rows).
+        queryset = self.filter_queryset(self.get_queryset())
+        rows = self.paginator.paginate_rows(queryset, s.ASSIGNMENT_LIST_COLUMNS, request, self)
+        response = self.get_paginated_response(s.assignment_list_data(rows))
+        for name, value in headers.items():
+            response[name] = value
+        return response
+
+    @extend_schema(
+        summary="Sync: the assignments changed since a moment, in keyset pages by (updated_at, id), no count",
+        responses=s.AssignmentSerializer(many=True),
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        pagination_class=AssignmentSyncPagination,
+        filterset_class=AssignmentSyncFilter,
+    )
+    def sync(self, request):
+        """Every assignment the caller sees that changed in `[updated_since, until)`, each once, in
+        pages that follow `next`; the last page's `next_since` starts the next sync (README: syncing)."""
+        queryset = self.filter_queryset(self.get_queryset())
+        rows = self.paginator.paginate_rows(queryset, s.ASSIGNMENT_LIST_COLUMNS, request, self, settled=settled_until)
+        return self.get_paginated_response(s.assignment_list_data(rows))
 
     def retrieve(self, request, *args, **kwargs):
         assignment = self.get_object()

@@ -1,0 +1,88 @@
+"""The assignment list's ETag: a per-scope change stamp the database keeps, read in one query.
+
+The triggers of migration `tasks_api.0004_i14a_change_stamp` bump `ChangeStamp` rows on every
+committed change of a table the list reads (assignments, tasks, task groups, units, officials),
+whatever wrote it: the ORM, `QuerySet.update()`, `bulk_create`, raw SQL, `COPY`, `TRUNCATE`.
+
+- PostgreSQL: a `DEFERRABLE INITIALLY DEFERRED` constraint trigger per row, so the counters are
+  bumped at commit, once per transaction and scope (a transaction-local setting remembers which),
+  and their row locks are held only while the transaction commits. Every bump takes `all` first:
+  committing writers queue on that one row, so they never deadlock on the others, and each later
+  commit sees the earlier one's counters. `TRUNCATE` bumps `all` and `meta` (statement triggers).
+- SQLite: plain row triggers in the writing transaction (SQLite has one writer at a time).
+
+Scopes: a unit key reads `u<unit>` and `meta`, a province's portal key `p<province>` and `meta`, a
+national key and every signed-in user `all` (an official also sees the work they answer for or
+hold authority over, in any unit). A change to a unit's assignment bumps `u<unit>`, `p<its province>`
+and `all`; a change to a task, group, unit or official bumps `meta` and `all`.
+
+Why a 304 is never stale: the stamp is read before the page is computed, so the page a client holds
+is at least as new as its ETag says. A commit that changes anything the page shows bumps a counter
+the ETag covers, and the new value is visible no later than the change (same commit). So if the
+counters still equal the client's, nothing its page shows has changed since. The ETag also covers
+the scope, the query string, the local date (timeliness moves with it) and the language.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from typing import Any
+
+from django.db import connections, router
+from django.utils import timezone, translation
+
+from tasks_app.scope import ActorScope
+
+ALL = "all"
+META = "meta"
+
+
+def scopes_of(scope: ActorScope, user_id: int | None) -> tuple[tuple[str, ...], str]:
+    """The stamps that cover what this actor's list shows, and whose view it is (`user_id` for a
+    signed-in user, None for a key)."""
+    if user_id is not None:
+        return (ALL,), f"user{user_id}"
+    if scope.province_wide and scope.province_id is not None:
+        return (f"p{scope.province_id}", META), f"p{scope.province_id}"
+    if scope.unit_id is not None and not scope.wide and scope.official_id is None:
+        return (f"u{scope.unit_id}", META), f"u{scope.unit_id}"
+    return (ALL,), "nation" if scope.sees_all else "none"
+
+
+def read(scopes: tuple[str, ...], model: Any) -> tuple[int, ...]:
+    """The counters of the scopes, in one indexed query (0 for a scope never bumped), from the
+    database the list's rows (`model`) are read from."""
+    with connections[router.db_for_read(model)].cursor() as cursor:
+        cursor.execute(
+            "SELECT scope, n FROM tasks_api_changestamp WHERE scope IN (%s)" % ", ".join(["%s"] * len(scopes)),  # noqa: S608
+            list(scopes),
+        )
+        found = dict(cursor.fetchall())
+    return tuple(found.get(name, 0) for name in scopes)
+
+
+def list_etag(request, scopes: tuple[str, ...], counters: tuple[int, ...], identity: str) -> str:
+    """A strong ETag for one list page: the counters, whose view it is, the query, the day, the language."""
+    text = "|".join(
+        [
+            identity,
+            ",".join(f"{name}={n}" for name, n in zip(scopes, counters, strict=True)),
+            request.path,
+            request.META.get("QUERY_STRING", ""),
+            timezone.localdate().isoformat(),
+            translation.get_language() or "",
+        ]
+    )
+    return '"' + hashlib.blake2b(text.encode(), digest_size=12).hexdigest() + '"'
+
+
+def if_none_match(request, etag: str) -> bool:
+    """Whether the request's If-None-Match names this ETag (weak comparison, as RFC 9110 says for GET)."""
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    bare = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == bare for tag in header.split(","))
