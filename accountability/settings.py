@@ -321,6 +321,9 @@ API_EVIDENCE_MAX_FILES = env_int("API_EVIDENCE_MAX_FILES", 10, minimum=1)
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5, minimum=0, maximum=60)
 # The sync (GET assignments/sync/) stops this many seconds before the oldest open transaction or
 # now: `updated_at` is computed a little before the save reaches the database (pagination.py).
+# The API list's statements are prepared on PostgreSQL (tasks_app/api/prepared.py); false behind a
+# connection pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.21).
+API_PREPARED_STATEMENTS = env_bool("API_PREPARED_STATEMENTS", True)
 API_SYNC_MARGIN_SECONDS = env_int("API_SYNC_MARGIN_SECONDS", 5, minimum=0, maximum=600)
 # Webhook delivery: seconds to wait for the receiver, and attempts before a delivery is given up.
 WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10, minimum=1)

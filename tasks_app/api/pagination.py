@@ -78,13 +78,17 @@ class ApiPagination(PageNumberPagination):
         except ValueError:
             number = 0
         if number < 1:
-            raise NotFound(self.invalid_page_message.format(page_number=raw, message=_("That page number is not valid")))
+            raise NotFound(
+                self.invalid_page_message.format(page_number=raw, message=_("That page number is not valid"))
+            )
         size = self.get_page_size(request) or self.page_size
         counted = queryset.values(n=Func(Value(1), function="count", output_field=IntegerField())).order_by()
         paged = queryset.annotate(list_total=Subquery(counted)).values_list(*columns, "list_total", named=True)
         rows = list(paged[(number - 1) * size : number * size])
         if not rows and number > 1:
-            raise NotFound(self.invalid_page_message.format(page_number=raw, message=_("That page contains no results")))
+            raise NotFound(
+                self.invalid_page_message.format(page_number=raw, message=_("That page contains no results"))
+            )
         self.count = rows[0].list_total if rows else 0
         self.number = number
         self.size = size
@@ -103,6 +107,7 @@ class ApiPagination(PageNumberPagination):
             return super().get_next_link()
         if self.number * self.size >= self.count:
             return None
+        assert self.request is not None  # noqa: S101 (set by paginate_rows)
         return replace_query_param(self.request.build_absolute_uri(), self.page_query_param, self.number + 1)
 
     def get_previous_link(self):
@@ -110,6 +115,7 @@ class ApiPagination(PageNumberPagination):
             return super().get_previous_link()
         if self.number == 1:
             return None
+        assert self.request is not None  # noqa: S101 (set by paginate_rows)
         url = self.request.build_absolute_uri()
         if self.number == 2:
             return remove_query_param(url, self.page_query_param)
@@ -182,9 +188,8 @@ class AssignmentSyncPagination(BasePagination):
         return page
 
     def get_next_link(self) -> str | None:
-        if not self.has_next:
+        if not self.has_next or self.last is None:
             return None
-        assert self.last is not None
         return replace_query_param(
             self.request.build_absolute_uri(), self.cursor_query_param, self.encode(self.until, self.last)
         )

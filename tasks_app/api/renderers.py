@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from drf_orjson_renderer.renderers import ORJSONRenderer
+from drf_orjson_renderer.renderers import ORJSONRenderer  # type: ignore[import-untyped]
 from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 

@@ -40,3 +40,9 @@ class ApiAutoSchema(AutoSchema):
             if code not in responses:
                 responses[code] = self._get_response_for_code(response, code, direction=direction)
         return responses
+
+    def get_paginated_name(self, serializer_name: str) -> str:
+        # The sync's keyset pages have their own shape (next, next_since, results; no count).
+        if getattr(self.view, "action", None) == "sync":
+            return f"{serializer_name}SyncPage"
+        return super().get_paginated_name(serializer_name)

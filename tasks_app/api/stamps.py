@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import hashlib
 
-from typing import Any
-
-from django.db import connections, router
+from django.db import connections
 from django.utils import timezone, translation
 
 from tasks_app.scope import ActorScope
@@ -50,12 +48,12 @@ def scopes_of(scope: ActorScope, user_id: int | None) -> tuple[tuple[str, ...], 
     return (ALL,), "nation" if scope.sees_all else "none"
 
 
-def read(scopes: tuple[str, ...], model: Any) -> tuple[int, ...]:
+def read(scopes: tuple[str, ...], alias: str) -> tuple[int, ...]:
     """The counters of the scopes, in one indexed query (0 for a scope never bumped), from the
-    database the list's rows (`model`) are read from."""
-    with connections[router.db_for_read(model)].cursor() as cursor:
+    database the list's rows are read from (`alias`)."""
+    with connections[alias].cursor() as cursor:
         cursor.execute(
-            "SELECT scope, n FROM tasks_api_changestamp WHERE scope IN (%s)" % ", ".join(["%s"] * len(scopes)),  # noqa: S608
+            f"SELECT scope, n FROM tasks_api_changestamp WHERE scope IN ({', '.join(['%s'] * len(scopes))})",  # noqa: S608
             list(scopes),
         )
         found = dict(cursor.fetchall())

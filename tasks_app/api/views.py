@@ -3,6 +3,8 @@ write (not allowed → 403, wrong state → 409, stale If-Match → 412; see exc
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404
@@ -26,8 +28,9 @@ from tasks_app.api.filters import (
     UnitFilter,
 )
 from tasks_app.api.models import WebhookEndpoint
-from tasks_app.api.pagination import AssignmentSyncPagination, settled_until
+from tasks_app.api.pagination import ApiPagination, AssignmentSyncPagination, settled_until
 from tasks_app.api.permissions import HasApiKey, IsAuthenticatedOrApiKey, has_api_key
+from tasks_app.api.prepared import prepared
 from tasks_app.inputs import DepthLimitedJSONParser, is_id
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, InspectionPhoto, Plan, ProgressReport, Task, Unit
 from tasks_app.scope import actor_scope, in_province_filter, request_actor
@@ -192,20 +195,23 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
     def list(self, request, *args, **kwargs):
-        # The ETag first, from the change stamps of the caller's scope (one small query): an
-        # unchanged page is answered 304 before anything is filtered or read (stamps.py says why
-        # it is never stale).
-        user_id = None if has_api_key(request) else request.user.pk
-        scopes, identity = stamps.scopes_of(actor_scope(request_actor(request)), user_id)
-        tag = stamps.list_etag(request, scopes, stamps.read(scopes, Assignment), identity)
-        headers = {"ETag": tag, "Cache-Control": LIST_CACHE_CONTROL}
-        if stamps.if_none_match(request, tag):
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
-        # Plain rows instead of model instances and nested serializers: the same JSON, a fraction
-        # of the CPU (tests/test_api_perf.py compares it with AssignmentSerializer's); the page
-        # and its count in one statement (pagination.ApiPagination.paginate_rows).
-        queryset = self.filter_queryset(self.get_queryset())
-        rows = self.paginator.paginate_rows(queryset, s.ASSIGNMENT_LIST_COLUMNS, request, self)
+        queryset = self.get_queryset()
+        with prepared(queryset.db):  # planned once per connection (prepared.py)
+            # The ETag first, from the change stamps of the caller's scope (one small query): an
+            # unchanged page is answered 304 before anything is filtered or read (stamps.py says
+            # why it is never stale).
+            user_id = None if has_api_key(request) else request.user.pk
+            scopes, identity = stamps.scopes_of(actor_scope(request_actor(request)), user_id)
+            tag = stamps.list_etag(request, scopes, stamps.read(scopes, queryset.db), identity)
+            headers = {"ETag": tag, "Cache-Control": LIST_CACHE_CONTROL}
+            if stamps.if_none_match(request, tag):
+                return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+            # Plain rows instead of model instances and nested serializers: the same JSON, a
+            # fraction of the CPU (tests/test_api_perf.py compares it with AssignmentSerializer's);
+            # the page and its count in one statement (pagination.ApiPagination.paginate_rows).
+            queryset = self.filter_queryset(queryset)
+            paginator = cast(ApiPagination, self.paginator)
+            rows = paginator.paginate_rows(queryset, s.ASSIGNMENT_LIST_COLUMNS, request, self)
         response = self.get_paginated_response(s.assignment_list_data(rows))
         for name, value in headers.items():
             response[name] = value
@@ -225,7 +231,9 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
         """Every assignment the caller sees that changed in `[updated_since, until)`, each once, in
         pages that follow `next`; the last page's `next_since` starts the next sync (README: syncing)."""
         queryset = self.filter_queryset(self.get_queryset())
-        rows = self.paginator.paginate_rows(queryset, s.ASSIGNMENT_LIST_COLUMNS, request, self, settled=settled_until)
+        with prepared(queryset.db):
+            paginator = cast(AssignmentSyncPagination, self.paginator)
+            rows = paginator.paginate_rows(queryset, s.ASSIGNMENT_LIST_COLUMNS, request, self, settled=settled_until)
         return self.get_paginated_response(s.assignment_list_data(rows))
 
     def retrieve(self, request, *args, **kwargs):

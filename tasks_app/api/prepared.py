@@ -1,0 +1,55 @@
+"""Prepared statements for the API list's queries on PostgreSQL.
+
+Django binds parameters on the client and never prepares (so that connection poolers in
+transaction mode keep working), so PostgreSQL plans every statement anew: for the assignment page,
+a join of six tables, planning takes longer than running it. Inside `prepared()`, the queries
+Django runs on the connection go through a server-binding psycopg cursor with `prepare=True`:
+each shape of statement is prepared once per connection and its plan cached by PostgreSQL
+(a generic plan after five executions, when not costlier than the custom ones), with Django's
+compilation, converters and query logging unchanged. `API_PREPARED_STATEMENTS = False` turns it
+off (e.g. behind PgBouncer in transaction mode before 1.21)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+
+
+def _cursor_class() -> Any:
+    from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
+
+    class PreparingCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True, binary=binary)
+
+    return PreparingCursor
+
+
+_PREPARING: Any = None
+
+
+@contextmanager
+def prepared(alias: str) -> Iterator[None]:
+    connection = connections[alias]
+    if connection.vendor != "postgresql" or not getattr(settings, "API_PREPARED_STATEMENTS", True):
+        yield
+        return
+    global _PREPARING
+    if _PREPARING is None:
+        _PREPARING = _cursor_class()
+    original = connection.create_cursor
+
+    def create_cursor(name=None):
+        if name:  # a named (server-side) cursor: Django's own
+            return original(name)
+        return _PREPARING(connection.connection)
+
+    connection.create_cursor = create_cursor  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del connection.create_cursor

@@ -1,0 +1,208 @@
+"""The assignment list's ETag (tasks_app/api/stamps.py): an unchanged page is answered 304, and no
+write path ever leaves a 304 stale. Every test commits its writes (transactional), as production
+does, so the deferred triggers of migration tasks_api.0004 fire at commit as they would there.
+
+Write paths: a lifecycle step, an API write, the admin, raw SQL UPDATE, bulk_create,
+QuerySet.update(), COPY, a delete, a task renamed (what the page shows of the task), a unit
+renamed. A change in another unit leaves the page's ETag alone (the stamps are per scope)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import sqlite3
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tasks_app.models import Assignment, Task, Unit
+from tasks_app.status import Status
+from tests.conftest import make_assignment
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+LIST = "/api/v1/assignments/"
+stamp_migration = importlib.import_module("tasks_app.api.migrations.0004_i14a_change_stamp")
+
+
+class Reader:
+    """A client that keeps the page it read and its ETag, and asks again with If-None-Match."""
+
+    def __init__(self, key, url=LIST):
+        self.client, self.url = key.client(), url
+        response = self.client.get(url)
+        assert response.status_code == 200, response.content
+        assert response["Cache-Control"] == "private, no-cache"
+        self.etag, self.body = response["ETag"], response.json()
+
+    def unchanged(self):
+        response = self.client.get(self.url, HTTP_IF_NONE_MATCH=self.etag)
+        assert response.status_code == 304, "the page did not change: 304 expected"
+        assert response["ETag"] == self.etag and response.content == b""
+
+    def changed(self, *, differs=True):
+        """After a write the page shows: a conditional request gets the new page, never a 304.
+        (`differs=False`: a write the stamps count that this page does not show, a new task.)"""
+        response = self.client.get(self.url, HTTP_IF_NONE_MATCH=self.etag)
+        assert response.status_code == 200, "stale 304 after a write"
+        fresh = self.client.get(self.url).json()
+        assert response.json() == fresh and (fresh != self.body or not differs)
+        assert response["ETag"] != self.etag
+        self.etag, self.body = response["ETag"], fresh
+        self.unchanged()  # and the new ETag is answered 304 again
+        return fresh
+
+
+@pytest.fixture
+def reader(key_a, assignment_a):
+    reader = Reader(key_a)
+    reader.unchanged()
+    return reader
+
+
+def row(body, pk):
+    return next(r for r in body["results"] if r["id"] == pk)
+
+
+def test_lifecycle_step(reader, assignment_a, key_a):
+    assignment_a.report_progress(by=key_a.obj, percent=40, note="Đã triển khai", links=[])
+    assert row(reader.changed(), assignment_a.pk)["progress"] == 40
+
+
+def test_api_write(reader, assignment_a, key_a):
+    response = key_a.client().post(f"/api/v1/assignments/{assignment_a.pk}/progress/", {"percent": 20}, format="json")
+    assert response.status_code == 201
+    assert row(reader.changed(), assignment_a.pk)["progress"] == 20
+
+
+def test_admin(reader, assignment_a, admin_client):
+    data = {
+        "task": assignment_a.task_id,
+        "deliverable": "Sản phẩm sửa trong trang quản trị",
+        "acceptance_criteria": "",
+        "progress": 0,
+        "start_date": "",
+        "reports-TOTAL_FORMS": "0",
+        "reports-INITIAL_FORMS": "0",
+        "reports-MIN_NUM_FORMS": "0",
+        "reports-MAX_NUM_FORMS": "1000",
+    }
+    response = admin_client.post(f"/admin/tasks_app/assignment/{assignment_a.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert row(reader.changed(), assignment_a.pk)["deliverable"] == "Sản phẩm sửa trong trang quản trị"
+
+
+def test_raw_sql_update(reader, assignment_a):
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE tasks_app_assignment SET progress = 77 WHERE id = %s", [assignment_a.pk])
+    assert row(reader.changed(), assignment_a.pk)["progress"] == 77
+
+
+def test_queryset_update(reader, assignment_a):
+    Assignment.objects.filter(pk=assignment_a.pk).update(progress=55)
+    assert row(reader.changed(), assignment_a.pk)["progress"] == 55
+
+
+def test_bulk_create(reader, group, commune_a, leader):
+    other = Task.objects.create(group=group, code="2026-01-09", number=9, title="Thêm", authority=leader)
+    reader.changed(differs=False)  # a new task: counted (meta), not shown yet
+    Assignment.objects.bulk_create([Assignment(task=other, unit=commune_a, status=Status.DRAFT)])
+    assert len(reader.changed()["results"]) == 2
+
+
+def test_copy(reader, group, commune_a, leader):
+    other = Task.objects.create(group=group, code="2026-01-08", number=8, title="Chép vào", authority=leader)
+    reader.changed(differs=False)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        columns = (
+            "task_id, unit_id, role, status, progress, deliverable, acceptance_criteria, return_count, version, "
+            "created_at, updated_at"
+        )
+        with cursor.cursor.copy(f"COPY tasks_app_assignment ({columns}) FROM STDIN") as copy:
+            copy.write_row([other.pk, commune_a.pk, "", "draft", 0, "", "", 0, 1, now, now])
+    assert {r["task"] for r in reader.changed()["results"]} == {"2026-01-01", "2026-01-08"}
+
+
+def test_delete(reader, assignment_a):
+    Assignment.objects.filter(pk=assignment_a.pk).delete()
+    assert reader.changed()["results"] == []
+
+
+def test_task_renamed(reader, assignment_a):
+    Task.objects.filter(pk=assignment_a.task_id).update(title="Tên mới của nhiệm vụ")
+    assert row(reader.changed(), assignment_a.pk)["task_title"] == "Tên mới của nhiệm vụ"
+
+
+def test_unit_renamed(reader, assignment_a):
+    Unit.objects.filter(pk=assignment_a.unit_id).update(name="Phường Thành Đông mới")
+    assert row(reader.changed(), assignment_a.pk)["unit_name"] == "Phường Thành Đông mới"
+
+
+def test_a_change_in_another_unit_leaves_the_page_alone(task, head_b, key_b, reader):
+    other = make_assignment(task, head_b.unit)
+    Assignment.objects.filter(pk=other.pk).update(progress=90)
+    reader.unchanged()
+    # while commune B's own reader sees it
+    b = Reader(key_b)
+    Assignment.objects.filter(pk=other.pk).update(progress=91)
+    assert row(b.changed(), other.pk)["progress"] == 91
+
+
+def test_portal_key_and_province(assignment_a, task, head_b, portal_key):
+    reader = Reader(portal_key)
+    reader.unchanged()
+    other = make_assignment(task, head_b.unit)
+    assert other.pk in {r["id"] for r in reader.changed()["results"]}
+
+
+def test_each_query_string_has_its_own_etag_and_a_304_costs_one_query(reader, key_a):
+    filtered = Reader(key_a, LIST + "?status=issued")
+    assert filtered.etag != reader.etag
+    reader.unchanged()  # the key is remembered by now: only the stamp is read
+    with CaptureQueriesContext(connection) as queries:
+        reader.unchanged()
+    assert len(queries) == 1 and "tasks_api_changestamp" in queries[0]["sql"]
+
+
+def test_a_wrong_etag_gets_the_page(reader):
+    response = reader.client.get(LIST, HTTP_IF_NONE_MATCH='"0123456789abcdef01234567", W/"x"')
+    assert response.status_code == 200 and response.json() == reader.body
+
+
+def test_the_next_day_changes_the_etag(reader, monkeypatch):
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    monkeypatch.setattr("tasks_app.api.stamps.timezone.localdate", lambda *args, **kwargs: tomorrow)
+    response = reader.client.get(LIST, HTTP_IF_NONE_MATCH=reader.etag)
+    assert response.status_code == 200
+
+
+def test_sqlite_triggers_bump_the_stamps():
+    """The SQLite equivalent: row triggers in the writing transaction (SQLite has one writer)."""
+    db = sqlite3.connect(":memory:")
+    db.executescript(
+        "CREATE TABLE tasks_api_changestamp (scope varchar(24) PRIMARY KEY, n bigint NOT NULL);"
+        "CREATE TABLE tasks_app_unit (id integer PRIMARY KEY, parent_id integer, name text);"
+        "CREATE TABLE tasks_app_task (id integer PRIMARY KEY, title text);"
+        "CREATE TABLE tasks_app_taskgroup (id integer PRIMARY KEY);"
+        "CREATE TABLE tasks_app_official (id integer PRIMARY KEY);"
+        "CREATE TABLE tasks_app_assignment (id integer PRIMARY KEY, unit_id integer, progress integer);"
+        "INSERT INTO tasks_app_unit VALUES (1, NULL, 'city'), (2, 1, 'a'), (3, 1, 'b');"
+    )
+    for statement in stamp_migration.sqlite_triggers():
+        db.execute(statement)
+
+    def stamps():
+        return dict(db.execute("SELECT scope, n FROM tasks_api_changestamp"))
+
+    db.execute("INSERT INTO tasks_app_assignment VALUES (1, 2, 0)")
+    assert stamps() == {"all": 1, "u2": 1, "p1": 1}
+    db.execute("UPDATE tasks_app_assignment SET unit_id = 3 WHERE id = 1")  # moved: both units
+    assert stamps() == {"all": 2, "u2": 2, "u3": 1, "p1": 3}
+    db.execute("DELETE FROM tasks_app_assignment")
+    assert stamps()["u3"] == 2
+    db.execute("INSERT INTO tasks_app_task VALUES (1, 'y')")
+    db.execute("UPDATE tasks_app_task SET title = 'x'")
+    assert stamps()["meta"] == 2 and stamps()["all"] == 5
