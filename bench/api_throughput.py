@@ -1,11 +1,22 @@
-"""API throughput through gunicorn vs a bare Django view returning the same JSON, same server.
+"""API list throughput through gunicorn vs a bare Django view returning the same JSON, same server;
+and, in-process, the page's SQL time and the web CPU per page.
 
-A commune's key lists its assignments, 50 per page with filters on. The baseline view returns the
-bytes of that very response, precomputed. Both run on one gunicorn (deploy/gunicorn.conf.py,
-production settings, 2 × cores + 1 workers), loaded by wrk on loopback in alternating rounds; the
-ratio of the two throughputs is measured in one run and is what the result states.
+A commune's key (the first commune of the bench data with 50 matching rows, read from the
+database) lists its assignments, 50 per page with filters on. The baseline view returns the bytes
+of that very response, precomputed. Three loads run on one gunicorn (deploy/gunicorn.conf.py,
+production settings, 2 × cores + 1 workers), by wrk on loopback in alternating rounds:
 
-    python bench/api_throughput.py [--seconds 15] [--connections 8] [--rounds 2]
+- `api, uncached`: every request computes the page (no If-None-Match);
+- `api, unchanged (304)`: the client sends the page's ETag back in If-None-Match;
+- `baseline`: the bare view.
+
+The ratios to the baseline are measured in one run. In-process (Django test client, production
+settings, the same page): the page's SQL statement timed on its own (prepared, as the list runs
+it, and planned anew each time, as Django alone would), its EXPLAIN (ANALYZE, BUFFERS), the web
+process's CPU per page (time.process_time, so the database's own CPU is not counted) for the
+uncached page and the 304, and django-filter's share of it.
+
+    python bench/api_throughput.py [--seconds 15] [--connections 8] [--rounds 2] [--in-process 300]
 """
 
 from __future__ import annotations
@@ -14,9 +25,11 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import requests
@@ -26,12 +39,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common  # noqa: E402
 from tests import loopback_stack  # noqa: E402
 
-LIST = "/api/v1/assignments/?status=in_progress&due_after=2026-03-01&page_size=50"
+QUERY = "status=in_progress&due_after=2026-03-01&page_size=50"
+LIST = f"/api/v1/assignments/?{QUERY}"
 BASELINE = "/bench/baseline/"
-CACHED = "/bench/api-cached/?status=in_progress&due_after=2026-03-01&page_size=50"
 
 
-def wrk(url: str, *, seconds: int, connections: int, authorization: str = "") -> dict:
+def wrk(url: str, *, seconds: int, connections: int, authorization: str = "", if_none_match: str = "") -> dict:
     result = subprocess.run(
         [
             "wrk",
@@ -44,7 +57,7 @@ def wrk(url: str, *, seconds: int, connections: int, authorization: str = "") ->
             str(Path(__file__).parent / "wrk_report.lua"),
             url,
         ],
-        env={**os.environ, "BENCH_AUTHORIZATION": authorization},
+        env={**os.environ, "BENCH_AUTHORIZATION": authorization, "BENCH_IF_NONE_MATCH": if_none_match},
         capture_output=True,
         text=True,
         timeout=seconds + 60,
@@ -66,77 +79,203 @@ def unit_key(commune: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--commune", default="SC-P01-C0001")
-    args = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install -y wrk")
-
-    common.header("API throughput: commune key, 50 per page, filters on — vs bare Django view, same gunicorn")
+def load(args, key: str) -> dict:
+    """wrk against gunicorn: uncached, 304 and baseline, alternating rounds."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
-    key = unit_key(args.commune)
     payload = workdir / "payload.json"
     port = loopback_stack.free_port()
+    workers = (os.cpu_count() or 1) * 2 + 1
     stack = loopback_stack.Stack(workdir, common.server_env(BENCH_PAYLOAD=str(payload)))
+    bearer = f"Bearer {key}"
     try:
-        stack.gunicorn(port, workers=(os.cpu_count() or 1) * 2 + 1)
+        stack.gunicorn(port, workers=workers)
         base = f"http://127.0.0.1:{port}"
         http = requests.Session()
         http.trust_env = False
         http.headers["X-Forwarded-Proto"] = "https"
-        response = http.get(base + LIST, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        response = http.get(base + LIST, headers={"Authorization": bearer}, timeout=30)
         response.raise_for_status()
         payload.write_bytes(response.content)
+        etag = response.headers["ETag"]
+        again = http.get(base + LIST, headers={"Authorization": bearer, "If-None-Match": etag}, timeout=30)
+        assert again.status_code == 304, again.status_code
         rows = len(response.json()["results"])
-        same = http.get(base + BASELINE, timeout=30).content == response.content
-        assert same, "the baseline must return the very bytes of the API response"
-        print(
-            f"payload: {rows} assignments, {len(response.content)} bytes; gunicorn workers: {(os.cpu_count() or 1) * 2 + 1}"
-        )
-        # Warm both paths (worker start-up, connections, caches), then alternate rounds.
-        wrk(base + LIST, seconds=3, connections=args.connections, authorization=f"Bearer {key}")
-        wrk(base + BASELINE, seconds=3, connections=args.connections)
-        wrk(base + CACHED, seconds=3, connections=args.connections, authorization=f"Bearer {key}")
-        runs: dict[str, list[dict]] = {"api": [], "baseline": [], "api, page cached (prototype)": []}
-        bearer = f"Bearer {key}"
+        assert http.get(base + BASELINE, timeout=30).content == response.content, "the baseline must return the same bytes"
+        print(f"payload: {rows} assignments, {len(response.content)} bytes; ETag {etag}; gunicorn workers: {workers}")
+        loads = {
+            "api, uncached": dict(url=base + LIST, authorization=bearer),
+            "api, unchanged (If-None-Match → 304)": dict(url=base + LIST, authorization=bearer, if_none_match=etag),
+            "baseline": dict(url=base + BASELINE),
+        }
+        for spec in loads.values():  # warm: worker start-up, connections, prepared statements
+            wrk(seconds=3, connections=args.connections, **spec)
+        runs: dict[str, list[dict]] = {name: [] for name in loads}
         for _ in range(args.rounds):
-            runs["api"].append(
-                wrk(base + LIST, seconds=args.seconds, connections=args.connections, authorization=bearer)
-            )
-            runs["baseline"].append(wrk(base + BASELINE, seconds=args.seconds, connections=args.connections))
-            runs["api, page cached (prototype)"].append(
-                wrk(base + CACHED, seconds=args.seconds, connections=args.connections, authorization=bearer)
-            )
+            for name, spec in loads.items():
+                runs[name].append(wrk(seconds=args.seconds, connections=args.connections, **spec))
     finally:
         codes = stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+    print(f"gunicorn stopped with {codes}")
     summary = {}
     for name, results in runs.items():
-        total = sum(r["requests"] for r in results)
-        seconds = sum(r["seconds"] for r in results)
         summary[name] = {
-            "rps": total / seconds,
+            "rps": sum(r["requests"] for r in results) / sum(r["seconds"] for r in results),
             "p50_ms": max(r["p50_ms"] for r in results),
             "p95_ms": max(r["p95_ms"] for r in results),
             "p99_ms": max(r["p99_ms"] for r in results),
             "non_2xx": sum(r["non_2xx"] for r in results),
             "errors": sum(r["errors"] for r in results),
         }
-    ratio = summary["api"]["rps"] / summary["baseline"]["rps"]
-    print("| | req/s | p50 ms | p95 ms | p99 ms | non-2xx | errors |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    return summary
+
+
+def in_process(commune: str, requests_: int) -> dict:
+    """The page's SQL alone, its plan, and the web process's CPU per page, in this process."""
+    os.environ.setdefault("API_THROTTLE_RATE", "1000000/s")  # as the servers run (common.server_env)
+    common.setup_django()
+    import psycopg
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from tasks_app.api.filters import AssignmentFilter
+    from tasks_app.api.models import ApiKey
+    from tasks_app.models import Assignment, Unit
+
+    unit = Unit.objects.get(code=commune)
+    key_object, key = ApiKey.objects.create_key(name="bench: api_throughput in-process", unit=unit)
+    try:
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_X_FORWARDED_PROTO="https", HTTP_HOST="127.0.0.1")
+        first = client.get(LIST)
+        assert first.status_code == 200, first.status_code
+
+        def get(**headers):
+            response = client.get(LIST, **headers)
+            assert response.status_code in (200, 304), response.status_code
+            return response
+
+        etag = first["ETag"]
+        # The statements as text with their values (Django's own client-side binding for this one
+        # request; the list prepares them otherwise, and shows `$n` placeholders).
+        from django.conf import settings
+
+        settings.API_PREPARED_STATEMENTS = False
+        with CaptureQueriesContext(connection) as captured:
+            client.get(LIST)
+        settings.API_PREPARED_STATEMENTS = True
+        queries = [q["sql"] for q in captured.captured_queries]
+        page_sql = next(sql for sql in queries if "list_total" in sql)
+
+        def cpu_per_request(**headers) -> float:
+            for _ in range(20):
+                get(**headers)
+            started = time.process_time()
+            for _ in range(requests_):
+                get(**headers)
+            return (time.process_time() - started) / requests_ * 1000
+
+        cpu_uncached = cpu_per_request()
+        cpu_304 = cpu_per_request(HTTP_IF_NONE_MATCH=etag)
+        # The same middleware and test client around the bare view: what any page costs here.
+        payload = Path(tempfile.mkdtemp(prefix="bench-api-")) / "payload.json"
+        payload.write_bytes(first.content)
+        os.environ["BENCH_PAYLOAD"] = str(payload)
+        for _ in range(20):
+            client.get(BASELINE)
+        started = time.process_time()
+        for _ in range(requests_):
+            client.get(BASELINE)
+        cpu_baseline = (time.process_time() - started) / requests_ * 1000
+
+        # django-filter: the filter set built, its form validated, the queryset filtered (no SQL run).
+        from django.test import RequestFactory
+        from rest_framework.request import Request
+
+        request = Request(RequestFactory().get(LIST))
+        base = Assignment.objects.with_timeliness()
+        started = time.process_time()
+        for _ in range(requests_):
+            AssignmentFilter(request.query_params, queryset=base, request=request).qs  # noqa: B018
+        filter_ms = (time.process_time() - started) / requests_ * 1000
+
+        # The page's statement alone, over a connection of its own, as the list runs it (prepared)
+        # and as Django alone would (planned each time).
+        def sql_ms(prepare: bool) -> float:
+            with psycopg.connect(common.DATABASE_URL, autocommit=True) as conn:
+                times = []
+                for _ in range(requests_ // 3 + 10):
+                    started = time.perf_counter()
+                    conn.execute(page_sql.encode(), prepare=prepare).fetchall()  # type: ignore[call-overload]
+                    times.append(time.perf_counter() - started)
+                return statistics.median(times[10:]) * 1000
+
+        prepared_ms, planned_ms = sql_ms(True), sql_ms(False)
+        with psycopg.connect(common.DATABASE_URL, autocommit=True) as conn:
+            for _ in range(3):
+                plan = conn.execute(b"EXPLAIN (ANALYZE, BUFFERS) " + page_sql.encode()).fetchall()
+        plan_text = "\n".join(line for (line,) in plan)
+    finally:
+        key_object.delete()
+    return {
+        "queries": len(queries),
+        "cpu_uncached_ms": cpu_uncached,
+        "cpu_304_ms": cpu_304,
+        "cpu_baseline_ms": cpu_baseline,
+        "filter_ms": filter_ms,
+        "sql_prepared_ms": prepared_ms,
+        "sql_planned_ms": planned_ms,
+        "plan": plan_text,
+        "page_sql": page_sql,
+    }
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--in-process", type=int, default=300, help="requests per in-process measurement")
+    parser.add_argument("--commune", default="", help="a commune code (default: the first with 50 matching rows)")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+
+    common.header("API list: commune key, 50 per page, filters on — vs bare Django view, same gunicorn")
+    commune = args.commune or common.pick_commune()
+    print(f"commune: {commune}; page: {LIST}; load average at start: {os.getloadavg()[0]:.1f}")
+    key = unit_key(commune)
+    summary = load(args, key)
+    print(f"load average at the end of the load: {os.getloadavg()[0]:.1f}")
+    measured = in_process(commune, args.in_process)
+
+    baseline = summary["baseline"]["rps"]
+    print("\n| | req/s | of baseline | p50 ms | p95 ms | p99 ms | non-2xx | errors |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, s in summary.items():
         print(
-            f"| {name} | {s['rps']:.0f} | {s['p50_ms']:.1f} | {s['p95_ms']:.1f} | {s['p99_ms']:.1f} | {s['non_2xx']} | {s['errors']} |"
+            f"| {name} | {s['rps']:.0f} | {s['rps'] / baseline:.0%} | {s['p50_ms']:.1f} | {s['p95_ms']:.1f} "
+            f"| {s['p99_ms']:.1f} | {s['non_2xx']} | {s['errors']} |"
         )
-    cached = summary["api, page cached (prototype)"]["rps"] / summary["baseline"]["rps"]
-    print(f"\nAPI / baseline throughput: {ratio:.0%} (target ≥ 50%); with the page cached: {cached:.0%}")
-    print(f"gunicorn stopped with {codes}")
-    return {**summary, "ratio": ratio, "cached_ratio": cached}
+    uncached = summary["api, uncached"]["rps"] / baseline
+    conditional = summary["api, unchanged (If-None-Match → 304)"]["rps"] / baseline
+    print(
+        f"\nuncached / baseline: {uncached:.0%} (target ≥ 25%); unchanged page (304) / baseline: "
+        f"{conditional:.0%} (target ≥ 70%)"
+    )
+    print(
+        f"page SQL (one statement: the page and its count): {measured['sql_prepared_ms']:.2f} ms prepared, "
+        f"{measured['sql_planned_ms']:.2f} ms planned each time (target ≤ 1 ms); queries per page: {measured['queries']}"
+    )
+    print(
+        f"web CPU per page: {measured['cpu_uncached_ms']:.2f} ms uncached, {measured['cpu_304_ms']:.2f} ms for a 304 "
+        f"(target ≤ 3 ms); the bare view {measured['cpu_baseline_ms']:.2f} ms (test client and middleware, "
+        f"counted in all three); django-filter, once per query and key: {measured['filter_ms']:.2f} ms"
+    )
+    print("\nEXPLAIN (ANALYZE, BUFFERS) of the page's statement:\n\n```")
+    print(measured["plan"])
+    print("```")
+    return {**summary, "uncached_ratio": uncached, "conditional_ratio": conditional, **measured}
 
 
 if __name__ == "__main__":

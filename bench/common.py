@@ -144,3 +144,21 @@ def timed(fn, *, repeat: int = 5, warmup: int = 1) -> tuple[float, object]:
 
 def header(title: str) -> None:
     print(f"\n## {title}\n", flush=True)
+
+
+def pick_commune(*, status: str = "in_progress", due_after: str = "2026-03-01", rows: int = 50) -> str:
+    """The code of a commune-level unit of the bench database with at least `rows` assignments of
+    `status` due on or after `due_after` (the first by code): the benchmarks' unit key, read from
+    the data rather than assumed (generate_scale_data decides the units)."""
+    import psycopg
+
+    with psycopg.connect(DATABASE_URL) as conn:
+        found = conn.execute(
+            "SELECT u.code FROM tasks_app_unit u JOIN tasks_app_assignment a ON a.unit_id = u.id "
+            "WHERE u.kind IN ('ward', 'commune', 'special_zone') AND a.status = %s AND a.deadline >= %s "
+            "GROUP BY u.code HAVING count(*) >= %s ORDER BY u.code LIMIT 1",
+            [status, due_after, rows],
+        ).fetchone()
+    if found is None:
+        raise SystemExit(f"no commune with {rows} assignments {status} due after {due_after} in {DATABASE_URL}")
+    return found[0]

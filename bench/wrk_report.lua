@@ -1,8 +1,12 @@
--- wrk script: extra headers from the environment, and a JSON summary with p50/p95/p99 at the end.
+-- wrk script: extra headers from the environment (Authorization, If-None-Match), and a JSON summary with p50/p95/p99 at the end.
 local auth = os.getenv("BENCH_AUTHORIZATION")
 wrk.headers["X-Forwarded-Proto"] = "https"
 if auth and auth ~= "" then
   wrk.headers["Authorization"] = auth
+end
+local etag = os.getenv("BENCH_IF_NONE_MATCH")
+if etag and etag ~= "" then
+  wrk.headers["If-None-Match"] = etag
 end
 
 done = function(summary, latency, requests)

@@ -206,3 +206,20 @@ def test_sqlite_triggers_bump_the_stamps():
     db.execute("INSERT INTO tasks_app_task VALUES (1, 'y')")
     db.execute("UPDATE tasks_app_task SET title = 'x'")
     assert stamps()["meta"] == 2 and stamps()["all"] == 5
+
+
+def test_a_repeated_query_reuses_its_compiled_statement_and_reads_fresh_rows(key_a, assignment_a):
+    """The page's statement is compiled once per key scope, query and day (views.LIST_STATEMENTS),
+    prepared on the connection (`$n` parameters), and its rows are read anew every time."""
+    from tasks_app.api.views import LIST_STATEMENTS
+
+    client = key_a.client()
+    url = LIST + "?status=issued&page_size=7"
+    first = client.get(url).json()
+    assert any(key[1] == "status=issued&page_size=7" for key in LIST_STATEMENTS.entries)
+    Assignment.objects.filter(pk=assignment_a.pk).update(progress=33)
+    with CaptureQueriesContext(connection) as queries:
+        second = client.get(url).json()
+    page = [q["sql"] for q in queries.captured_queries if "list_total" in q["sql"]]
+    assert len(page) == 1 and "$1" in page[0]
+    assert row(second, assignment_a.pk)["progress"] == 33 and first["count"] == second["count"] == 1

@@ -64,15 +64,15 @@ class ApiPagination(PageNumberPagination):
                 parameter["schema"] = {"type": "integer", "minimum": 1}
         return parameters
 
-    def paginate_rows(self, queryset, columns, request, view=None) -> list:
-        """One page of `queryset` as named rows of `columns` in ONE statement: the page's rows carry
+    def page_query(self, queryset, columns, request):
+        """The page of `queryset` as named rows of `columns`, ONE statement: the page's rows carry
         the total as an uncorrelated scalar subquery (`SELECT count(1)` over the same filters, none
-        of the page's joins or ordering), which PostgreSQL runs once. The same answers as
-        `paginate_queryset`: page 1 may be empty, a page past the last one is 404."""
-        self.request = request
+        of the page's joins or ordering), which PostgreSQL runs once. Returns (queryset, page
+        number, page size), or None for `page=last` (which needs the count first). Answers as
+        `paginate_queryset` does: an invalid page number is 404."""
         raw = request.query_params.get(self.page_query_param) or "1"
-        if raw in self.last_page_strings:  # `page=last` needs the count first: the two-statement path
-            return list(self.paginate_queryset(queryset.values_list(*columns, named=True), request, view) or [])
+        if raw in self.last_page_strings:
+            return None
         try:
             number = int(raw)
         except ValueError:
@@ -84,16 +84,28 @@ class ApiPagination(PageNumberPagination):
         size = self.get_page_size(request) or self.page_size
         counted = queryset.values(n=Func(Value(1), function="count", output_field=IntegerField())).order_by()
         paged = queryset.annotate(list_total=Subquery(counted)).values_list(*columns, "list_total", named=True)
-        rows = list(paged[(number - 1) * size : number * size])
+        return paged[(number - 1) * size : number * size], number, size
+
+    def take(self, rows: list, number: int, size: int, request) -> list:
+        """The page's rows read: a page past the last one is 404 (page 1 may be empty)."""
+        self.request = request
         if not rows and number > 1:
             raise NotFound(
-                self.invalid_page_message.format(page_number=raw, message=_("That page contains no results"))
+                self.invalid_page_message.format(page_number=number, message=_("That page contains no results"))
             )
         self.count = rows[0].list_total if rows else 0
         self.number = number
         self.size = size
         self.page = None  # get_paginated_response below reads the fields above
         return rows
+
+    def paginate_rows(self, queryset, columns, request, view=None) -> list:
+        """One page of `queryset` as named rows of `columns`, in one statement (`page_query`)."""
+        found = self.page_query(queryset, columns, request)
+        if found is None:  # `page=last`: the two-statement path
+            return list(self.paginate_queryset(queryset.values_list(*columns, named=True), request, view) or [])
+        paged, number, size = found
+        return self.take(list(paged), number, size, request)
 
     def get_paginated_response(self, data):
         if self.page is not None:

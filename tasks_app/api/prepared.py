@@ -53,3 +53,55 @@ def prepared(alias: str) -> Iterator[None]:
         yield
     finally:
         del connection.create_cursor
+
+
+class Statement:
+    """A compiled `values_list(named=True)` query: its SQL, parameters and row class, run again
+    without building, filtering or compiling the queryset (the rows are read anew each time)."""
+
+    def __init__(self, queryset) -> None:
+        from django.core.exceptions import EmptyResultSet
+        from django.db.models.utils import create_namedtuple_class
+
+        self.alias = queryset.db
+        self.row = create_namedtuple_class(*queryset._fields)
+        self.compiler = queryset.query.get_compiler(using=self.alias)
+        try:
+            self.sql, self.params = self.compiler.as_sql()
+        except EmptyResultSet:
+            self.sql, self.params = "", ()
+        # What Django converts after reading (the count's int()), applied as Django applies it.
+        self.converters = (
+            self.compiler.get_converters([column[0] for column in self.compiler.select]) if self.sql else {}
+        )
+
+    def rows(self) -> list:
+        if not self.sql:
+            return []
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(self.sql, self.params)
+            rows = cursor.fetchall()
+        if self.converters:
+            rows = self.compiler.apply_converters(rows, self.converters)
+        new = tuple.__new__
+        return [new(self.row, values) for values in rows]
+
+
+class StatementCache:
+    """Compiled statements of one process by the request's inputs (who asks, the query string,
+    the local date): a repeated request pays django-filter's form and the ORM's compilation once.
+    Bounded: emptied when it holds `size` statements."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self.entries: dict[Any, Any] = {}
+
+    def get(self, key: Any) -> Any:
+        return None if key is None else self.entries.get(key)
+
+    def put(self, key: Any, value: Any) -> None:
+        if key is None:
+            return
+        if len(self.entries) >= self.size:
+            self.entries.clear()
+        self.entries[key] = value

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import cast
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, router, transaction
 from django.db.models import Prefetch
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -30,7 +31,7 @@ from tasks_app.api.filters import (
 from tasks_app.api.models import WebhookEndpoint
 from tasks_app.api.pagination import ApiPagination, AssignmentSyncPagination, settled_until
 from tasks_app.api.permissions import HasApiKey, IsAuthenticatedOrApiKey, has_api_key
-from tasks_app.api.prepared import prepared
+from tasks_app.api.prepared import Statement, StatementCache, prepared
 from tasks_app.inputs import DepthLimitedJSONParser, is_id
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, InspectionPhoto, Plan, ProgressReport, Task, Unit
 from tasks_app.scope import actor_scope, in_province_filter, request_actor
@@ -70,6 +71,8 @@ IF_NONE_MATCH = OpenApiParameter(
 WRITE_PARSERS = [DepthLimitedJSONParser, MultiPartParser, FormParser]
 # A list page's ETag is per caller: clients revalidate every time, shared caches keep nothing.
 LIST_CACHE_CONTROL = "private, no-cache"
+# The assignment list's compiled statements, per process (AssignmentViewSet.list).
+LIST_STATEMENTS = StatementCache()
 
 
 def etag(assignment) -> str:
@@ -195,23 +198,40 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
     def list(self, request, *args, **kwargs):
-        queryset = self.get_queryset()
-        with prepared(queryset.db):  # planned once per connection (prepared.py)
+        alias = router.db_for_read(Assignment) or DEFAULT_DB_ALIAS
+        paginator = cast(ApiPagination, self.paginator)
+        with prepared(alias):  # each statement planned once per connection (prepared.py)
             # The ETag first, from the change stamps of the caller's scope (one small query): an
             # unchanged page is answered 304 before anything is filtered or read (stamps.py says
             # why it is never stale).
-            user_id = None if has_api_key(request) else request.user.pk
-            scopes, identity = stamps.scopes_of(actor_scope(request_actor(request)), user_id)
-            tag = stamps.list_etag(request, scopes, stamps.read(scopes, queryset.db), identity)
+            key = has_api_key(request)
+            scopes, identity = stamps.scopes_of(actor_scope(request_actor(request)), None if key else request.user.pk)
+            tag = stamps.list_etag(request, scopes, stamps.read(scopes, alias), identity)
             headers = {"ETag": tag, "Cache-Control": LIST_CACHE_CONTROL}
             if stamps.if_none_match(request, tag):
                 return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
-            # Plain rows instead of model instances and nested serializers: the same JSON, a
-            # fraction of the CPU (tests/test_api_perf.py compares it with AssignmentSerializer's);
-            # the page and its count in one statement (pagination.ApiPagination.paginate_rows).
-            queryset = self.filter_queryset(queryset)
-            paginator = cast(ApiPagination, self.paginator)
-            rows = paginator.paginate_rows(queryset, s.ASSIGNMENT_LIST_COLUMNS, request, self)
+            # The page and its count in one statement (ApiPagination.page_query), compiled once per
+            # process for the same key scope, query and day: django-filter's form and the ORM's
+            # compilation are paid by the first such request only. The rows are read every time.
+            # (Keys only: a key's scope is its identity; a user's depends on their official.)
+            cache_key = (identity, request.META.get("QUERY_STRING", ""), timezone.localdate()) if key else None
+            found = LIST_STATEMENTS.get(cache_key)
+            if found is None:
+                query = paginator.page_query(
+                    self.filter_queryset(self.get_queryset()), s.ASSIGNMENT_LIST_COLUMNS, request
+                )
+                if query is None:  # `page=last`: counted first, then read
+                    rows = paginator.paginate_rows(
+                        self.filter_queryset(self.get_queryset()), s.ASSIGNMENT_LIST_COLUMNS, request, self
+                    )
+                else:
+                    found = (Statement(query[0]), query[1], query[2])
+                    LIST_STATEMENTS.put(cache_key, found)
+            if found is not None:
+                statement, number, size = found
+                rows = paginator.take(statement.rows(), number, size, request)
+        # Plain rows instead of model instances and nested serializers: the same JSON, a fraction
+        # of the CPU (tests/test_api_perf.py compares it with AssignmentSerializer's).
         response = self.get_paginated_response(s.assignment_list_data(rows))
         for name, value in headers.items():
             response[name] = value
