@@ -69,6 +69,8 @@ MIDDLEWARE = [
     # Before sessions and views: malformed paths and query values never reach a query.
     "tasks_app.web.middleware.refuse_malformed_input",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # An unchanged API assignment list for a key verified moments ago: 304 here, before the rest.
+    "tasks_app.api.conditional.answer_unchanged_lists",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

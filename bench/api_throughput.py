@@ -100,7 +100,9 @@ def load(args, key: str) -> dict:
         again = http.get(base + LIST, headers={"Authorization": bearer, "If-None-Match": etag}, timeout=30)
         assert again.status_code == 304, again.status_code
         rows = len(response.json()["results"])
-        assert http.get(base + BASELINE, timeout=30).content == response.content, "the baseline must return the same bytes"
+        assert http.get(base + BASELINE, timeout=30).content == response.content, (
+            "the baseline must return the same bytes"
+        )
         print(f"payload: {rows} assignments, {len(response.content)} bytes; ETag {etag}; gunicorn workers: {workers}")
         loads = {
             "api, uncached": dict(url=base + LIST, authorization=bearer),

@@ -223,3 +223,25 @@ def test_a_repeated_query_reuses_its_compiled_statement_and_reads_fresh_rows(key
     page = [q["sql"] for q in queries.captured_queries if "list_total" in q["sql"]]
     assert len(page) == 1 and "$1" in page[0]
     assert row(second, assignment_a.pk)["progress"] == 33 and first["count"] == second["count"] == 1
+
+
+def test_the_early_304_answers_as_the_view_and_counts_the_budget(key_a, assignment_a, settings):
+    """conditional.answer_unchanged_lists: same ETag and headers as the view's 304, the key's budget
+    counted once, a revoked key refused (not answered 304), a stale ETag sent on to the view."""
+    from tasks_app.api import authentication
+
+    reader = Reader(key_a)
+    with CaptureQueriesContext(connection) as queries:
+        response = reader.client.get(LIST, HTTP_IF_NONE_MATCH=reader.etag)
+    assert response.status_code == 304 and response["ETag"] == reader.etag
+    assert response["Cache-Control"] == "private, no-cache"
+    assert [q["sql"] for q in queries.captured_queries if "tasks_api_changestamp" not in q["sql"]] == []
+    # the budget: 3 per minute; this key has used 2 (the Reader's GET, the 304 above)
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api": "3/min"}}
+    assert reader.client.get(LIST, HTTP_IF_NONE_MATCH=reader.etag).status_code == 304
+    assert reader.client.get(LIST, HTTP_IF_NONE_MATCH=reader.etag).status_code == 429
+    # revoked: forgotten by this worker at once, so the request goes to DRF, which refuses it
+    key_a.obj.revoked = True
+    key_a.obj.save()
+    assert authentication.remembered_key(f"Bearer {key_a.raw}") is None
+    assert reader.client.get(LIST, HTTP_IF_NONE_MATCH=reader.etag).status_code == 401

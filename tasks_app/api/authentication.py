@@ -65,6 +65,25 @@ def verified_key(key: str) -> ApiKey:
     return api_key
 
 
+def remembered_key(header: str) -> ApiKey | None:
+    """The key an `Authorization: Bearer` header carries when this worker verified it within its
+    bound (no query, no SHA-512: one dictionary look-up); None otherwise."""
+    scheme, _sep, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key:
+        return None
+    found = _verified.get(hashlib.sha256(key.strip().encode()).digest())
+    return found[0] if found is not None and found[1] <= time.time() < found[2] else None
+
+
+def is_remembered(header: str) -> bool:
+    return remembered_key(header) is not None
+
+
+def recently_used(api_key: ApiKey) -> bool:
+    """Whether the key's `last_used_at` is recent enough not to be written on this use."""
+    return api_key.last_used_at is not None and timezone.now() - api_key.last_used_at <= LAST_USED_RESOLUTION
+
+
 @receiver(post_save, sender=ApiKey, dispatch_uid="api_forget_changed_key")
 @receiver(post_delete, sender=ApiKey, dispatch_uid="api_forget_deleted_key")
 def forget_key(sender, instance, **kwargs):

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections, router
 from django.db.models import Func, IntegerField, Q, Subquery, Value
+from django.utils.translation import gettext as django_gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import BasePagination, PageNumberPagination
@@ -45,7 +46,10 @@ def settled_until() -> dt.datetime:
 
 
 class ApiPagination(PageNumberPagination):
-    """`?page=N&page_size=M`: 50 per page by default, at most 100 (documented in the schema)."""
+    """`?page=N&page_size=M`: 50 per page by default, at most 100 (documented in the schema).
+
+    The 404 messages are Django's paginator's, translated by Django's own catalogue (called
+    through `django_gettext` so that our catalogues do not copy them), as DRF shows them."""
 
     page_size = 50
     page_size_query_param = "page_size"
@@ -79,7 +83,9 @@ class ApiPagination(PageNumberPagination):
             number = 0
         if number < 1:
             raise NotFound(
-                self.invalid_page_message.format(page_number=raw, message=_("That page number is not valid"))
+                self.invalid_page_message.format(
+                    page_number=raw, message=django_gettext("That page number is not valid")
+                )
             )
         size = self.get_page_size(request) or self.page_size
         counted = queryset.values(n=Func(Value(1), function="count", output_field=IntegerField())).order_by()
@@ -91,7 +97,9 @@ class ApiPagination(PageNumberPagination):
         self.request = request
         if not rows and number > 1:
             raise NotFound(
-                self.invalid_page_message.format(page_number=number, message=_("That page contains no results"))
+                self.invalid_page_message.format(
+                    page_number=number, message=django_gettext("That page contains no results")
+                )
             )
         self.count = rows[0].list_total if rows else 0
         self.number = number

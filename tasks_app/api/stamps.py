@@ -20,7 +20,7 @@ Why a 304 is never stale: the stamp is read before the page is computed, so the 
 is at least as new as its ETag says. A commit that changes anything the page shows bumps a counter
 the ETag covers, and the new value is visible no later than the change (same commit). So if the
 counters still equal the client's, nothing its page shows has changed since. The ETag also covers
-the scope, the query string, the local date (timeliness moves with it) and the language.
+the scope, the query string, and the local date (timeliness moves with it).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 
 from django.db import connections
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from tasks_app.scope import ActorScope
 
@@ -61,7 +61,8 @@ def read(scopes: tuple[str, ...], alias: str) -> tuple[int, ...]:
 
 
 def list_etag(request, scopes: tuple[str, ...], counters: tuple[int, ...], identity: str) -> str:
-    """A strong ETag for one list page: the counters, whose view it is, the query, the day, the language."""
+    """A strong ETag for one list page: the counters, whose view it is, the query, the day. (Not the
+    language: the list's rows carry codes, never translated text.)"""
     text = "|".join(
         [
             identity,
@@ -69,7 +70,6 @@ def list_etag(request, scopes: tuple[str, ...], counters: tuple[int, ...], ident
             request.path,
             request.META.get("QUERY_STRING", ""),
             timezone.localdate().isoformat(),
-            translation.get_language() or "",
         ]
     )
     return '"' + hashlib.blake2b(text.encode(), digest_size=12).hexdigest() + '"'

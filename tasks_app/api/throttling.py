@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from tasks_app.api.authentication import is_remembered
 from tasks_app.api.permissions import has_api_key
 
 
@@ -109,7 +110,9 @@ def throttle_unauthenticated(get_response):
         address = get_client_ip_address(request) or "unknown"
         key, window_end = _window_key(address, duration, now)
         signed_in = getattr(request, "user", None) is not None and request.user.is_authenticated
-        if not signed_in and (cache.get(key) or 0) >= limit:
+        # A key this worker verified moments ago proves an identity: no look-up of the address's count.
+        proven = signed_in or is_remembered(request.META.get("HTTP_AUTHORIZATION", ""))
+        if not proven and (cache.get(key) or 0) >= limit:
             retry_after = max(1, math.ceil(window_end - now))
             response = JsonResponse(
                 {"detail": _("Quá nhiều yêu cầu không xác thực; hãy thử lại sau %(s)s giây.") % {"s": retry_after}},

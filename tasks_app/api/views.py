@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from tasks_app import actions, evidence, inspections
 from tasks_app.api import serializers as s
 from tasks_app.api import stamps
+from tasks_app.api.conditional import LIST_CACHE_CONTROL
 from tasks_app.api.filters import (
     AssignmentFilter,
     AssignmentSyncFilter,
@@ -69,8 +70,6 @@ IF_NONE_MATCH = OpenApiParameter(
     description="The ETag of a page read before: 304 with no body if nothing it shows has changed since.",
 )
 WRITE_PARSERS = [DepthLimitedJSONParser, MultiPartParser, FormParser]
-# A list page's ETag is per caller: clients revalidate every time, shared caches keep nothing.
-LIST_CACHE_CONTROL = "private, no-cache"
 # The assignment list's compiled statements, per process (AssignmentViewSet.list).
 LIST_STATEMENTS = StatementCache()
 
