@@ -220,8 +220,9 @@ def test_a_repeated_query_reuses_its_compiled_statement_and_reads_fresh_rows(key
     Assignment.objects.filter(pk=assignment_a.pk).update(progress=33)
     with CaptureQueriesContext(connection) as queries:
         second = client.get(url).json()
-    page = [q["sql"] for q in queries.captured_queries if "list_total" in q["sql"]]
-    assert len(page) == 1 and "$1" in page[0]
+    # One statement: the page, its count and the stamps of its ETag, prepared (`$n` parameters).
+    (page,) = [q["sql"] for q in queries.captured_queries]
+    assert "list_total" in page and "tasks_api_changestamp" in page and "$1" in page
     assert row(second, assignment_a.pk)["progress"] == 33 and first["count"] == second["count"] == 1
 
 
@@ -245,3 +246,10 @@ def test_the_early_304_answers_as_the_view_and_counts_the_budget(key_a, assignme
     key_a.obj.save()
     assert authentication.remembered_key(f"Bearer {key_a.raw}") is None
     assert reader.client.get(LIST, HTTP_IF_NONE_MATCH=reader.etag).status_code == 401
+
+
+def test_an_empty_page_read_without_if_none_match_has_no_etag(key_b, commune_a, assignment_a):
+    """Its stamps could only be read after it, which could make an older page look current."""
+    response = key_b.client().get(LIST)
+    assert response.status_code == 200 and response.json()["results"] == []
+    assert "ETag" not in response

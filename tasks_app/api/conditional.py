@@ -32,7 +32,7 @@ def list_etag_for_key(request, api_key) -> str:
     alias = router.db_for_read(Assignment) or DEFAULT_DB_ALIAS
     scopes, identity = stamps.scopes_of(actor_scope(api_key), None)
     with prepared(alias):
-        return stamps.list_etag(request, scopes, stamps.read(scopes, alias), identity)
+        return stamps.list_etag(request, stamps.read(scopes, alias), identity)
 
 
 def answer_unchanged_lists(get_response):

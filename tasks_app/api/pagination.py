@@ -68,12 +68,12 @@ class ApiPagination(PageNumberPagination):
                 parameter["schema"] = {"type": "integer", "minimum": 1}
         return parameters
 
-    def page_query(self, queryset, columns, request):
+    def page_query(self, queryset, columns, request, **extra):
         """The page of `queryset` as named rows of `columns`, ONE statement: the page's rows carry
         the total as an uncorrelated scalar subquery (`SELECT count(1)` over the same filters, none
         of the page's joins or ordering), which PostgreSQL runs once. Returns (queryset, page
         number, page size), or None for `page=last` (which needs the count first). Answers as
-        `paginate_queryset` does: an invalid page number is 404."""
+        `paginate_queryset` does: an invalid page number is 404. `extra`: more columns (expressions)."""
         raw = request.query_params.get(self.page_query_param) or "1"
         if raw in self.last_page_strings:
             return None
@@ -89,7 +89,9 @@ class ApiPagination(PageNumberPagination):
             )
         size = self.get_page_size(request) or self.page_size
         counted = queryset.values(n=Func(Value(1), function="count", output_field=IntegerField())).order_by()
-        paged = queryset.annotate(list_total=Subquery(counted)).values_list(*columns, "list_total", named=True)
+        paged = queryset.annotate(list_total=Subquery(counted), **extra).values_list(
+            *columns, "list_total", *extra, named=True
+        )
         return paged[(number - 1) * size : number * size], number, size
 
     def take(self, rows: list, number: int, size: int, request) -> list:

@@ -200,26 +200,32 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
         alias = router.db_for_read(Assignment) or DEFAULT_DB_ALIAS
         paginator = cast(ApiPagination, self.paginator)
         with prepared(alias):  # each statement planned once per connection (prepared.py)
-            # The ETag first, from the change stamps of the caller's scope (one small query): an
-            # unchanged page is answered 304 before anything is filtered or read (stamps.py says
-            # why it is never stale).
             key = has_api_key(request)
             scopes, identity = stamps.scopes_of(actor_scope(request_actor(request)), None if key else request.user.pk)
-            tag = stamps.list_etag(request, scopes, stamps.read(scopes, alias), identity)
-            headers = {"ETag": tag, "Cache-Control": LIST_CACHE_CONTROL}
-            if stamps.if_none_match(request, tag):
-                return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
-            # The page and its count in one statement (ApiPagination.page_query), compiled once per
-            # process for the same key scope, query and day: django-filter's form and the ORM's
-            # compilation are paid by the first such request only. The rows are read every time.
-            # (Keys only: a key's scope is its identity; a user's depends on their official.)
+            tag = None
+            if "HTTP_IF_NONE_MATCH" in request.META:
+                # The ETag first, from the change stamps of the caller's scope (one small query): an
+                # unchanged page is answered 304 before anything is filtered or read (stamps.py
+                # says why it is never stale). A key's is mostly answered earlier (conditional.py).
+                tag = stamps.list_etag(request, stamps.read(scopes, alias), identity)
+                if stamps.if_none_match(request, tag):
+                    headers = {"ETag": tag, "Cache-Control": LIST_CACHE_CONTROL}
+                    return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+            # The page, its count and its stamps in one statement (ApiPagination.page_query),
+            # compiled once per process for the same key scope, query and day: django-filter's form
+            # and the ORM's compilation are paid by the first such request only; the rows are read
+            # every time. (Keys only: a key's scope is its identity; a user's depends on their official.)
             cache_key = (identity, request.META.get("QUERY_STRING", ""), timezone.localdate()) if key else None
             found = LIST_STATEMENTS.get(cache_key)
             if found is None:
                 query = paginator.page_query(
-                    self.filter_queryset(self.get_queryset()), s.ASSIGNMENT_LIST_COLUMNS, request
+                    self.filter_queryset(self.get_queryset()),
+                    s.ASSIGNMENT_LIST_COLUMNS,
+                    request,
+                    list_stamps=stamps.in_statement(scopes),
                 )
-                if query is None:  # `page=last`: counted first, then read
+                if query is None:  # `page=last`: counted first, then read; the stamps before both
+                    tag = tag or stamps.list_etag(request, stamps.read(scopes, alias), identity)
                     rows = paginator.paginate_rows(
                         self.filter_queryset(self.get_queryset()), s.ASSIGNMENT_LIST_COLUMNS, request, self
                     )
@@ -229,6 +235,13 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
             if found is not None:
                 statement, number, size = found
                 rows = paginator.take(statement.rows(), number, size, request)
+            if rows and hasattr(rows[0], "list_stamps"):  # the stamps the page was read with
+                tag = stamps.list_etag(request, rows[0].list_stamps, identity)
+        # An empty page carries no stamps: its ETag only if they were read before it (never after:
+        # a write committed in between would make an older page look current).
+        headers = (
+            {"Cache-Control": LIST_CACHE_CONTROL} if tag is None else {"ETag": tag, "Cache-Control": LIST_CACHE_CONTROL}
+        )
         # Plain rows instead of model instances and nested serializers: the same JSON, a fraction
         # of the CPU (tests/test_api_perf.py compares it with AssignmentSerializer's).
         response = self.get_paginated_response(s.assignment_list_data(rows))
