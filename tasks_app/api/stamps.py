@@ -50,26 +50,34 @@ def scopes_of(scope: ActorScope, user_id: int | None) -> tuple[tuple[str, ...], 
     return (ALL,), "nation" if scope.sees_all else "none"
 
 
-def _stamps_sql(scopes: tuple[str, ...]) -> str:
+def _stamps_sql(scopes: tuple[str, ...], vendor: str) -> str:
     # The counters as one text, e.g. `meta=3,u5=12` (a scope never bumped is absent, as 0 would be).
-    return (
-        "SELECT coalesce(string_agg(scope || '=' || n, ',' ORDER BY scope), '') FROM tasks_api_changestamp "  # noqa: S608
-        f"WHERE scope IN ({', '.join(['%s'] * len(scopes))})"
+    placeholders = ", ".join(["%s"] * len(scopes))
+    if vendor == "postgresql":
+        return (
+            "SELECT coalesce(string_agg(scope || '=' || n, ',' ORDER BY scope), '') "  # noqa: S608
+            f"FROM tasks_api_changestamp WHERE scope IN ({placeholders})"
+        )
+    return (  # SQLite before 3.44 has no string_agg and no ORDER BY in an aggregate
+        "SELECT coalesce(group_concat(stamp, ','), '') FROM (SELECT scope || '=' || n AS stamp "  # noqa: S608
+        f"FROM tasks_api_changestamp WHERE scope IN ({placeholders}) ORDER BY scope)"
     )
 
 
 def read(scopes: tuple[str, ...], alias: str) -> str:
     """The counters of the scopes, in one indexed query, from the database the list's rows are
     read from (`alias`)."""
-    with connections[alias].cursor() as cursor:
-        cursor.execute(_stamps_sql(scopes), list(scopes))
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(_stamps_sql(scopes, connection.vendor), list(scopes))
         return cursor.fetchone()[0]
 
 
-def in_statement(scopes: tuple[str, ...]) -> RawSQL:
+def in_statement(scopes: tuple[str, ...], alias: str) -> RawSQL:
     """The same counters as a column of the page's own statement: read in the page's snapshot, so
     the ETag is exactly the page's, and no round trip of its own."""
-    return RawSQL(f"({_stamps_sql(scopes)})", list(scopes), output_field=TextField())  # noqa: S611 (fixed SQL, values as parameters)
+    sql = _stamps_sql(scopes, connections[alias].vendor)
+    return RawSQL(f"({sql})", list(scopes), output_field=TextField())  # noqa: S611 (fixed SQL, values as parameters)
 
 
 def list_etag(request, counters: str, identity: str) -> str:

@@ -222,7 +222,7 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
                     self.filter_queryset(self.get_queryset()),
                     s.ASSIGNMENT_LIST_COLUMNS,
                     request,
-                    list_stamps=stamps.in_statement(scopes),
+                    list_stamps=stamps.in_statement(scopes, alias),
                 )
                 if query is None:  # `page=last`: counted first, then read; the stamps before both
                     tag = tag or stamps.list_etag(request, stamps.read(scopes, alias), identity)
