@@ -209,7 +209,9 @@ def _history_rows(assignment):
     tracked = {"status", "progress", "deadline", "role", "deliverable"}
     records = list(assignment.history.select_related("history_user").order_by("-history_date", "-history_id")[:40])
     rows = []
-    for newer, older in zip(records, [*records[1:], None], strict=True):
+    # An assignment created in bulk (an import, a fan-out) may have no history yet: no rows, no 500.
+    older_ones = [*records[1:], None] if records else []
+    for newer, older in zip(records, older_ones, strict=True):
         changes = []
         if older is not None:
             delta = newer.diff_against(older, included_fields=sorted(tracked))

@@ -23,11 +23,28 @@ function syncMenu() {
 }
 document.addEventListener("DOMContentLoaded", syncMenu);
 wide.addEventListener("change", syncMenu);
-// A refused form: move focus (and the view) to the error summary at the top of the page, whose
-// links lead to each field in error.
+// A refused form, on every page (templates/web/_error_summary.html, put at the top of the main
+// content by base.html): bring the error summary to the top of the view and move focus to it;
+// each of its links moves focus to its field.
 document.addEventListener("DOMContentLoaded", function () {
   var summary = document.querySelector("[data-error-summary]");
-  if (summary) {
-    summary.focus();
+  if (!summary) {
+    return;
   }
+  summary.scrollIntoView({ block: "start" });
+  summary.focus({ preventScroll: true });
+  summary.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[href^='#']");
+    var field = link && document.getElementById(link.getAttribute("href").slice(1));
+    if (!field) {
+      return;
+    }
+    event.preventDefault();
+    var group = field.closest("div, p, fieldset") || field;
+    group.scrollIntoView({ block: "start" });
+    field.focus({ preventScroll: true });
+    if (window.history && window.history.replaceState) {
+      window.history.replaceState(null, "", link.getAttribute("href"));
+    }
+  });
 });
