@@ -52,9 +52,9 @@ from tasks_app.web.forms import (
     TaskUnitsFilterForm,
 )
 
-PAGE_SIZE = 50
+PAGE_SIZE = 20
 # The task page's units, a page at a time: 115 stacked rows are 25,000 px on a phone.
-TASK_UNITS_PER_PAGE = 30
+TASK_UNITS_PER_PAGE = 20
 
 # Most urgent first: overdue, then open work by deadline, then awaiting acceptance, then done.
 URGENCY = Case(

@@ -15,10 +15,16 @@ document.addEventListener("submit", function (event) {
 });
 // On a wide screen the menu starts open (its "Menu" button is then hidden by the CSS).
 var wide = window.matchMedia("(min-width: 48rem)");
+// So do the tables folded on a phone only (data-open-wide: a chart above shows the same figures).
 function syncMenu() {
   var menu = document.querySelector(".nav-toggle");
   if (menu && wide.matches) {
     menu.open = true;
+  }
+  if (wide.matches) {
+    document.querySelectorAll("details[data-open-wide]").forEach(function (d) {
+      d.open = true;
+    });
   }
 }
 document.addEventListener("DOMContentLoaded", syncMenu);
