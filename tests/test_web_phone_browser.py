@@ -26,8 +26,11 @@ COMMON = [
     "/kpi/indicators/",
     "/kpi/reports/",
     "/assignments/999999999/",
+    "/accounts/password_change/",
+    "/account/two_factor/",
 ]
-CITY = ["/dashboard/", "/dashboard/?sort=rate", "/kpi/units/10507/", "/kpi/import/"]
+CITY = ["/dashboard/", "/dashboard/?sort=rate", "/dashboard/?basis=original", "/kpi/units/10507/", "/kpi/import/",
+        "/tasks/new/", "/kpi/units/?page=2"]
 # At most this tall at 390 px (it was 16,000–30,000 px): a long table is paged instead.
 HEIGHT_BUDGET = 6000
 
@@ -47,7 +50,7 @@ WIDTH_JS = """
 def city_of_work(eager_celery, commune_a, commune_b, head_a, head_b, city, group, leader, office, plan):
     units = [commune_a, commune_b, *make_communes(city, 24)]
     tasks = make_many(group, units, 6, authority=leader, code_prefix="MH-2026-01")
-    Indicator.objects.create(
+    indicator = Indicator.objects.create(
         plan=plan, number=1, name="Tốc độ tăng trưởng tổng sản phẩm trên địa bàn (GRDP)", unit_of_measure="%",
         annual_target=13, responsible_unit=commune_a,
     )  # fmt: skip
@@ -55,7 +58,7 @@ def city_of_work(eager_celery, commune_a, commune_b, head_a, head_b, city, group
     a = Assignment.objects.filter(unit=commune_a, status=Status.IN_PROGRESS).first()
     a.submit(by=head_a, note="Báo cáo", links=["https://phuong-thanh-dong.example.vn/" + "bao-cao-" * 20 + ".pdf"])
     a.return_(by=leader, reason="Thiếu phụ lục số liệu giải ngân theo từng dự án " * 8)
-    return {"task": tasks[0], "assignment": a}
+    return {"task": tasks[0], "assignment": a, "indicator": indicator}
 
 
 @pytest.fixture
@@ -82,7 +85,10 @@ def test_no_page_scrolls_sideways_at_390px(browser, live_server, city_of_work, u
     sign_in(page, live_server.url, username, password)
     problems = []
     heights: dict[str, int] = {}
-    for path in [*COMMON, f"/assignments/{a.pk}/", f"/tasks/{task.code}/", *extra]:
+    pages = [*COMMON, f"/assignments/{a.pk}/", f"/tasks/{task.code}/", f"/kpi/indicators/{city_of_work['indicator'].pk}/"]
+    if extra:
+        pages += [*extra, f"/assignments/{a.pk}/inspections/new/"]
+    for path in pages:
         response = page.goto(live_server.url + path)
         page.wait_for_load_state("load")
         assert response.status in (200, 403, 404), (path, response.status)
