@@ -81,6 +81,10 @@ def error_summary(context):
     """The one error summary of every page (base.html puts it at the top of the main content): a
     refused form's errors, each a link to its field (a form-wide error to the form's first field);
     app.js moves focus to it."""
+    request = context.get("request")
+    if request is None or request.method != "POST":
+        # A filter (GET) shows its own errors beside its fields; the summary is for a refused submission.
+        return {"error_items": []}
     items = []
     for _name, form in _refused_forms(context):
         fields = [f for f in form if not f.is_hidden]
