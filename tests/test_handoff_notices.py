@@ -238,3 +238,27 @@ def test_the_reason_and_the_decision_are_in_the_text_received_on_every_channel(
         assert "to 31/07/2026 was approved" in t and "New deadline: 31/07/2026." in t, t
         assert "Bị" not in t and "Lý do" not in t and "Thời hạn" not in t, t
     assert "New deadline: 31/07/2026." in html
+
+
+def test_a_reason_of_4000_characters_fits_a_zalo_text_and_the_email_carries_it_whole(
+    work, people, head_a, leader, policy, smtp_server, zalo_server
+):
+    """A return's reason may be 4,000 characters (NOTE_MAX_LENGTH); a Zalo text holds 2,000: the
+    Zalo line shows its start, visibly cut ("…"), with the link to the reader's list; the e-mail
+    has it all. Nothing is left unsent."""
+    from tasks_app.lifecycle import NOTE_MAX_LENGTH
+    from tasks_app.reminders.channels import ZALO_TEXT_LIMIT
+
+    a, _ = work
+    official_a = people["official_a"]
+    reason = ("Thiếu phụ lục số liệu giải ngân theo từng dự án. " * 100)[:NOTE_MAX_LENGTH]
+    with time_machine.travel(dt.datetime(2026, 6, 23, 9, 0, tzinfo=HCM), tick=True):
+        a.report_progress(by=official_a, percent=100)
+        a.submit(by=official_a, note="Báo cáo")
+        a.return_(by=leader, reason=reason)
+    [zalo] = [r["body"]["message"]["text"] for r in zalo_to(zalo_server, "z-head-a")]
+    assert len(zalo) <= ZALO_TEXT_LIMIT and "Lý do: Thiếu phụ lục" in zalo and "…" in zalo, len(zalo)
+    assert zalo.rstrip().endswith("/assignments/")  # the link to the reader's list
+    [mail] = smtp_server.to(head_a.email)
+    assert reason.strip() in " ".join(mail.get_body(("plain",)).get_content().split())
+    assert set(Delivery.objects.filter(stage__startswith=NOTICE_PREFIX).values_list("status", flat=True)) == {"sent"}
