@@ -196,7 +196,7 @@ class HolidayOverride(models.Model):
         ]
 
     def __str__(self):
-        where = self.province.name if self.province_id is not None else _("toàn quốc")
+        where = self.province.name if self.province is not None else _("toàn quốc")
         return f"{self.date:%d/%m/%Y} — {self.name} ({where})"
 
 
