@@ -436,6 +436,71 @@ def test_the_admin_keeps_a_provincial_staff_member_inside_the_wall(provinces):
         ), model
 
 
+@pytest.mark.django_db
+def test_the_admin_walls_schemes_rankings_reminder_policies_and_holidays_by_province(provinces):
+    """Scoring schemes, recorded rankings and general scores are their plan's (so their
+    province's); reminder policies and holiday overrides carry their province, or none for the
+    whole country. A province's staff see their own and the national rows, change only their own,
+    and add rows only for their own province."""
+    from django.contrib.auth.models import Permission
+
+    from tasks_app.reminders.models import HolidayOverride, ReminderPolicy
+
+    mine, theirs = provinces["01"], provinces["31"]
+    policies = {
+        "mine": ReminderPolicy.objects.create(province=mine.unit),
+        "theirs": ReminderPolicy.objects.create(province=theirs.unit),
+        "national": ReminderPolicy.objects.create(),
+    }
+    holidays = {
+        "mine": HolidayOverride.objects.create(province=mine.unit, date=dt.date(2026, 7, 9), is_working_day=False),
+        "theirs": HolidayOverride.objects.create(province=theirs.unit, date=dt.date(2026, 7, 9), is_working_day=False),
+        "national": HolidayOverride.objects.create(date=dt.date(2026, 7, 10), is_working_day=False, name="Toàn quốc"),
+    }
+    office = Official.objects.get(user__username="office-01")
+    office.user.is_staff = True
+    office.user.save()
+    office.user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label__in=["tasks_app", "kpi", "reminders"])
+    )
+    client = sign_in(APIClient(), office, verified=True)
+    objects = {
+        "kpi/scoringscheme": {"mine": mine.scheme, "theirs": theirs.scheme},
+        "kpi/kpiranking": {"mine": mine.ranking, "theirs": theirs.ranking},
+        "reminders/reminderpolicy": policies,
+        "reminders/holidayoverride": holidays,
+    }
+    for model, rows in objects.items():
+        listing = client.get(f"/admin/{model}/")
+        assert listing.status_code == 200, model
+        shown = {o.pk for o in listing.context["cl"].result_list}
+        assert rows["theirs"].pk not in shown and rows["mine"].pk in shown, model
+        theirs_page = client.get(f"/admin/{model}/{rows['theirs'].pk}/change/")
+        assert theirs_page.status_code == 302 and theirs_page["Location"] == "/admin/", model  # "does not exist"
+        assert client.get(f"/admin/{model}/{rows['mine'].pk}/change/").status_code == 200, model
+        if "national" in rows:
+            # The national row is shown, read-only: no save, no delete.
+            assert rows["national"].pk in shown, model
+            page = client.get(f"/admin/{model}/{rows['national'].pk}/change/")
+            assert page.status_code == 200 and not page.context["has_change_permission"], model
+            assert client.post(f"/admin/{model}/{rows['national'].pk}/delete/", {"post": "yes"}).status_code == 403
+    assert ReminderPolicy.objects.filter(pk=policies["national"].pk).exists()
+    # A holiday added by the office of 01 is 01's: another province or "national" is not offered.
+    form = client.get("/admin/reminders/holidayoverride/add/").context["adminform"].form
+    assert list(form.fields["province"].queryset) == [mine.unit] and form.fields["province"].required
+    response = client.post(
+        "/admin/reminders/holidayoverride/add/",
+        {"province": theirs.unit.pk, "date": "2026-08-03", "is_working_day": "", "name": "Nghỉ"},
+    )
+    assert response.status_code == 200 and not HolidayOverride.objects.filter(date=dt.date(2026, 8, 3)).exists()
+    response = client.post(
+        "/admin/reminders/holidayoverride/add/",
+        {"province": mine.unit.pk, "date": "2026-08-03", "is_working_day": "", "name": "Nghỉ"},
+    )
+    assert response.status_code == 302
+    assert HolidayOverride.objects.get(date=dt.date(2026, 8, 3)).province == mine.unit
+
+
 def _inbox_assignments(client: APIClient) -> set[int]:
     """Every assignment the /inbox/ page lists, in any of its queues."""
     queues = client.get("/inbox/").context["queues"]
