@@ -1,8 +1,8 @@
 """API list throughput through gunicorn vs a bare Django view returning the same JSON, same server;
 and, in-process, the page's SQL time and the web CPU per page.
 
-A commune's key (the first commune of the bench data with 50 matching rows, read from the
-database) lists its assignments, 50 per page with filters on. The baseline view returns the bytes
+A commune's key (the bench province's commune with the most assignments, read from the
+database by `common.bench_commune_code`) lists its assignments, 50 per page with filters on. The baseline view returns the bytes
 of that very response, precomputed. Three loads run on one gunicorn (deploy/gunicorn.conf.py,
 production settings, 2 × cores + 1 workers), by wrk on loopback in alternating rounds:
 
@@ -238,13 +238,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--in-process", type=int, default=300, help="requests per in-process measurement")
-    parser.add_argument("--commune", default="", help="a commune code (default: the first with 50 matching rows)")
+    parser.add_argument("--commune", default="", help="a commune code (default: common.bench_commune_code())")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
 
     common.header("API list: commune key, 50 per page, filters on — vs bare Django view, same gunicorn")
-    commune = args.commune or common.pick_commune()
+    commune = args.commune or common.bench_commune_code()
     print(f"commune: {commune}; page: {LIST}; load average at start: {os.getloadavg()[0]:.1f}")
     key = unit_key(commune)
     summary = load(args, key)
