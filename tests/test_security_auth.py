@@ -160,7 +160,8 @@ def test_production_serves_the_api_as_json_only_with_bounded_sessions():
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=django_settings.BASE_DIR, capture_output=True, text=True, check=True
     ).stdout.strip()
-    assert out == "['rest_framework.renderers.JSONRenderer'] 43200 15"
+    # JSON only: DRF's JSON written by orjson (tasks_app/api/renderers.py), no BrowsableAPIRenderer.
+    assert out == "['tasks_app.api.renderers.ApiJSONRenderer'] 43200 15"
 
 
 @pytest.fixture
