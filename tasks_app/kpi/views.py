@@ -69,8 +69,9 @@ def _level(request: HttpRequest) -> str:
     return level
 
 
-# A ranking is shown a page at a time: 114 communes as stacked rows are 40,000 px on a phone.
-FIGURES_PER_PAGE = 50
+# A ranking is shown a page at a time: 114 communes as stacked rows are 40,000 px on a phone; ten
+# rows keep a ranking page within about 6,000 px at 390 px (tests/test_web_phone_browser.py).
+FIGURES_PER_PAGE = 10
 
 
 def _context(request: HttpRequest, result: scoring.KpiResult, figures: list[scoring.Figure], **extra: Any) -> dict:

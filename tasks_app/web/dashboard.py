@@ -33,8 +33,10 @@ from tasks_app.status import OPEN, WORKING, Timeliness
 from tasks_app.web import charts, views
 from tasks_app.web.forms import DashboardFilterForm
 
-# The unit table: 3,321 communes at national scale, shown a page at a time.
-UNITS_PER_PAGE = 50
+# The unit table: 3,321 communes at national scale, shown a page at a time; ten rows keep the
+# dashboard within about 6,000 px on a phone (tests/test_web_phone_browser.py).
+UNITS_PER_PAGE = 10
+MOST_OVERDUE = 5
 # How long the aggregates may be served from the cache: a bound on what the version cannot see
 # (a write that bypassed every write path, e.g. SQL typed in a database console).
 CACHE_SECONDS = 300
@@ -234,11 +236,12 @@ def dashboard(request):
         for t in Timeliness
     ]
 
-    # 3. The most overdue open work, with the unit head who answers for it.
+    # 3. The most overdue open work, with the unit head who answers for it (the first five; a link
+    # under them, as the "Đang thực hiện quá hạn" count, leads to the whole list a page at a time).
     most_overdue = list(
         tracked.filter(status__in=WORKING, deadline__lt=today)
         .select_related("task", "unit__head", "responsible")
-        .order_by("deadline", "pk")[:15]
+        .order_by("deadline", "pk")[:MOST_OVERDUE]
     )
     for a in most_overdue:
         a.days_overdue = (today - a.deadline).days if a.deadline else 0
