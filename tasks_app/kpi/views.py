@@ -388,7 +388,8 @@ def meeting_export(request: HttpRequest) -> HttpResponse:
 @login_required
 @reads_from_replica
 def appendix_export(request: HttpRequest) -> HttpResponse:
-    if not _sees_all(request):
+    # A read: the province-wide, and the national monitor (which reads every province).
+    if not actor_scope(request.user).wide:
         raise PermissionDenied(_t("Chỉ lãnh đạo thành phố và Văn phòng UBND được tải phụ lục kế hoạch."))
     plan, _group, _unit, _period = _report_filters(request)
     return _download(to_bytes(plan_appendix(plan)), f"phu-luc-nhiem-vu-{plan.year}.xlsx", XLSX_CONTENT_TYPE)

@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import TruncMonth
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from tasks_app import figures, lifecycle, search
 from tasks_app.models import Assignment, Inspection, Unit
 from tasks_app.replica import reads_from_replica
-from tasks_app.scope import ActorScope, actor_scope, may_view_nation, province_units
+from tasks_app.scope import ActorScope, actor_scope, in_province, may_view_nation
 from tasks_app.status import OPEN, WORKING, Timeliness
 from tasks_app.web import charts, views
 from tasks_app.web.forms import DashboardFilterForm
@@ -73,7 +73,7 @@ def _inspections_this_month(today: dt.date, group_id, province_id, filters: dict
     """How many field inspections this month, by unit of the province, with how many required remedy."""
     rows = Inspection.objects.filter(date__gte=today.replace(day=1), date__lte=today)
     if province_id is not None:
-        rows = rows.filter(assignment__unit_id__in=province_units(province_id))
+        rows = rows.filter(in_province(province_id, "assignment__province_id"))
     if group_id:
         rows = rows.filter(assignment__task__group_id=group_id)
     if filters.get("plan"):
@@ -199,7 +199,7 @@ def dashboard(request):
         Assignment.objects.tracked(today, original_deadline=basis == "original").order_by(), filters
     )
     if province_id is not None:
-        tracked = tracked.filter(unit_id__in=province_units(province_id))
+        tracked = tracked.filter(in_province(province_id))
     if group_id:
         tracked = tracked.filter(task__group_id=group_id)
 
@@ -287,8 +287,9 @@ def national(request):
     def compute():
         tracked = Assignment.objects.tracked(today, original_deadline=False).order_by()
         return {
-            row["province"]: row
-            for row in tracked.values(province=Coalesce("unit__parent_id", "unit_id")).annotate(
+            row["province_id"]: row
+            # The assignment's province, kept by the database (scope.in_province).
+            for row in tracked.values("province_id").annotate(
                 assigned=Count("pk"),
                 on_time=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
                 late=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),
