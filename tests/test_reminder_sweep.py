@@ -40,13 +40,14 @@ def many_assignments(task, city, count):
 def overdue_events():
     seen = []
 
-    def receiver(sender, assignment, event, **kwargs):
+    def receiver(sender, assignments, event, **kwargs):
         if event == events.OVERDUE:
-            seen.append(assignment.pk)
+            seen.extend(a.pk for a in assignments)
 
-    events.assignment_event.connect(receiver)
+    # The sweep sends its OVERDUE events a batch at a time (events.send_many).
+    events.assignments_event.connect(receiver)
     yield seen
-    events.assignment_event.disconnect(receiver)
+    events.assignments_event.disconnect(receiver)
 
 
 def test_sweep_twice_creates_nothing_twice(task, city, leader, clock, overdue_events):
