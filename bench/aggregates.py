@@ -1,9 +1,11 @@
 """Leader dashboard and unit KPI at national scale vs the raw SQL GROUP BY computing the same figures.
 
 - Dashboard: the page a city leader opens (/dashboard/, rendered: totals, charts and the first 50
-  units), with its aggregates computed (the first load after a change) and from the cache, and its three
-  ORM aggregates alone (by unit, by group × timeliness, by month × timeliness), against three
-  hand-written GROUP BY statements over the same rows. The figures are checked to be equal.
+  units), cold (the cache emptied before each load, so its figures are read from the maintained
+  counts, tasks_app/counts.py) and from the cache; the figures alone from the counts (on the counts'
+  own day, and on the next day, before the nightly roll: corrected at read time); and the ORM's
+  three GROUP BYs over `tracked()` (the path without counts: SQLite, a source-document filter),
+  against three hand-written GROUP BY statements over the same rows. The figures are checked equal.
 - Unit KPI: `tasks_app.kpi.scoring.unit_kpi` for the year (every commune, scored and ranked) against
   one GROUP BY giving the same per-unit counts and kept points.
 
@@ -78,10 +80,9 @@ def dashboard(repeat: int) -> dict:
     from django.db.models.functions import TruncMonth
     from django.test import Client
 
-    from tasks_app import lifecycle
+    from tasks_app import counts, lifecycle
     from tasks_app.models import Assignment, Official
     from tasks_app.status import OPEN, Timeliness
-    from tasks_app.web import dashboard
 
     today = lifecycle.local_today()
     # The city office monitors the whole plan (leaders hold authority and must pass two-factor sign-in).
@@ -95,8 +96,8 @@ def dashboard(repeat: int) -> dict:
         return len(response.content)
 
     def page_cold():
-        # The first load after a change: the cached aggregates dropped, so they are computed.
-        cache.delete(dashboard.dashboard_cache_key(today, None))
+        # Cold: nothing cached (this benchmark's own Redis database), so the figures are read.
+        cache.clear()
         return page()
 
     def orm():
@@ -119,22 +120,46 @@ def dashboard(repeat: int) -> dict:
     def sql():
         return {name: raw(statement, {"today": today}) for name, statement in RAW_DASHBOARD.items()}
 
+    def from_counts():
+        return counts.dashboard_figures(today)
+
+    tomorrow = today + dt.timedelta(days=1)
+
+    def from_counts_next_day():
+        return counts.dashboard_figures(tomorrow)
+
     cold_s, size = common.timed(page_cold, repeat=repeat)
     page_s, _size = common.timed(page, repeat=repeat)
+    counts_s, counted = common.timed(from_counts, repeat=repeat)
+    next_s, counted_next = common.timed(from_counts_next_day, repeat=repeat)
     orm_s, (by_unit, by_group, by_month) = common.timed(orm, repeat=repeat)
     raw_s, rows = common.timed(sql, repeat=repeat)
     # The same figures, or the comparison means nothing.
     assert sorted(tuple(r.values()) for r in by_unit) == sorted(rows["unit"])
     assert sorted((r["task__group_id"], r["timeliness"], r["n"]) for r in by_group) == sorted(rows["group"])
     assert sum(r["n"] for r in by_month) == sum(r[2] for r in rows["month"])
+    assert sorted(tuple(r.values()) for r in counted["per_unit"].values()) == sorted(rows["unit"])
+    assert sorted((g, t, n) for g, c in counted["by_group"].items() for t, n in c.items()) == sorted(rows["group"])
+    assert sorted((m, t, n) for m, c in counted["by_month"].items() for t, n in c.items()) == sorted(rows["month"])
+    next_rows = raw(RAW_DASHBOARD["unit"], {"today": tomorrow})
+    assert sorted(tuple(r.values()) for r in counted_next["per_unit"].values()) == sorted(next_rows)
     return {
         "cold_s": cold_s,
         "page_s": page_s,
         "page_bytes": size,
+        "counts_s": counts_s,
+        "next_s": next_s,
         "orm_s": orm_s,
         "raw_s": raw_s,
         "units": len(by_unit),
+        "count_rows": counts_rows(),
     }
+
+
+def counts_rows() -> str:
+    from tasks_app.models import MonthCount, UnitCount
+
+    return f"{UnitCount.objects.count():,} + {MonthCount.objects.count():,} rows"
 
 
 def kpi(repeat: int) -> dict:
@@ -184,21 +209,21 @@ def main(argv=None) -> dict:
     common.header(f"Dashboard and unit KPI over {Assignment.objects.count():,} assignments vs raw SQL GROUP BY")
     d = dashboard(args.repeat)
     k = kpi(args.repeat)
-    print("| | ours (median) | raw SQL (median) | ratio | target |")
-    print("|---|---:|---:|---:|---:|")
-    print(
-        f"| dashboard aggregates (3 GROUP BY, ORM) | {d['orm_s']:.2f} s | {d['raw_s']:.2f} s | {d['orm_s'] / d['raw_s']:.2f}× | ≤ 2× |"
-    )
+    raw = d["raw_s"]
+    print("| | ours (median) | raw SQL GROUP BY (median) | ratio | target | met |")
+    print("|---|---:|---:|---:|---:|:---:|")
+
+    def line(label, ours, base, target, met):
+        print(f"| {label} | {ours:.3f} s | {base:.3f} s | {ours / base:.2f}× | {target} | {'yes' if met else 'no'} |")
+
     page = f"dashboard page, rendered ({d['units']} units in pages of 50, {d['page_bytes'] // 1024} KiB)"
-    print(
-        f"| {page}, aggregates computed | {d['cold_s']:.2f} s | {d['raw_s']:.2f} s | {d['cold_s'] / d['raw_s']:.2f}× | ≤ 2× |"
-    )
-    print(
-        f"| {page}, aggregates cached | {d['page_s']:.2f} s | {d['raw_s']:.2f} s | {d['page_s'] / d['raw_s']:.2f}× | ≤ 2× |"
-    )
-    print(
-        f"| unit KPI, year, {k['units']} communes scored and ranked | {k['orm_s']:.2f} s | {k['raw_s']:.2f} s | {k['orm_s'] / k['raw_s']:.2f}× | ≤ 2× |"
-    )
+    line(f"{page}, cold (nothing cached)", d["cold_s"], raw, "< 0.5 s", d["cold_s"] < 0.5)
+    line(f"{page}, cached", d["page_s"], raw, "—", True)
+    line(f"dashboard figures from the counts ({d['count_rows']}), the counts' day", d["counts_s"], raw, "exact", True)
+    line("dashboard figures from the counts, next day before the roll (corrected)", d["next_s"], raw, "exact", True)
+    line("dashboard figures by the ORM GROUP BY (no counts: SQLite, a document filter)", d["orm_s"], raw, "—", True)
+    kpi_ratio = k["orm_s"] / k["raw_s"]
+    line(f"unit KPI, year, {k['units']} communes scored and ranked", k["orm_s"], k["raw_s"], "≤ 1.5×", kpi_ratio <= 1.5)
     return {"dashboard": d, "kpi": k}
 
 

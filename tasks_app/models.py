@@ -800,6 +800,23 @@ class UnitCount(models.Model):
         return f"{self.unit_id}/{self.group_id}/{self.timeliness}: {self.n}"
 
 
+class UnitTotal(models.Model):
+    """Tracked assignments by unit and timeliness (both bases): `UnitCount` without the group, what
+    the dashboard reads when it is not filtered by group or plan (`tasks_app.counts`)."""
+
+    unit_id = models.BigIntegerField()
+    timeliness = models.CharField(max_length=20)
+    kpi_timeliness = models.CharField(max_length=20)
+    n = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("số liệu tổng hợp theo đơn vị (tổng)")
+        verbose_name_plural = _("số liệu tổng hợp theo đơn vị (tổng)")
+
+    def __str__(self) -> str:
+        return f"{self.unit_id}/{self.timeliness}: {self.n}"
+
+
 class MonthCount(models.Model):
     """Tracked assignments by province, task group, timeliness and deadline month (both bases), as
     signed deltas written by PostgreSQL triggers (`tasks_app.counts`)."""

@@ -256,9 +256,9 @@ def test_the_dashboard_reads_the_counts_not_the_assignments(client, office, work
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(reverse("web:dashboard"))
     assert response.status_code == 200
-    figures_sql = [q["sql"] for q in ctx.captured_queries if "tasks_app_unitcount" in q["sql"]]
+    figures_sql = [q["sql"] for q in ctx.captured_queries if "tasks_app_unittotal" in q["sql"]]
     assert len(figures_sql) == 1
-    assert not any("GROUP BY" in q["sql"] and "tasks_app_unitcount" not in q["sql"] and "tasks_app_assignment" in q["sql"]
+    assert not any("GROUP BY" in q["sql"] and "tasks_app_unittotal" not in q["sql"] and "tasks_app_assignment" in q["sql"]
                    and "inspection" not in q["sql"] for q in ctx.captured_queries)  # fmt: skip
     classes = {c["value"]: c["n"] for c in response.context["classes"]}
     assert sum(classes.values()) == 5 and classes[Timeliness.OVERDUE] == 2

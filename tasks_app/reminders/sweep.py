@@ -165,11 +165,12 @@ planned (assignment_id, stage, offset_days, deadline, recipient_id, role, channe
         ]
         return sql, params
 
-    def insert(self, day: dt.date, now: dt.datetime) -> int:
-        """Record the group's rows in the ledger; the number of rows that were not there yet."""
+    def insert_sql(self, day: dt.date, now: dt.datetime, table: str | None = None) -> tuple[str, list]:
+        """The INSERT … SELECT recording the group's rows (into `table`, the ledger by default; the
+        benchmark writes into copies of it to measure each index's cost)."""
         ctes, params = self.ctes()
         # INSERT first, its SELECT with the WITH clauses: SQLite's rowcount counts only then.
-        sql = f"""INSERT INTO {_table(Delivery)} (assignment_id, stage, offset_days, deadline, recipient_id,
+        sql = f"""INSERT INTO {table or _table(Delivery)} (assignment_id, stage, offset_days, deadline, recipient_id,
     recipient_role, channel, day, status, last_error, created_at, next_attempt_at, attempts, claim_token, provider_id,
     message_key)
 {ctes}
@@ -190,6 +191,11 @@ ON CONFLICT DO NOTHING"""  # noqa: S608
             ops.adapt_datetimefield_value(timezone.now()),
             ops.adapt_datetimefield_value(now),
         ]
+        return sql, params
+
+    def insert(self, day: dt.date, now: dt.datetime) -> int:
+        """Record the group's rows in the ledger; the number of rows that were not there yet."""
+        sql, params = self.insert_sql(day, now)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.rowcount
