@@ -92,6 +92,9 @@ def main() -> list[tuple[str, float, int]]:
     results.append(("selection only (SELECT count(*) of the planned rows)", seconds, rows))
 
     def sweep_then_checks():
+        # The steady state's own deferred checks (overdue notices) first, out of the measure.
+        execute("SET CONSTRAINTS ALL IMMEDIATE")
+        execute("SET CONSTRAINTS ALL DEFERRED")
         seconds, rows = timed_once(lambda: execute(*group().insert_sql(DAY, now)))
         # The deferred foreign-key checks queued by each row run at commit; forced here.
         checks, _ = timed_once(lambda: execute("SET CONSTRAINTS ALL IMMEDIATE"))

@@ -62,10 +62,19 @@ def measure(label: str, day: dt.date) -> dict:
     started = time.perf_counter()
     due_rows, assignments = plan_day(day, force=True).counts()
     plan_s = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        # The preparation's deferred checks (the steady state's overdue notices), out of the measure.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         result = run_sweep(day, now=common_now(day), force=True)
         sweep_s = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        # What the commit would do next (these runs roll back): the deferred foreign-key checks.
+        started = time.perf_counter()
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        checks_s = time.perf_counter() - started
     # The process's peak resident memory so far (Linux: KiB); the normal day runs first. Taken
     # before the raw baseline, which fetches every selected row into this process.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -84,6 +93,7 @@ def measure(label: str, day: dt.date) -> dict:
         "plan_s": plan_s,
         "bulk_s": bulk_s,
         "sweep_s": sweep_s,
+        "checks_s": checks_s,
         "queries": len(queries),
         "peak_mib": peak / 2**20,
         "baseline_mib": BASELINE_RSS / 2**20,
@@ -170,16 +180,17 @@ def main() -> list[dict]:
     results = [run_case("normal day", lambda: steady_state(DAY)), run_case("worst case: all due at once", worst)]
     print(
         "| case | open | crossing a stage | ledger rows | raw SQL selecting them | selection (plan_day) "
-        "| bulk insert, no index | whole sweep | sweep ÷ raw SQL | sweep ÷ bulk insert | target | met | queries | peak RSS |"
+        "| bulk insert, no index | sweep | its deferred FK checks (at commit) | sweep + checks "
+        "| ÷ raw SQL | ÷ bulk insert | target | met | queries | peak RSS |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|")
     targets = {"normal day": 1.0, "worst case: all due at once": 15.0}
     for r in results:
-        target = targets[r["case"]]
+        target, total = targets[r["case"]], r["sweep_s"] + r["checks_s"]
         print(
             f"| {r['case']} | {r['open']:,} | {r['crossing']:,} ({r['share']:.1%}) | {r['rows']:,} | {r['raw_s']:.2f} s "
-            f"| {r['plan_s']:.2f} s | {r['bulk_s']:.2f} s | {r['sweep_s']:.2f} s | {r['sweep_s'] / r['raw_s']:.1f}× "
-            f"| {r['sweep_s'] / r['bulk_s']:.2f}× | < {target:.0f} s | {'yes' if r['sweep_s'] < target else 'no'} "
+            f"| {r['plan_s']:.2f} s | {r['bulk_s']:.2f} s | {r['sweep_s']:.2f} s | {r['checks_s']:.2f} s | {total:.2f} s "
+            f"| {total / r['raw_s']:.1f}× | {total / r['bulk_s']:.2f}× | < {target:.0f} s | {'yes' if total < target else 'no'} "
             f"| {r['queries']} | {r['peak_mib']:.0f} MiB |"
         )
     normal, worst = results

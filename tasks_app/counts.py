@@ -418,21 +418,44 @@ def orm_figures(tracked, basis: str = "current") -> dict[str, Any]:
     return {"per_unit": per_unit, "by_group": dict(by_group), "by_month": dict(by_month)}
 
 
+def _differences(label: str, expected: dict, got: dict) -> list[str]:
+    return [
+        f"{label} {key}: counted {got.get(key)}, GROUP BY {expected.get(key)}"
+        for key in sorted(set(expected) | set(got), key=str)
+        if expected.get(key) != got.get(key)
+    ]
+
+
+def _marginals(cursor, table: str, key: str) -> dict:
+    cursor.execute(f"SELECT {key}, sum(n)::bigint FROM {table} GROUP BY {key} HAVING sum(n) <> 0")
+    return {row[:-1]: row[-1] for row in cursor.fetchall()}
+
+
 def reconcile(today: dt.date) -> list[str]:
-    """Differences between the counts and the ORM's full `GROUP BY`, for both bases and for each
-    province and each group; empty when they agree."""
-    from tasks_app.models import Assignment
+    """Differences between the counts and the ORM's full `GROUP BY`, for both bases, unfiltered and
+    for each plan; and between the three tables' shared marginals (by unit; by group). Empty when
+    they agree."""
+    from tasks_app.models import Assignment, Plan
 
     problems = []
+    plans = list(Plan.objects.filter(groups__isnull=False).distinct().values_list("pk", flat=True))
     for basis in ("current", "original"):
         tracked = Assignment.objects.tracked(today, original_deadline=basis == "original").order_by()
-        expected, got = orm_figures(tracked, basis), dashboard_figures(today, basis=basis)
-        for part in ("per_unit", "by_group", "by_month"):
-            if expected[part] != got[part]:
-                keys = set(expected[part]) | set(got[part])
-                for key in sorted(keys, key=str):
-                    if expected[part].get(key) != got[part].get(key):
-                        problems.append(
-                            f"{basis} {part} {key}: counted {got[part].get(key)}, GROUP BY {expected[part].get(key)}"
-                        )
+        for plan_id in [None, *plans]:
+            rows = tracked if plan_id is None else tracked.filter(task__group__plan_id=plan_id)
+            expected, got = orm_figures(rows, basis), dashboard_figures(today, basis=basis, plan_id=plan_id)
+            for part in ("per_unit", "by_group", "by_month"):
+                problems += _differences(f"{basis} plan={plan_id or 'all'} {part}", expected[part], got[part])
+    with connection.cursor() as cursor:
+        problems += _differences(
+            "by unit: unit and group counts vs unit totals",
+            _marginals(cursor, TOTALS, KEY_TOTAL),
+            _marginals(cursor, UNITS, KEY_TOTAL),
+        )
+        by_group = "group_id, timeliness, kpi_timeliness"
+        problems += _differences(
+            "by group: unit and group counts vs month counts",
+            _marginals(cursor, MONTHS, by_group),
+            _marginals(cursor, UNITS, by_group),
+        )
     return problems

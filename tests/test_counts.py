@@ -243,7 +243,7 @@ def test_reconcile_finds_a_count_that_is_off_and_fix_recounts(work):
         kpi_timeliness=Timeliness.OVERDUE,
         n=2,
     )
-    with pytest.raises(CommandError, match="2 difference"):
+    with pytest.raises(CommandError, match="difference"):
         call_command("reconcile_counts", stdout=io.StringIO())
     out = io.StringIO()
     call_command("reconcile_counts", "--fix", stdout=out)
