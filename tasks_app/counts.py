@@ -42,7 +42,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 from django.db.models import Count
 from django.db.models.functions import TruncMonth
 
@@ -365,7 +365,10 @@ GROUP BY unit_id, t HAVING sum(n) <> 0
 UNION ALL
 SELECT 'm', group_id, m, t, sum(n)::bigint FROM month_rows WHERE {" AND ".join(month_where)}
 GROUP BY group_id, m, t HAVING sum(n) <> 0"""
-    with connection.cursor() as cursor:
+    # Where the ORM would read the counts from: the replica inside `reads_from_replica` views.
+    from tasks_app.models import UnitTotal
+
+    with connections[router.db_for_read(UnitTotal)].cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     per_unit: dict[int, dict[str, int]] = {}

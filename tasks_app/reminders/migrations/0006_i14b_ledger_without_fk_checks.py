@@ -49,22 +49,34 @@ def uninstall(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reminders', '0005_i11_handoffs'),
-        ('tasks_app', '0007_i14b_counts'),
+        ("reminders", "0005_i11_handoffs"),
+        ("tasks_app", "0007_i14b_counts"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='delivery',
-            name='assignment',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='tasks_app.assignment', verbose_name='phân công'),
+            model_name="delivery",
+            name="assignment",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="reminders",
+                to="tasks_app.assignment",
+                verbose_name="phân công",
+            ),
         ),
         migrations.AlterField(
-            model_name='delivery',
-            name='recipient',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='tasks_app.official', verbose_name='người nhận'),
+            model_name="delivery",
+            name="recipient",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="reminders",
+                to="tasks_app.official",
+                verbose_name="người nhận",
+            ),
         ),
         migrations.RunPython(install, uninstall),
     ]
