@@ -440,3 +440,11 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     if not SECURE_HSTS_PRELOAD:
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# `make demo` (Procfile.demo sets DEMO=true): a local install — embedded SQLite and broker, console
+# e-mail, plain-HTTP cookies, static files through whitenoise's finders, all chosen above by DEBUG —
+# shown as its users see production: Django's own DEBUG is off, so a missing page, a refusal and a
+# crash answer the site's styled 403/404/500 pages in the reader's language, never the debug page.
+DEMO = env_bool("DEMO", False)
+if DEMO:
+    DEBUG = False

@@ -192,7 +192,7 @@ def kpi(repeat: int) -> dict:
     from tasks_app.kpi.models import Level
     from tasks_app.models import Plan
 
-    plan = Plan.objects.get(name__startswith="Kế hoạch thử tải")
+    plan = Plan.objects.get(name__startswith="Kế hoạch thử tải", province__code=common.bench_province_code())
     period = scoring.Period.parse(f"{plan.year}")
     today = dt.date.fromisoformat(common.AS_OF)
     scheme = scoring.scheme_for(plan, period)

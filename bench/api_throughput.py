@@ -71,14 +71,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--commune", default="SC-P01-C0001")
+    parser.add_argument("--commune", default=None, help="unit code (default: picked from the database)")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
 
     common.header("API throughput: commune key, 50 per page, filters on — vs bare Django view, same gunicorn")
     workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
-    key = unit_key(args.commune)
+    key = unit_key(args.commune or common.bench_commune_code())
     payload = workdir / "payload.json"
     port = loopback_stack.free_port()
     stack = loopback_stack.Stack(workdir, common.server_env(BENCH_PAYLOAD=str(payload)))

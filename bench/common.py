@@ -1,7 +1,8 @@
 """What the benchmarks share: the scale database, Django set-up, the machine's description, timing.
 
 Every benchmark runs against PostgreSQL holding the national-scale data
-(`manage.py generate_scale_data`, 1,000,000 assignments), in its own database:
+(`manage.py generate_scale_data`, 1,000,000 assignments on the real units of the 34 provinces,
+as `load_province --all` loads them), in its own database:
 BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/acc_scale) and Redis database 7
 (BENCH_REDIS_URL). `prepare()` creates, migrates and fills the database when it is missing.
 """
@@ -82,7 +83,16 @@ def prepare() -> None:
     name = parsed.path.lstrip("/")
     admin = urlunparse(parsed._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+    if exists and _holds_invented_units():
+        # Data of the generator before issue 15 (provinces SC-P01…): the benchmarks now pick real
+        # units from the database, so the benchmark database is made again.
+        print(f"{name} holds the invented provinces SC-P01…; dropping it to generate on the real units")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        exists = None
+    if not exists:
+        with psycopg.connect(admin, autocommit=True) as conn:
             print(f"creating database {name}")
             conn.execute(f'CREATE DATABASE "{name}"')
     _manage("migrate", "--noinput", "-v0")
@@ -100,6 +110,55 @@ def prepare() -> None:
         env=server_env(DJANGO_SETTINGS_MODULE="accountability.settings"),
         check=True,
     )
+
+
+def _holds_invented_units() -> bool:
+    import psycopg
+
+    with psycopg.connect(DATABASE_URL) as conn:
+        if not conn.execute("SELECT to_regclass('tasks_app_unit')").fetchone()[0]:
+            return False
+        return conn.execute("SELECT EXISTS (SELECT 1 FROM tasks_app_unit WHERE code LIKE 'SC-P%%')").fetchone()[0]
+
+
+# --- units and actors picked from the database (never hard-coded codes) ---------------------------
+
+# The province the single-unit benchmarks use when it is loaded (Hải Phòng, the first customer);
+# otherwise the province with the most assignments.
+HOME_PROVINCE = os.environ.get("BENCH_PROVINCE", "31")
+
+
+def bench_province_code() -> str:
+    """The province the per-province benchmarks measure: BENCH_PROVINCE (default 31) when it holds
+    work, else the province with the most assignments."""
+    import psycopg
+
+    with psycopg.connect(DATABASE_URL) as conn:
+        rows = conn.execute(
+            "SELECT p.code, count(a.id) FROM tasks_app_unit p "
+            "JOIN tasks_app_unit u ON u.parent_id = p.id JOIN tasks_app_assignment a ON a.unit_id = u.id "
+            "WHERE p.parent_id IS NULL GROUP BY p.code ORDER BY count(a.id) DESC, p.code"
+        ).fetchall()
+    if not rows:
+        raise SystemExit("no province holds assignments: run bench/run.py (it generates the data)")
+    codes = [code for code, _n in rows]
+    return HOME_PROVINCE if HOME_PROVINCE in codes else codes[0]
+
+
+def bench_commune_code() -> str:
+    """A commune of bench_province_code() with the most assignments (the first by code among
+    equals): the unit whose key and head the single-unit benchmarks use."""
+    import psycopg
+
+    with psycopg.connect(DATABASE_URL) as conn:
+        row = conn.execute(
+            "SELECT u.code FROM tasks_app_unit u JOIN tasks_app_unit p ON p.id = u.parent_id "
+            "JOIN tasks_app_assignment a ON a.unit_id = u.id "
+            "WHERE p.code = %s AND u.kind IN ('ward', 'commune', 'special_zone') "
+            "GROUP BY u.code ORDER BY count(a.id) DESC, u.code LIMIT 1",
+            [bench_province_code()],
+        ).fetchone()
+    return row[0]
 
 
 def machine() -> dict[str, str]:

@@ -49,7 +49,7 @@ def main(argv=None) -> dict:
     from tasks_app.web import views
 
     common.header("Queries per page at page sizes 1 and 100")
-    commune = Unit.objects.get(code="SC-P01-C0001")
+    commune = Unit.objects.get(code=common.bench_commune_code())
     _, unit_key = ApiKey.objects.create_key(name="bench: query_counts", unit=commune)
     _, portal_key = ApiKey.objects.create_key(name="bench: query_counts portal", is_portal=True)
     clients = {

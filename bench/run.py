@@ -24,7 +24,7 @@ def main() -> None:
         print(f"- {name}: {value}")
     sys.stdout.flush()
     # Each in its own process: the API benchmark starts gunicorn, the others set Django up in-process.
-    for script in ("api_throughput.py", "aggregates.py", "query_counts.py", "sweep_scale.py"):
+    for script in ("api_throughput.py", "aggregates.py", "query_counts.py", "sweep_scale.py", "scoping.py"):
         subprocess.run([sys.executable, str(common.ROOT / "bench" / script)], cwd=common.ROOT, check=True)
     sweep = common.ROOT / "bench" / "reminder_sweep.py"
     if sweep.exists():

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -71,6 +73,39 @@ class ProvinceWall:
         else:
             q = province_filter(scope, self.province_of or "province_id")
         return queryset if q is None else queryset.filter(q)
+
+    # National rows (no province: the defaults every province inherits, a holiday decided for the
+    # whole country) are read by a province's staff, and changed only by national staff. A
+    # province's staff add rows for their own province only.
+
+    def _national_row_of_province_staff(self, request, obj) -> bool:
+        if obj is None or self.province_unit is not None or actor_scope(request.user).sees_all:
+            return False
+        value: Any = obj
+        for part in (self.province_of or "province_id").split("__"):
+            value = getattr(value, part, None)
+            if value is None:
+                return True
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        if self._national_row_of_province_staff(request, obj):
+            return False
+        return super().has_change_permission(request, obj)  # type: ignore[misc]
+
+    def has_delete_permission(self, request, obj=None):
+        if self._national_row_of_province_staff(request, obj):
+            return False
+        return super().has_delete_permission(request, obj)  # type: ignore[misc]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        scope = actor_scope(request.user)
+        if db_field.name == "province" and not scope.sees_all:
+            kwargs["queryset"] = Unit.objects.filter(pk__in=[scope.province_id] if scope.province_id else [])
+            kwargs["required"] = True
+        elif db_field.name == "plan" and not scope.sees_all:
+            kwargs["queryset"] = Plan.objects.visible_to(request.user).filter(province_id=scope.province_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 
 @admin.register(Unit)

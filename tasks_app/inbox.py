@@ -31,7 +31,7 @@ from tasks_app.status import Status
 # A decided extension stays in the unit's queue this long: long enough to be read, not forever.
 DECIDED_DAYS = 14
 # The most rows one list of the inbox shows; the count above it says how many there are.
-LIMIT = 50
+LIMIT = 15
 # Overdue work in the unit's queue; returned work is listed (once) with its reason instead.
 OVERDUE_STATUSES = (Status.ISSUED, Status.IN_PROGRESS)
 

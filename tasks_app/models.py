@@ -423,7 +423,21 @@ class Assignment(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    # The province of the unit (`scope.province_of(unit)`), kept by the database itself: triggers
+    # (migration 0007) set it on every INSERT and UPDATE of an assignment and follow a unit moved
+    # to another province, so COPY, raw SQL and bulk writes keep it too. The province wall filters
+    # on it (`scope.in_province`): one indexed column instead of a subquery of the province's units.
+    province = models.ForeignKey(
+        Unit,
+        verbose_name=_("tỉnh, thành phố"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    history = HistoricalRecords(excluded_fields=["province"])
 
     objects = AssignmentQuerySet.as_manager()
 
@@ -483,6 +497,9 @@ class Assignment(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # A guard, not a side effect: nothing that is not a draft is stored without its six clears.
         lifecycle.check_six_clears(self)
+        if Assignment.unit.is_cached(self):
+            # What the database's trigger stores, kept in memory too when the unit is at hand.
+            self.province_id = scope.province_of(self.unit)
         super().save(*args, **kwargs)
 
     def clean(self) -> None:

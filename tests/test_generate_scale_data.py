@@ -1,4 +1,5 @@
-"""`manage.py generate_scale_data` at a small scale: valid, complete and deterministic data."""
+"""`manage.py generate_scale_data` at a small scale, on the real units of two provinces (Lai Châu 12,
+38 communes; Huế 46, 40): valid, complete and deterministic data."""
 
 import datetime as dt
 import io
@@ -8,14 +9,14 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, F
 
 from tasks_app import lifecycle
 from tasks_app.management.commands import generate_scale_data
 from tasks_app.models import Assignment, Official, Plan, Task, TaskGroup, Unit
 from tasks_app.status import Status, Timeliness
 
-SMALL = {"provinces": 3, "communes": 20, "assignments": 1500, "seed": 7}
+SMALL = {"provinces": ["12", "46"], "assignments": 1560, "seed": 7}
 
 
 def generate(**options):
@@ -54,31 +55,62 @@ def delete_generated():
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_generates_the_requested_organisation_and_assignments_with_copy():
+def test_builds_on_the_real_units_of_the_provinces_with_copy():
     output = generate()
 
     assert "(COPY)" in output
-    assert Assignment.objects.count() == 1500
-    assert Unit.objects.filter(kind=Unit.Kind.CITY).count() == 3
-    assert Unit.objects.filter(kind__in=Unit.COMMUNE_LEVEL).count() == 20
-    assert Unit.objects.filter(kind=Unit.Kind.DEPARTMENT).count() == 3 * len(generate_scale_data.DEPARTMENTS)
-    # Communes are shared out as evenly as possible: 7, 7, 6.
+    assert Assignment.objects.count() == 1560
+    # The organisation is load_province's: the real provinces and their official communes.
+    provinces = Unit.objects.filter(parent__isnull=True, kind__in=Unit.PROVINCE_LEVEL)
+    assert dict(provinces.values_list("code", "name")) == {"12": "UBND tỉnh Lai Châu", "46": "UBND thành phố Huế"}
+    assert Unit.objects.filter(kind__in=Unit.COMMUNE_LEVEL, parent__code="12").count() == 38
+    assert Unit.objects.filter(kind__in=Unit.COMMUNE_LEVEL, parent__code="46").count() == 40
+    assert not Unit.objects.filter(code__startswith="SC").exists()  # no invented unit
+    # Every assignment is given to a real commune of the province whose plan it belongs to, and
+    # the assignments are shared in proportion to the communes (38 : 40 of 1560).
+    assert not Assignment.objects.exclude(unit__parent_id=F("task__group__plan__province_id")).exists()
+    assert not Assignment.objects.exclude(unit__kind__in=Unit.COMMUNE_LEVEL).exists()
     per_province = dict(
-        Unit.objects.filter(kind__in=Unit.COMMUNE_LEVEL)
-        .order_by()
-        .values_list("parent__code")
+        Assignment.objects.order_by()
+        .values_list("unit__parent__code")
         .annotate(n=Count("id"))
-        .values_list("parent__code", "n")
+        .values_list("unit__parent__code", "n")
     )
-    assert per_province == {"SC-P01": 7, "SC-P02": 7, "SC-P03": 6}
+    assert per_province == {"12": 760, "46": 800}
+    # Each commune has the same share of work (20 tasks each).
+    assert set(Assignment.objects.order_by().values("unit").annotate(n=Count("id")).values_list("n", flat=True)) == {20}
     assert Unit.objects.filter(head__isnull=True).count() == 0
-    assert Unit.objects.exclude(kind=Unit.Kind.CITY).filter(parent__isnull=True).count() == 0
-    assert Plan.objects.get().groups.count() == generate_scale_data.GROUPS
-    # Every province has a leader who sees the whole plan and an office that monitors it.
-    assert Official.objects.filter(role=Official.Role.LEADER).count() == 3
-    assert Official.objects.filter(role=Official.Role.OFFICE).count() == 3
-    # Nobody can sign in with a password as a generated person.
+    # One plan per province, each with its groups; the provincial leader holds authority.
+    plans = Plan.objects.filter(name=generate_scale_data.PLAN_NAME)
+    assert sorted(plans.values_list("province__code", flat=True)) == ["12", "46"]
+    for plan in plans:
+        assert plan.groups.count() == generate_scale_data.GROUPS
+    authorities = set(Task.objects.values_list("authority__user__username", "group__plan__province__code"))
+    assert authorities == {("leader-12", "12"), ("leader-46", "46")}
+    assert (
+        Official.objects.filter(role=Official.Role.OFFICE, user__username__in=["office-12", "office-46"]).count() == 2
+    )
+    # A specialist in every commune answers for about half its work.
+    assert Official.objects.filter(user__username__startswith="sc-staff-").count() == 78
+    # Nobody can sign in with a password as a generated or loaded person.
     assert not any(user.has_usable_password() for user in get_user_model().objects.all())
+
+
+def test_assignments_are_shared_in_proportion_to_the_communes():
+    assert generate_scale_data.share_by(1560, [38, 40]) == [760, 800]
+    assert generate_scale_data.share_by(10, [1, 1, 1]) == [4, 3, 3]
+    parts = generate_scale_data.share_by(1_000_000, [126, 114, 168])
+    assert sum(parts) == 1_000_000 and parts[2] > parts[0] > parts[1]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_on_a_database_that_already_holds_the_provinces_it_adds_only_the_plan_and_work():
+    call_command("load_province", "12", "46", verbosity=0)
+    units = Unit.objects.count()
+    generate()
+    assert Unit.objects.count() == units
+    assert Assignment.objects.count() == 1560
 
 
 @pytest.mark.postgres
@@ -133,11 +165,11 @@ def test_the_same_seed_gives_the_same_rows_and_another_seed_does_not():
 
 @pytest.mark.django_db
 def test_refuses_to_run_twice_and_changes_nothing():
-    generate(assignments=40)
+    generate(assignments=100)
     before = (Unit.objects.count(), Assignment.objects.count(), get_user_model().objects.count())
 
     with pytest.raises(CommandError, match="already in this database"):
-        generate(assignments=40)
+        generate(assignments=100)
 
     assert (Unit.objects.count(), Assignment.objects.count(), get_user_model().objects.count()) == before
 
@@ -146,8 +178,7 @@ def test_refuses_to_run_twice_and_changes_nothing():
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"provinces": 0}, "--provinces"),
-        ({"provinces": 5, "communes": 4}, "--communes"),
+        ({"provinces": ["99"]}, "99"),
         ({"assignments": 0}, "--assignments"),
         ({"as_of": dt.date(2025, 6, 1)}, "--as-of"),
     ],

@@ -179,3 +179,86 @@ def test_a_reminder_and_a_handoff_on_the_same_assignment_both_stay_in_the_feed(w
         CHANNELS["feed"].send(official_a, digest)
     items = FeedItem.objects.filter(official=official_a)
     assert sorted((i.handoff_id is not None, i.stage[:7]) for i in items) == [(False, "before-"), (True, "notice-")]
+
+
+def _mail_texts(smtp_server, address):
+    return [
+        (m.get_body(("plain",)).get_content(), m.get_body(("html",)).get_content()) for m in smtp_server.to(address)
+    ]
+
+
+def test_the_reason_and_the_decision_are_in_the_text_received_on_every_channel(
+    work, people, head_a, head_b, leader, policy, smtp_server, zalo_server
+):
+    """Returned (with the reason) → the responsible official and the unit head; extension decided
+    (the decision and the deadline) → the unit: the text the loopback SMTP and Zalo servers
+    received says it, in the recipient's language, as the in-app feed does."""
+    a, b = work
+    official_a = people["official_a"]
+    reason = "Thiếu phụ lục số liệu quý II & chữ ký <Giám đốc>"
+    with time_machine.travel(dt.datetime(2026, 6, 23, 9, 0, tzinfo=HCM), tick=True):
+        a.report_progress(by=official_a, percent=100)
+        a.submit(by=official_a, note="Báo cáo kết quả")
+        a.return_(by=leader, reason=reason)
+        refused = a.request_extension(by=official_a, requested_deadline=dt.date(2026, 7, 15), reason="Chờ số liệu")
+        refused.decide(by=leader, approve=False, note="Không đủ căn cứ")
+        granted = b.request_extension(by=head_b, requested_deadline=dt.date(2026, 7, 31), reason="Chờ vốn")
+        granted.decide(by=leader, approve=True, note="Đồng ý")
+
+    # The return: its reason in the e-mail (text and HTML, escaped) and the Zalo text of both recipients.
+    for who, zalo_id in ((official_a, "z-off-a"), (head_a, "z-head-a")):
+        mails = _mail_texts(smtp_server, who.email)
+        returned = [(t, h) for t, h in mails if "bị trả lại, cần hoàn thiện" in t]
+        assert len(returned) == 1, mails
+        text, html = returned[0]
+        assert f"Lý do: {reason}" in text and "Kính gửi" in text, text
+        assert "Lý do: Thiếu phụ lục số liệu quý II &amp; chữ ký &lt;Giám đốc&gt;" in html, html
+        zalo = [r["body"]["message"]["text"] for r in zalo_to(zalo_server, zalo_id)]
+        assert sum(f"Lý do: {reason}" in t for t in zalo) == 1, zalo
+        # The feed shows the same sentence.
+        feed = FeedItem.objects.get(official=who, handoff__kind="returned")
+        assert feed.handoff.note == reason
+
+    # The refused extension (Vietnamese): the decision, the deadline that stands and the opinion.
+    for who, zalo_id in ((official_a, "z-off-a"), (head_a, "z-head-a")):
+        texts = [t for t, _ in _mail_texts(smtp_server, who.email)] + [
+            r["body"]["message"]["text"] for r in zalo_to(zalo_server, zalo_id)
+        ]
+        decided = [t for t in texts if "đã có quyết định về gia hạn" in t]
+        assert len(decided) == 2, texts  # one e-mail, one Zalo message
+        for t in decided:
+            assert "đến 15/07/2026 không được chấp thuận" in t, t
+            assert "Thời hạn giữ nguyên: 30/06/2026." in t and "Ý kiến: Không đủ căn cứ" in t, t
+
+    # The granted extension, to head B who reads English: the decision and the new deadline.
+    [(text, html)] = _mail_texts(smtp_server, head_b.email)
+    [zalo] = [r["body"]["message"]["text"] for r in zalo_to(zalo_server, "z-head-b")]
+    for t in (text, zalo):
+        assert "extension decided" in t, t
+        assert "to 31/07/2026 was approved" in t and "New deadline: 31/07/2026." in t, t
+        assert "Bị" not in t and "Lý do" not in t and "Thời hạn" not in t, t
+    assert "New deadline: 31/07/2026." in html
+
+
+def test_a_reason_of_4000_characters_fits_a_zalo_text_and_the_email_carries_it_whole(
+    work, people, head_a, leader, policy, smtp_server, zalo_server
+):
+    """A return's reason may be 4,000 characters (NOTE_MAX_LENGTH); a Zalo text holds 2,000: the
+    Zalo line shows its start, visibly cut ("…"), with the link to the reader's list; the e-mail
+    has it all. Nothing is left unsent."""
+    from tasks_app.lifecycle import NOTE_MAX_LENGTH
+    from tasks_app.reminders.channels import ZALO_TEXT_LIMIT
+
+    a, _ = work
+    official_a = people["official_a"]
+    reason = ("Thiếu phụ lục số liệu giải ngân theo từng dự án. " * 100)[:NOTE_MAX_LENGTH]
+    with time_machine.travel(dt.datetime(2026, 6, 23, 9, 0, tzinfo=HCM), tick=True):
+        a.report_progress(by=official_a, percent=100)
+        a.submit(by=official_a, note="Báo cáo")
+        a.return_(by=leader, reason=reason)
+    [zalo] = [r["body"]["message"]["text"] for r in zalo_to(zalo_server, "z-head-a")]
+    assert len(zalo) <= ZALO_TEXT_LIMIT and "Lý do: Thiếu phụ lục" in zalo and "…" in zalo, len(zalo)
+    assert zalo.rstrip().endswith("/assignments/")  # the link to the reader's list
+    [mail] = smtp_server.to(head_a.email)
+    assert reason.strip() in " ".join(mail.get_body(("plain",)).get_content().split())
+    assert set(Delivery.objects.filter(stage__startswith=NOTICE_PREFIX).values_list("status", flat=True)) == {"sent"}

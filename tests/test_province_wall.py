@@ -9,6 +9,7 @@ every object of the other, in every API endpoint and web page, and see none of i
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -18,12 +19,15 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from tasks_app.api.models import ApiKey
+from tasks_app.kpi.models import GeneralScore, KpiRanking, ScoringScheme
 from tasks_app.models import (
     Assignment,
     Evidence,
     ExtensionRequest,
     Indicator,
     IndicatorActual,
+    Inspection,
+    InspectionPhoto,
     Official,
     Plan,
     ProgressReport,
@@ -51,6 +55,9 @@ class Province:
     extension: ExtensionRequest
     evidence: Evidence
     indicator: Indicator
+    photo: InspectionPhoto
+    scheme: ScoringScheme
+    ranking: KpiRanking
 
 
 def _province(code: str) -> Province:
@@ -88,7 +95,18 @@ def _province(code: str) -> Province:
     indicator = Indicator.objects.create(
         plan=plan, number=1, name="Tăng trưởng GRDP", unit_of_measure="%", annual_target=13, responsible_unit=commune
     )
-    return Province(code, unit, commune, plan, task, assignment, extension, evidence, indicator)
+    # A field inspection with its photo, by the province's leader (issue 16).
+    inspection = Inspection.objects.create(
+        assignment=assignment, date=dt.date(2026, 5, 20), inspector=leader, findings="Kiểm tra", conclusion="passed"
+    )
+    photo = InspectionPhoto(inspection=inspection, original_name="hien-truong.png")
+    photo.file.save("hien-truong.png", ContentFile(PNG), save=True)
+    # The province's scoring scheme and a recorded ranking under it.
+    scheme = ScoringScheme.objects.create(plan=plan, effective_from=dt.date(2026, 1, 1), name=f"Cách tính {code}")
+    ranking = KpiRanking.objects.create(
+        plan=plan, period=PERIOD, level="communes", scheme=scheme, as_of=dt.date(2026, 6, 30)
+    )
+    return Province(code, unit, commune, plan, task, assignment, extension, evidence, indicator, photo, scheme, ranking)
 
 
 @pytest.fixture
@@ -131,6 +149,9 @@ def snapshot(p: Province):
         a.reports.count(),
         ExtensionRequest.objects.get(pk=p.extension.pk).status,
         IndicatorActual.objects.filter(indicator=p.indicator).count(),
+        Inspection.objects.filter(assignment__unit__parent=p.unit).count(),
+        GeneralScore.objects.filter(plan=p.plan).count(),
+        KpiRanking.objects.filter(plan=p.plan).count(),
     )
 
 
@@ -148,6 +169,11 @@ def api_reads(p: Province) -> list[str]:
         f"/api/v1/kpi/units/?period={PERIOD}&plan={p.plan.pk}",
         f"/api/v1/indicators/{p.indicator.pk}/",
         f"/api/v1/kpi/officials/{p.commune.head_id}/?period={PERIOD}",
+        f"/api/v1/kpi/officials/?period={PERIOD}&plan={p.plan.pk}",
+        f"/api/v1/kpi/general-scores/?period={PERIOD}&plan={p.plan.pk}",
+        f"/api/v1/indicators/?plan={p.plan.pk}",
+        f"/api/v1/assignments/{a.pk}/inspections/",
+        f"/api/v1/inspection-photos/{p.photo.pk}/download/",
     ]
 
 
@@ -161,11 +187,30 @@ def api_writes(p: Province) -> list[tuple[str, dict]]:
         (f"/api/v1/assignments/{a.pk}/extension-requests/", {"requested_deadline": "2026-09-30", "reason": "x"}),
         (f"/api/v1/extension-requests/{p.extension.pk}/decide/", {"approve": True, "note": "x"}),
         (f"/api/v1/indicators/{p.indicator.pk}/actuals/", {"quarter": 1, "value": "5.1", "note": ""}),
+        (
+            f"/api/v1/assignments/{a.pk}/inspections/",
+            {"date": "2026-05-21", "findings": "Kiểm tra lại.", "conclusion": "passed"},
+        ),
+        (
+            "/api/v1/kpi/general-scores/",
+            {"period": PERIOD, "plan": p.plan.pk, "unit": p.commune.code, "points": "20", "note": ""},
+        ),
     ]
 
 
 def _nonexistent(path: str) -> str:
-    return "/".join("999999999" if part.isdigit() else part for part in path.split("/"))
+    """The same request about objects that do not exist: every id in the path and the query."""
+    path = "/".join("999999999" if part.isdigit() else part for part in path.split("/"))
+    return re.sub(r"(plan|unit)=\w+", r"\1=999999999", path)
+
+
+def _refused_as_absent(client, method: str, path: str, body: dict | None = None, **kwargs) -> tuple[int, int]:
+    """(status, status for objects that do not exist): the other province's object must answer as
+    nothing there does (404 wherever an object is named in the path)."""
+    send = getattr(client, method)
+    got = send(path, body, **kwargs) if body is not None else send(path)
+    absent = send(_nonexistent(path), body, **kwargs) if body is not None else send(_nonexistent(path))
+    return got.status_code, absent.status_code
 
 
 def web_pages(p: Province) -> list[str]:
@@ -180,32 +225,74 @@ def web_pages(p: Province) -> list[str]:
         f"/kpi/reports/summary.csv?plan={p.plan.pk}",
         f"/kpi/officials/{p.commune.head_id}/?period={PERIOD}",
         f"/kpi/officials/?period={PERIOD}&unit={p.commune.code}",
+        f"/kpi/units/export.xlsx?period={PERIOD}&plan={p.plan.pk}",
+        f"/kpi/officials/export.csv?period={PERIOD}&plan={p.plan.pk}",
+        f"/kpi/reports/?plan={p.plan.pk}",
+        f"/kpi/reports/meeting.docx?plan={p.plan.pk}&month=2026-05",
+        f"/kpi/indicators/?plan={p.plan.pk}",
+        f"/inspection-photos/{p.photo.pk}/",
+        f"/assignments/{a.pk}/inspections/new/",
+    ]
+
+
+def wide_pages(p: Province) -> list[str]:
+    """Pages only the province-wide (leaders, the office) open, even at home."""
+    return [
+        f"/dashboard/?plan={p.plan.pk}",
+        f"/kpi/reports/appendix.xlsx?plan={p.plan.pk}",
     ]
 
 
 def web_posts(p: Province) -> list[tuple[str, dict]]:
     a = p.assignment
+    v = a.version
     return [
-        (f"/assignments/{a.pk}/accept/", {"note": "Đạt", "version": a.version}),
-        (f"/assignments/{a.pk}/return/", {"reason": "Thiếu", "version": a.version}),
-        (f"/assignments/{a.pk}/extensions/{p.extension.pk}/decide/", {"approve": "1", "note": "x"}),
+        # Valid forms, prefixed as the page's are, so a refusal is the wall's or the role's.
+        (f"/assignments/{a.pk}/accept/", {"accept-note": "Đạt", "accept-version": v}),
+        (f"/assignments/{a.pk}/return/", {"return-reason": "Thiếu", "return-version": v}),
+        (
+            f"/assignments/{a.pk}/extensions/{p.extension.pk}/decide/",
+            {"decide-decision": "approve", "decide-note": "x"},
+        ),
         (f"/kpi/indicators/{p.indicator.pk}/", {"quarter": 1, "value": "5.1"}),
+        (f"/assignments/{a.pk}/progress/", {"progress-percent": 30, "progress-note": "x", "progress-version": v}),
+        (f"/assignments/{a.pk}/submit/", {"submit-note": "x", "submit-version": v}),
+        (
+            f"/assignments/{a.pk}/extension/",
+            {"extension-requested_deadline": "2026-09-30", "extension-reason": "x", "extension-version": v},
+        ),
+        (f"/assignments/{a.pk}/cancel/", {"cancel-reason": "Không còn cần", "cancel-version": v}),
+        (
+            f"/assignments/{a.pk}/inspections/new/",
+            {"date": "2026-05-21", "findings": "Kiểm tra lại.", "conclusion": "passed"},
+        ),
+        ("/kpi/units/record/", {"period": PERIOD, "plan": p.plan.pk, "level": "communes"}),
     ]
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("home,other", [("31", "01"), ("01", "31")])
 def test_every_actor_of_one_province_gets_404_on_every_object_of_the_other(provinces, home, other):
+    """Every endpoint and page naming an object of the other province: 404 when the object is in
+    the path; when it is a query parameter (`?plan=`), the very answer a nonexistent one gets."""
     theirs = provinces[other]
     before = snapshot(theirs)
     is_web = {"leader", "office", "head"}
     for name, client in actors_of(provinces[home]).items():
         for path in api_reads(theirs):
             response = client.get(path)
+            assert theirs.task.title.encode() not in response.content, (name, path)
+            if "?" in path and response.status_code != 404:
+                assert _refused_as_absent(client, "get", path) == (response.status_code,) * 2, (name, path)
+                continue
             assert response.status_code == 404, (name, path, response.status_code)
-            assert theirs.task.title.encode() not in response.content
         for path, body in api_writes(theirs):
             response = client.post(path, body, format="json")
+            if path == "/api/v1/kpi/general-scores/" and response.status_code != 404:
+                # The plan is named in the body: refused as a plan that does not exist is.
+                absent = client.post(path, {**body, "plan": 999999999}, format="json")
+                assert (response.status_code, response.json()) == (absent.status_code, absent.json()), name
+                continue
             if name == "portal-key" and response.status_code != 404:
                 # A portal key may write nothing anywhere: refused before any lookup, the same for an
                 # object that does not exist, so the refusal tells nothing about the other province.
@@ -214,11 +301,21 @@ def test_every_actor_of_one_province_gets_404_on_every_object_of_the_other(provi
                 continue
             assert response.status_code == 404, (name, path, response.status_code, response.content[:200])
         if name in is_web:
-            for path in web_pages(theirs):
+            pages = web_pages(theirs) + (wide_pages(theirs) if name != "head" else [])
+            for path in pages:
                 response = client.get(path)
+                assert theirs.task.title.encode() not in response.content, (name, path)
+                if "?" in path and response.status_code != 404:
+                    assert _refused_as_absent(client, "get", path) == (response.status_code,) * 2, (name, path)
+                    continue
                 assert response.status_code == 404, (name, path, response.status_code)
             for path, body in web_posts(theirs):
                 response = client.post(path, body)
+                if path == "/kpi/units/record/" and response.status_code != 404:
+                    assert _refused_as_absent(client, "post", path, {**body, "plan": 999999999})[1] == (
+                        response.status_code
+                    ), name
+                    continue
                 assert response.status_code == 404, (name, path, response.status_code)
     assert snapshot(theirs) == before, "a refused write changed the other province's work"
 
@@ -276,9 +373,17 @@ def test_national_actors_see_both_provinces_and_change_nothing(provinces, who):
             assert client.post(path, body, format="json").status_code in (401, 403), (who, path)
         if who == "national-office":
             for path in web_pages(p):
-                assert client.get(path).status_code == 200, (who, path)
+                # It reads every page; the inspection form is a write, refused to it.
+                expected = 403 if path.endswith("/inspections/new/") else 200
+                assert client.get(path).status_code == expected, (who, path)
             for path, body in web_posts(p):
-                assert client.post(path, body).status_code in (302, 400, 403, 404), (who, path)
+                # Valid forms (prefixed as the pages' are): refused for the role (403). Progress,
+                # submission and a second extension request are not steps a submitted assignment
+                # can take at all (400, for anybody).
+                allowed = (400, 403) if re.search(r"/(progress|submit|extension)/$", path) else (403,)
+                assert client.post(path, body).status_code in allowed, (who, path)
+            for path in wide_pages(p):
+                assert client.get(path).status_code == 200, (who, path)
     assert {code: snapshot(p) for code, p in provinces.items()} == before
     listed = {r["id"] for r in client.get("/api/v1/assignments/").json()["results"]}
     assert {p.assignment.pk for p in provinces.values()} <= listed
@@ -329,6 +434,71 @@ def test_the_admin_keeps_a_provincial_staff_member_inside_the_wall(provinces):
             ).status_code
             == 200
         ), model
+
+
+@pytest.mark.django_db
+def test_the_admin_walls_schemes_rankings_reminder_policies_and_holidays_by_province(provinces):
+    """Scoring schemes, recorded rankings and general scores are their plan's (so their
+    province's); reminder policies and holiday overrides carry their province, or none for the
+    whole country. A province's staff see their own and the national rows, change only their own,
+    and add rows only for their own province."""
+    from django.contrib.auth.models import Permission
+
+    from tasks_app.reminders.models import HolidayOverride, ReminderPolicy
+
+    mine, theirs = provinces["01"], provinces["31"]
+    policies = {
+        "mine": ReminderPolicy.objects.create(province=mine.unit),
+        "theirs": ReminderPolicy.objects.create(province=theirs.unit),
+        "national": ReminderPolicy.objects.create(),
+    }
+    holidays = {
+        "mine": HolidayOverride.objects.create(province=mine.unit, date=dt.date(2026, 7, 9), is_working_day=False),
+        "theirs": HolidayOverride.objects.create(province=theirs.unit, date=dt.date(2026, 7, 9), is_working_day=False),
+        "national": HolidayOverride.objects.create(date=dt.date(2026, 7, 10), is_working_day=False, name="Toàn quốc"),
+    }
+    office = Official.objects.get(user__username="office-01")
+    office.user.is_staff = True
+    office.user.save()
+    office.user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label__in=["tasks_app", "kpi", "reminders"])
+    )
+    client = sign_in(APIClient(), office, verified=True)
+    objects = {
+        "kpi/scoringscheme": {"mine": mine.scheme, "theirs": theirs.scheme},
+        "kpi/kpiranking": {"mine": mine.ranking, "theirs": theirs.ranking},
+        "reminders/reminderpolicy": policies,
+        "reminders/holidayoverride": holidays,
+    }
+    for model, rows in objects.items():
+        listing = client.get(f"/admin/{model}/")
+        assert listing.status_code == 200, model
+        shown = {o.pk for o in listing.context["cl"].result_list}
+        assert rows["theirs"].pk not in shown and rows["mine"].pk in shown, model
+        theirs_page = client.get(f"/admin/{model}/{rows['theirs'].pk}/change/")
+        assert theirs_page.status_code == 302 and theirs_page["Location"] == "/admin/", model  # "does not exist"
+        assert client.get(f"/admin/{model}/{rows['mine'].pk}/change/").status_code == 200, model
+        if "national" in rows:
+            # The national row is shown, read-only: no save, no delete.
+            assert rows["national"].pk in shown, model
+            page = client.get(f"/admin/{model}/{rows['national'].pk}/change/")
+            assert page.status_code == 200 and not page.context["has_change_permission"], model
+            assert client.post(f"/admin/{model}/{rows['national'].pk}/delete/", {"post": "yes"}).status_code == 403
+    assert ReminderPolicy.objects.filter(pk=policies["national"].pk).exists()
+    # A holiday added by the office of 01 is 01's: another province or "national" is not offered.
+    form = client.get("/admin/reminders/holidayoverride/add/").context["adminform"].form
+    assert list(form.fields["province"].queryset) == [mine.unit] and form.fields["province"].required
+    response = client.post(
+        "/admin/reminders/holidayoverride/add/",
+        {"province": theirs.unit.pk, "date": "2026-08-03", "is_working_day": "", "name": "Nghỉ"},
+    )
+    assert response.status_code == 200 and not HolidayOverride.objects.filter(date=dt.date(2026, 8, 3)).exists()
+    response = client.post(
+        "/admin/reminders/holidayoverride/add/",
+        {"province": mine.unit.pk, "date": "2026-08-03", "is_working_day": "", "name": "Nghỉ"},
+    )
+    assert response.status_code == 302
+    assert HolidayOverride.objects.get(date=dt.date(2026, 8, 3)).province == mine.unit
 
 
 def _inbox_assignments(client: APIClient) -> set[int]:

@@ -41,33 +41,36 @@ def aggregate_queries(captured):
 # --- a page at a time -----------------------------------------------------------------------
 
 
-def test_the_unit_table_shows_fifty_units_a_page_and_the_totals_cover_every_unit(client, office, group, leader, city):
-    units = make_communes(city, 120, start=70000)
+def test_the_unit_table_shows_a_page_of_units_and_the_totals_cover_every_unit(client, office, group, leader, city):
+    from tasks_app.web.dashboard import UNITS_PER_PAGE as per_page
+
+    units = make_communes(city, 25, start=70000)
     make_many(group, units, 1, authority=leader, code_prefix="G")
+    pages = -(-25 // per_page)
     sign_in(client, office)
     first = client.get(URL, {"kind": "commune", "sort": "name"})
-    assert first.context["unit_page"].paginator.count == 120
-    assert len(first.context["unit_rows"]) == 50
-    last = client.get(URL, {"kind": "commune", "sort": "name", "page": 3})
-    assert len(last.context["unit_rows"]) == 20
+    assert first.context["unit_page"].paginator.count == 25
+    assert len(first.context["unit_rows"]) == per_page
+    last = client.get(URL, {"kind": "commune", "sort": "name", "page": pages})
+    assert len(last.context["unit_rows"]) == 25 - per_page * (pages - 1)
     # The pages follow the chosen order without gaps or repeats.
     names = [
         r["unit"].name
-        for page in (1, 2, 3)
+        for page in range(1, pages + 1)
         for r in client.get(URL, {"kind": "commune", "sort": "name", "page": page}).context["unit_rows"]
     ]
     assert names == sorted(u.name for u in units)
     # Totals and charts count every unit's work, whichever page or filter the table shows.
-    assert first.context["total"] == last.context["total"] == 120
-    assert client.get(URL, {"q": units[0].code}).context["total"] == 120
+    assert first.context["total"] == last.context["total"] == 25
+    assert client.get(URL, {"q": units[0].code}).context["total"] == 25
     # The pager keeps the sort and the filters; the sort links start again at page 1.
     html = first.content.decode()
     assert 'href="?kind=commune&amp;sort=name&amp;page=2#units"' in html
     second = client.get(URL, {"kind": "commune", "sort": "name", "page": 2}).content.decode()
     assert 'href="?kind=commune&amp;sort=overdue#units"' in second
-    assert "Trang 2/3" in second
+    assert f"Trang 2/{pages}" in second
     # A page number out of range shows the last page rather than an error.
-    assert client.get(URL, {"kind": "commune", "page": 99}).context["unit_page"].number == 3
+    assert client.get(URL, {"kind": "commune", "page": 99}).context["unit_page"].number == pages
 
 
 def test_every_number_on_a_page_links_to_the_assignments_behind_it(client, office, group, leader, city):

@@ -51,3 +51,20 @@ def test_500_renders_without_the_database(django_assert_num_queries):
         response = server_error(request)
     assert response.status_code == 500
     assert "Hệ thống đang gặp sự cố" in response.content.decode()
+
+
+def test_an_assignment_without_history_opens(client, head_a, assignment_a):
+    """An assignment created in bulk has no history rows yet: its page opens (it was a 500)."""
+    assignment_a.history.all().delete()
+    sign_in(client, head_a)
+    response = client.get(reverse("web:assignment", args=[assignment_a.pk]))
+    assert response.status_code == 200
+    assert b"data-error-summary" not in response.content
+
+
+def test_a_filter_with_a_bad_value_brings_no_error_summary(client, office, assignment_a):
+    """The summary is for a refused submission: a list filtered by a bad value is not one."""
+    sign_in(client, office)
+    response = client.get("/assignments/", {"status": "khong-co", "deadline_before": "99/99"})
+    assert response.status_code == 200
+    assert b"data-error-summary" not in response.content

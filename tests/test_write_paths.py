@@ -90,7 +90,7 @@ def test_importer_command(moved):
 
 def test_generate_scale_data_command(moved):
     call_command(
-        "generate_scale_data", provinces=2, communes=4, assignments=50, seed=7, stdout=io.StringIO()
+        "generate_scale_data", provinces=["12"], assignments=50, seed=7, stdout=io.StringIO()
     )  # fmt: skip
     assert Assignment.objects.count() == 50
     moved()

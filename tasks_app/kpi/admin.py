@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from tasks_app.admin import SimpleHistoryAdmin
+from tasks_app.admin import ProvinceWall, SimpleHistoryAdmin
 from tasks_app.kpi.models import GeneralScore, KpiRanking, KpiRankingRow, PlanImport, ScoringScheme, TaskWeight
 
 
@@ -17,7 +17,8 @@ class TaskWeightInline(admin.TabularInline):
 
 
 @admin.register(ScoringScheme)
-class ScoringSchemeAdmin(SimpleHistoryAdmin):
+class ScoringSchemeAdmin(ProvinceWall, SimpleHistoryAdmin):
+    province_of = "plan__province_id"  # a scheme is its plan's, so its province's
     list_display = ["plan", "effective_from", "name", "task_points_max", "delay_penalty", "excellent_cap"]
     list_filter = ["plan"]
     inlines = [TaskWeightInline]
@@ -33,7 +34,8 @@ class ScoringSchemeAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(GeneralScore)
-class GeneralScoreAdmin(SimpleHistoryAdmin):
+class GeneralScoreAdmin(ProvinceWall, SimpleHistoryAdmin):
+    province_of = "plan__province_id"
     list_display = ["period", "unit", "official", "points", "entered_by", "entered_at"]
     list_filter = ["plan", "period"]
     search_fields = ["unit__name", "unit__code", "official__full_name"]
@@ -58,7 +60,8 @@ class KpiRankingRowInline(admin.TabularInline):
 
 
 @admin.register(KpiRanking)
-class KpiRankingAdmin(admin.ModelAdmin):
+class KpiRankingAdmin(ProvinceWall, admin.ModelAdmin):
+    province_of = "plan__province_id"  # a recorded ranking is its plan's
     list_display = ["period", "level", "plan", "scheme", "as_of", "recorded_at", "recorded_by"]
     list_filter = ["plan", "level", "period"]
     readonly_fields = ["plan", "period", "level", "scheme", "as_of", "recorded_at", "recorded_by"]

@@ -69,8 +69,9 @@ def _level(request: HttpRequest) -> str:
     return level
 
 
-# A ranking is shown a page at a time: 114 communes as stacked rows are 40,000 px on a phone.
-FIGURES_PER_PAGE = 50
+# A ranking is shown a page at a time: 114 communes as stacked rows are 40,000 px on a phone; ten
+# rows keep a ranking page within about 6,000 px at 390 px (tests/test_web_phone_browser.py).
+FIGURES_PER_PAGE = 10
 
 
 def _context(request: HttpRequest, result: scoring.KpiResult, figures: list[scoring.Figure], **extra: Any) -> dict:
@@ -387,7 +388,8 @@ def meeting_export(request: HttpRequest) -> HttpResponse:
 @login_required
 @reads_from_replica
 def appendix_export(request: HttpRequest) -> HttpResponse:
-    if not _sees_all(request):
+    # A read: the province-wide, and the national monitor (which reads every province).
+    if not actor_scope(request.user).wide:
         raise PermissionDenied(_t("Chỉ lãnh đạo thành phố và Văn phòng UBND được tải phụ lục kế hoạch."))
     plan, _group, _unit, _period = _report_filters(request)
     return _download(to_bytes(plan_appendix(plan)), f"phu-luc-nhiem-vu-{plan.year}.xlsx", XLSX_CONTENT_TYPE)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from tasks_app.admin import ProvinceWall
 from tasks_app.lifecycle import local_tz
 from tasks_app.models import Assignment, Official
 
@@ -20,7 +21,8 @@ PREVIEW_ROWS = 500
 
 
 @admin.register(ReminderPolicy)
-class ReminderPolicyAdmin(admin.ModelAdmin):
+class ReminderPolicyAdmin(ProvinceWall, admin.ModelAdmin):
+    province_of = "province_id"  # the national default (no province) is read, not changed, by a province
     list_display = [
         "__str__",
         "days_before",
@@ -34,14 +36,16 @@ class ReminderPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(HolidayOverride)
-class HolidayOverrideAdmin(admin.ModelAdmin):
-    list_display = ["date", "is_working_day", "name"]
-    list_filter = ["is_working_day"]
+class HolidayOverrideAdmin(ProvinceWall, admin.ModelAdmin):
+    province_of = "province_id"  # a national decision (no province) is read, not changed, by a province
+    list_display = ["date", "province", "is_working_day", "name"]
+    list_filter = ["is_working_day", "province"]
     date_hierarchy = "date"
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ProvinceWall, admin.ModelAdmin):
+    province_unit = "assignment__unit_id"
     list_display = ["day", "assignment", "stage", "recipient", "recipient_role", "channel", "status", "attempts"]
     list_filter = ["status", "channel", "recipient_role", "day"]
     list_select_related = ["assignment__task", "assignment__unit", "recipient"]

@@ -66,6 +66,7 @@ class DigestItem:
     role: str
     day: dt.date
     row_ids: list[int] = field(default_factory=list)  # the ledger rows this line delivers
+    handoff: Any = None  # a notice's Handoff (models.Handoff), for its reason, decision and deadline
 
     @property
     def notice(self) -> str:
@@ -73,6 +74,16 @@ class DigestItem:
         if not self.stage.startswith(NOTICE_PREFIX):
             return ""
         return notice_text(self.stage)
+
+    @property
+    def detail(self) -> str:
+        """A notice's full sentence — who, the reason of a return, the decision on an extension and
+        its deadline — the same text the in-app feed shows (templates/reminders/_handoff.txt), in
+        the language active when rendering, unescaped (each channel's template escapes as its format
+        needs); '' for a reminder."""
+        if self.handoff is None:
+            return ""
+        return " ".join(render_to_string("reminders/_handoff_plain.txt", {"h": self.handoff}).split())
 
     @property
     def section(self) -> str:

@@ -162,9 +162,22 @@ class ReminderPolicy(models.Model):
 
 
 class HolidayOverride(models.Model):
-    """A date whose working-day status differs from the `holidays` package (a decision of the city)."""
+    """A date whose working-day status differs from the `holidays` package: a decision of one
+    province (its extra day off, its make-up Saturday), or, with no province, a national one
+    ("toàn quốc") that every province follows unless it decided otherwise for that date. The
+    calendar that reads them is `policy.WorkingCalendar.load(province_id)`."""
 
-    date = models.DateField(_("ngày"), unique=True)
+    province = models.ForeignKey(
+        "tasks_app.Unit",
+        verbose_name=_("tỉnh, thành phố"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        limit_choices_to={"parent__isnull": True, "kind__in": ("city", "province")},
+        help_text=_("Để trống: áp dụng toàn quốc."),
+    )
+    date = models.DateField(_("ngày"))
     is_working_day = models.BooleanField(_("là ngày làm việc"), help_text=_("Bật: ngày làm bù. Tắt: ngày nghỉ thêm."))
     name = models.CharField(_("lý do"), max_length=200)
 
@@ -172,9 +185,19 @@ class HolidayOverride(models.Model):
         verbose_name = _("ngày nghỉ/làm bù điều chỉnh")
         verbose_name_plural = _("ngày nghỉ/làm bù điều chỉnh")
         ordering = ["date"]
+        constraints = [
+            # One decision per date and province, and one national decision per date.
+            models.UniqueConstraint(
+                fields=["province", "date"], condition=Q(province__isnull=False), name="holiday_province_date_uniq"
+            ),
+            models.UniqueConstraint(
+                fields=["date"], condition=Q(province__isnull=True), name="holiday_national_date_uniq"
+            ),
+        ]
 
     def __str__(self):
-        return f"{self.date:%d/%m/%Y} — {self.name}"
+        where = self.province.name if self.province is not None else _("toàn quốc")
+        return f"{self.date:%d/%m/%Y} — {self.name} ({where})"
 
 
 class Handoff(models.Model):
@@ -258,7 +281,7 @@ class Delivery(models.Model):
     # ran for each inserted row at commit, about as long as the insert itself (bench/ledger_write.py).
     # The sweep inserts only rows it selected from existing assignments and officials; deletions
     # cascade through the ORM (on_delete) and, for raw SQL, through a PostgreSQL statement trigger
-    # (reminders migration 0006_i14b_ledger_without_fk_checks), one DELETE per statement.
+    # (reminders migration 0007_i14b_ledger_without_fk_checks), one DELETE per statement.
     assignment = models.ForeignKey(
         "tasks_app.Assignment",
         verbose_name=_("phân công"),

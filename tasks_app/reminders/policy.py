@@ -2,7 +2,10 @@
 
 Reminders go out on working days only. A working day follows Vietnam's calendar in the `holidays`
 package (weekends, public holidays, Tết, and the make-up Saturdays it knows), corrected by the
-admin's `HolidayOverride` rows.
+admin's `HolidayOverride` rows: the national ones (no province) for everybody, and a province's
+own for its work only (they win over a national row of the same date). `WorkingCalendar.load` is
+the one place that reads them; the sweep keeps one calendar per province that has decisions of
+its own (`calendars`), so a day off in Hà Nội moves no reminder in Hải Phòng.
 
 A stage aims at a calendar day (the deadline minus 7, 3, 1 and 0 days; the deadline plus the
 overdue days). When that day is not a working day the reminder moves:
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import holidays
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from tasks_app.lifecycle import local_tz
@@ -39,8 +42,17 @@ class WorkingCalendar:
         self._vn = holidays.country_holidays("VN")
 
     @classmethod
-    def load(cls) -> WorkingCalendar:
-        return cls(dict(HolidayOverride.objects.values_list("date", "is_working_day")))
+    def load(cls, province_id: int | None = None) -> WorkingCalendar:
+        """The calendar of a province (None: the national one): the national overrides, then the
+        province's own, which win for their dates."""
+        rows = HolidayOverride.objects.filter(Q(province__isnull=True) | Q(province_id=province_id))
+        overrides: dict[dt.date, bool] = {}
+        # National rows first (NULLS FIRST), so a province's own decision overwrites them.
+        for day, working, _province in rows.order_by(F("province_id").asc(nulls_first=True)).values_list(
+            "date", "is_working_day", "province_id"
+        ):
+            overrides[day] = working
+        return cls(overrides)
 
     def is_working_day(self, day: dt.date) -> bool:
         if day in self.overrides:
@@ -59,6 +71,13 @@ class WorkingCalendar:
             if self.is_working_day(day + n * ONE_DAY):
                 return day + n * ONE_DAY
         return day + ONE_DAY
+
+
+def calendars() -> list[tuple[WorkingCalendar, int | None]]:
+    """The calendars in force: one per province with overrides of its own, then (None) the
+    national calendar for every other province's work."""
+    own = sorted(set(HolidayOverride.objects.filter(province__isnull=False).values_list("province_id", flat=True)))
+    return [(WorkingCalendar.load(pid), pid) for pid in own] + [(WorkingCalendar.load(), None)]
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from tasks_app.status import OPEN
 
 from . import journal
 from .channels import CHANNELS, ChannelError, Digest, DigestItem
-from .models import NOTICE_PREFIX, Channel, Delivery, RecipientRole, notice_stage
+from .models import NOTICE_PREFIX, Channel, Delivery, Handoff, RecipientRole, notice_stage
 from .policy import PolicyBook, local_now
 
 
@@ -73,10 +73,26 @@ def _item_key(row: Delivery) -> tuple[int, str]:
     return (row.assignment_id, "reminder" if not row.stage.startswith(NOTICE_PREFIX) else row.stage)
 
 
+def _handoffs(rows: list[Delivery]) -> dict[str, Handoff]:
+    """The events of the notice rows among `rows`, by stage, in one query: their text carries the
+    reason of a return, the decision on an extension and its new deadline."""
+    ids = set()
+    for row in rows:
+        if row.stage.startswith(NOTICE_PREFIX):
+            ref = row.stage.rsplit("@", 1)[-1]
+            if ref.isdigit():
+                ids.add(int(ref))
+    if not ids:
+        return {}
+    found = Handoff.objects.filter(pk__in=ids).select_related("assignment__task", "assignment__unit", "extension")
+    return {h.stage: h for h in found}
+
+
 def _items(rows: list[Delivery], day: dt.date) -> list[DigestItem]:
     lines: dict[tuple[int, str], list[Delivery]] = {}
     for row in rows:
         lines.setdefault(_item_key(row), []).append(row)
+    handoffs = _handoffs(rows)
     items = []
     for group in lines.values():
         newest = max(group, key=lambda r: r.offset_days)
@@ -89,6 +105,7 @@ def _items(rows: list[Delivery], day: dt.date) -> list[DigestItem]:
                 newest.recipient_role,
                 day,
                 row_ids=[r.pk for r in group],
+                handoff=handoffs.get(newest.stage),
             )
         )
     return sorted(items, key=lambda i: (i.deadline, i.assignment.pk, i.stage))

@@ -25,8 +25,8 @@ from django.utils import timezone
 from tasks_app import events
 from tasks_app.models import Assignment, Official
 
-from .models import Channel, Delivery, OverdueNotice, RecipientRole, ReminderPolicy
-from .policy import ONE_DAY, DayWindow, PolicyRules, Stage, WorkingCalendar, local_now, window_for
+from .models import Channel, Delivery, HolidayOverride, OverdueNotice, RecipientRole, ReminderPolicy
+from .policy import ONE_DAY, DayWindow, PolicyRules, Stage, calendars, local_now, window_for
 
 # Any constant will do: it names the sweep's PostgreSQL advisory lock.
 _SWEEP_LOCK_KEY = 0x5E3A_0004
@@ -300,25 +300,37 @@ def _policy_groups(policies: list[ReminderPolicy]):
 
 
 def plan_day(day: dt.date, *, now: dt.datetime | None = None, force: bool = False) -> DayPlan:
-    """What is due on `day`, as statements to run. `force` ignores the send hour (operator runs)."""
-    calendar = WorkingCalendar.load()
+    """What is due on `day`, as statements to run. `force` ignores the send hour (operator runs).
+
+    Each calendar in force (`policy.calendars`: a province with holiday overrides of its own, then
+    the national calendar for the rest) decides, for its provinces' work, whether the day is a
+    working day and which deadlines have a stage on it."""
     plan = DayPlan(day=day)
-    if not calendar.is_working_day(day):
+    zones = [(calendar, pid) for calendar, pid in calendars() if calendar.is_working_day(day)]
+    if not zones:
         plan.working_day = False
         return plan
-    window = window_for(day, calendar)
     now = now or local_now()
     # Uses the partial index on open deadlines: the oldest deadline a stage could belong to.
     earliest = Assignment.objects.open().aggregate(earliest=Min("deadline"))["earliest"]
     if earliest is None:
         return plan
-    for policy, plan_q in _policy_groups(list(ReminderPolicy.objects.all())):
-        if not force and now.date() == day and now.hour < policy.send_hour:
-            plan.skipped_policies.append(str(policy))
-            continue
-        due = due_stages(PolicyRules(policy), window, earliest)
-        if due and policy.channels:
-            plan.groups.append(PolicyGroup(policy, plan_q, due))
+    policies = list(ReminderPolicy.objects.all())
+    own = list(HolidayOverride.objects.filter(province__isnull=False).values_list("province_id", flat=True).distinct())
+    for calendar, province_id in zones:
+        window = window_for(day, calendar)
+        if province_id is not None:
+            zone = Q(task__group__plan__province_id=province_id)
+        else:
+            zone = ~Q(task__group__plan__province_id__in=own) if own else Q()
+        for policy, plan_q in _policy_groups(policies):
+            if not force and now.date() == day and now.hour < policy.send_hour:
+                if str(policy) not in plan.skipped_policies:
+                    plan.skipped_policies.append(str(policy))
+                continue
+            due = due_stages(PolicyRules(policy), window, earliest)
+            if due and policy.channels:
+                plan.groups.append(PolicyGroup(policy, plan_q & zone, due))
     return plan
 
 

@@ -1,4 +1,7 @@
+from typing import Any
+
 from django import template
+from django.forms import BaseForm
 from django.utils.formats import number_format
 
 from tasks_app.status import Timeliness
@@ -44,3 +47,50 @@ def label_at(items, index):
     except (IndexError, KeyError, TypeError):
         return ""
     return getattr(item, "label", item)
+
+
+def _refused_forms(context) -> list[tuple[str, Any]]:
+    """(name, form) of every bound form with errors the page renders: a `form`, a `forms` mapping
+    (the assignment page's actions), a wizard's step form; each form once."""
+    found: list[tuple[str, Any]] = []
+    seen: set[int] = set()
+
+    def add(name: str, value: Any) -> None:
+        if isinstance(value, BaseForm) and value.is_bound and value.errors and id(value) not in seen:
+            seen.add(id(value))
+            found.append((name, value))
+
+    for key, value in context.flatten().items():
+        if isinstance(value, dict) and key == "forms":
+            for name, form in value.items():
+                add(str(name), form)
+        else:
+            add(str(key), value)
+    return found
+
+
+def _anchor(field: Any) -> str:
+    """The link to a field: its input, or a choice group's first choice (a RadioSelect's label
+    points at no single input)."""
+    target = field.id_for_label or (f"{field.auto_id}_0" if field.auto_id else "")
+    return f"#{target}" if target else "#main"
+
+
+@register.inclusion_tag("web/_error_summary.html", takes_context=True)
+def error_summary(context):
+    """The one error summary of every page (base.html puts it at the top of the main content): a
+    refused form's errors, each a link to its field (a form-wide error to the form's first field);
+    app.js moves focus to it."""
+    request = context.get("request")
+    if request is None or request.method != "POST":
+        # A filter (GET) shows its own errors beside its fields; the summary is for a refused submission.
+        return {"error_items": []}
+    items = []
+    for _name, form in _refused_forms(context):
+        fields = [f for f in form if not f.is_hidden]
+        first = _anchor(fields[0]) if fields else "#main"
+        items += [(first, "", error) for error in form.non_field_errors()]
+        for field in form:
+            target = _anchor(field) if not field.is_hidden else first
+            items += [(target, field.label, error) for error in field.errors]
+    return {"error_items": items}

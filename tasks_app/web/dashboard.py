@@ -19,7 +19,6 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.db.models.functions import Coalesce
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -28,13 +27,15 @@ from django.utils.translation import gettext as _
 from tasks_app import counts, figures, lifecycle, search
 from tasks_app.models import Assignment, Inspection, Unit
 from tasks_app.replica import reads_from_replica
-from tasks_app.scope import ActorScope, actor_scope, may_view_nation, province_units
+from tasks_app.scope import ActorScope, actor_scope, in_province, may_view_nation
 from tasks_app.status import WORKING, Timeliness
 from tasks_app.web import charts, views
 from tasks_app.web.forms import DashboardFilterForm
 
-# The unit table: 3,321 communes at national scale, shown a page at a time.
-UNITS_PER_PAGE = 50
+# The unit table: 3,321 communes at national scale, shown a page at a time; ten rows keep the
+# dashboard within about 6,000 px on a phone (tests/test_web_phone_browser.py).
+UNITS_PER_PAGE = 10
+MOST_OVERDUE = 5
 # How long the aggregates may be served from the cache: a bound on what the version cannot see
 # (a write that bypassed every write path, e.g. SQL typed in a database console).
 CACHE_SECONDS = 300
@@ -71,7 +72,7 @@ def _inspections_this_month(today: dt.date, group_id, province_id, filters: dict
     """How many field inspections this month, by unit of the province, with how many required remedy."""
     rows = Inspection.objects.filter(date__gte=today.replace(day=1), date__lte=today)
     if province_id is not None:
-        rows = rows.filter(assignment__unit_id__in=province_units(province_id))
+        rows = rows.filter(in_province(province_id, "assignment__province_id"))
     if group_id:
         rows = rows.filter(assignment__task__group_id=group_id)
     if filters.get("plan"):
@@ -189,7 +190,7 @@ def dashboard(request):
         Assignment.objects.tracked(today, original_deadline=basis == "original").order_by(), filters
     )
     if province_id is not None:
-        tracked = tracked.filter(unit_id__in=province_units(province_id))
+        tracked = tracked.filter(in_province(province_id))
     if group_id:
         tracked = tracked.filter(task__group_id=group_id)
 
@@ -226,11 +227,12 @@ def dashboard(request):
         for t in Timeliness
     ]
 
-    # 3. The most overdue open work, with the unit head who answers for it.
+    # 3. The most overdue open work, with the unit head who answers for it (the first five; a link
+    # under them, as the "Đang thực hiện quá hạn" count, leads to the whole list a page at a time).
     most_overdue = list(
         tracked.filter(status__in=WORKING, deadline__lt=today)
         .select_related("task", "unit__head", "responsible")
-        .order_by("deadline", "pk")[:15]
+        .order_by("deadline", "pk")[:MOST_OVERDUE]
     )
     for a in most_overdue:
         a.days_overdue = (today - a.deadline).days if a.deadline else 0
@@ -276,8 +278,9 @@ def national(request):
     def compute():
         tracked = Assignment.objects.tracked(today, original_deadline=False).order_by()
         return {
-            row["province"]: row
-            for row in tracked.values(province=Coalesce("unit__parent_id", "unit_id")).annotate(
+            row["province_id"]: row
+            # The assignment's province, kept by the database (scope.in_province).
+            for row in tracked.values("province_id").annotate(
                 assigned=Count("pk"),
                 on_time=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
                 late=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),

@@ -9,7 +9,7 @@ from django.utils import timezone
 from tasks_app.reminders import feeds
 from tasks_app.reminders.models import FeedItem
 
-PAGE_SIZE = 30
+PAGE_SIZE = 15
 
 
 def context_for(request) -> dict:

@@ -52,9 +52,9 @@ from tasks_app.web.forms import (
     TaskUnitsFilterForm,
 )
 
-PAGE_SIZE = 50
+PAGE_SIZE = 20
 # The task page's units, a page at a time: 115 stacked rows are 25,000 px on a phone.
-TASK_UNITS_PER_PAGE = 30
+TASK_UNITS_PER_PAGE = 20
 
 # Most urgent first: overdue, then open work by deadline, then awaiting acceptance, then done.
 URGENCY = Case(
@@ -209,7 +209,9 @@ def _history_rows(assignment):
     tracked = {"status", "progress", "deadline", "role", "deliverable"}
     records = list(assignment.history.select_related("history_user").order_by("-history_date", "-history_id")[:40])
     rows = []
-    for newer, older in zip(records, [*records[1:], None], strict=True):
+    # An assignment created in bulk (an import, a fan-out) may have no history yet: no rows, no 500.
+    older_ones = [*records[1:], None] if records else []
+    for newer, older in zip(records, older_ones, strict=True):
         changes = []
         if older is not None:
             delta = newer.diff_against(older, included_fields=sorted(tracked))

@@ -1,14 +1,18 @@
-"""Generate national-scale data: provinces, their communes and departments, heads and officials,
-one plan, its groups and tasks, and assignments in every status.
+"""Generate national-scale data on the real units of the 34 provinces: one plan per province, its
+groups and tasks, and assignments in every status.
 
-    manage.py generate_scale_data --provinces 34 --communes 3321 --assignments 1000000
+    manage.py generate_scale_data --assignments 1000000            # all 34 provinces
+    manage.py generate_scale_data --province 31 --province 01 --assignments 5000
 
-Used by the benchmarks and for trying the system at the size of all 34 provinces. The same
-arguments and seed give the same rows. Each province has its leader (the authority of its tasks),
-a city office, two departments and its share of the communes, each with a head and a specialist;
-every province task is given to its communes until the province's share of assignments is reached.
+Used by the benchmarks and for trying the system at the size of all 34 provinces. The organisation
+is `load_province`'s (`tasks_app.provinces.load`, idempotent): each province from the maintained
+package with its official commune-level units, its departments, a head for every unit, the
+provincial leader `leader-<CODE>` (the authority of its tasks) and the office `office-<CODE>`. To
+that it adds a specialist per commune (`SC-staff-<unit code>`) and, per province, a plan of
+GROUPS groups with enough tasks to give each of its communes its share of the assignments (shared
+out in proportion to the provinces' communes). The same arguments and seed give the same rows.
 Rows are written in bulk: COPY on PostgreSQL (about a minute for a million assignments on two
-cores), multi-row INSERT elsewhere. Generated rows carry no change history.
+cores), multi-row INSERT elsewhere. Generated plans, tasks and assignments carry no change history.
 
 The data is made to be valid, not just plentiful: every assignment that is not a draft has its six
 clears, timestamps follow the lifecycle (issued ≤ submitted ≤ completed ≤ --as-of), and the
@@ -28,19 +32,17 @@ from collections.abc import Iterable, Iterator
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from tasks_app import figures
+from tasks_app import figures, provinces
 from tasks_app.models import Assignment, Official, Plan, Task, TaskGroup, Unit
 from tasks_app.status import Status
 
-PREFIX = "SC"  # every generated code and user name starts with it, so real data is never touched
+PREFIX = "SC"  # every generated task code and specialist's user name starts with it
 PLAN_NAME = "Kế hoạch thử tải quy mô toàn quốc"
 GROUPS = 10
-DEPARTMENTS = (("VP", "Văn phòng UBND"), ("TC", "Sở Tài chính"), ("XD", "Sở Xây dựng"))
-COMMUNE_KINDS = (Unit.Kind.WARD, Unit.Kind.COMMUNE, Unit.Kind.COMMUNE, Unit.Kind.SPECIAL_ZONE)
-KIND_NAMES = {Unit.Kind.WARD: "Phường", Unit.Kind.COMMUNE: "Xã", Unit.Kind.SPECIAL_ZONE: "Đặc khu"}
 # Django never accepts a password for a hash with this prefix: nobody signs in as these people.
 UNUSABLE_PASSWORD = UNUSABLE_PASSWORD_PREFIX + "scale-data"
 # Rows handed to the database in one INSERT statement when COPY is not available.
@@ -60,12 +62,27 @@ def share(total: int, parts: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
+def share_by(total: int, weights: list[int]) -> list[int]:
+    """Split total in proportion to weights (largest remainders get the rest; ties to the first)."""
+    whole = sum(weights)
+    exact = [total * w / whole for w in weights]
+    parts = [int(x) for x in exact]
+    for i in sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))[: total - sum(parts)]:
+        parts[i] += 1
+    return parts
+
+
 class Command(BaseCommand):
-    help = "Generate national-scale benchmark data (deterministic, bulk inserts; COPY on PostgreSQL)."
+    help = "Generate national-scale benchmark data on the real units of the provinces (COPY on PostgreSQL)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--provinces", type=int, default=34)
-        parser.add_argument("--communes", type=int, default=3321, help="commune-level units in all (default 3321)")
+        parser.add_argument(
+            "--province",
+            action="append",
+            dest="provinces",
+            metavar="CODE",
+            help="a province code (repeat for several); default: all 34",
+        )
         parser.add_argument("--assignments", type=int, default=1_000_000)
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--year", type=int, default=2026, help="plan year; deadlines fall in it")
@@ -73,11 +90,7 @@ class Command(BaseCommand):
             "--as-of", type=_date, default=None, help="the day the data describes (default: 2 March of --year)"
         )
 
-    def handle(self, *args, provinces, communes, assignments, seed, year, as_of, **options):
-        if provinces < 1:
-            raise CommandError("--provinces must be at least 1")
-        if communes < provinces:
-            raise CommandError("--communes must be at least --provinces (each province needs a commune)")
+    def handle(self, *args, provinces=None, assignments, seed, year, as_of, **options):
         if assignments < 1:
             raise CommandError("--assignments must be at least 1")
         if not 2000 <= year <= 2100:
@@ -85,28 +98,38 @@ class Command(BaseCommand):
         as_of = as_of or dt.date(year, 3, 2)
         if not dt.date(year, 2, 1) <= as_of <= dt.date(year, 12, 31):
             raise CommandError("--as-of must fall between 1 February and 31 December of --year")
-        if Unit.objects.filter(code__startswith=f"{PREFIX}-").exists() or Plan.objects.filter(name=PLAN_NAME).exists():
+        try:
+            sources = _sources(provinces)
+        except ValidationError as exc:
+            raise CommandError(exc.messages[0]) from exc
+        if Plan.objects.filter(name=PLAN_NAME, year=year).exists():
             raise CommandError(
                 "scale data is already in this database; generate it into an empty database "
                 "(e.g. createdb acc_scale && DATABASE_URL=... manage.py migrate)"
             )
         started = time.monotonic()
         writer = Writer(self.stdout)
-        generator = ScaleData(provinces, communes, assignments, seed=seed, year=year, as_of=as_of)
+        generator = ScaleData(sources, assignments, seed=seed, year=year, as_of=as_of)
         with transaction.atomic():
             statuses = generator.write(writer)
             figures.bump()  # COPY sends no post_save (see tasks_app.figures)
         seconds = time.monotonic() - started
         if writer.copy:
             with connection.cursor() as cursor:  # fresh statistics, so benchmarks plan on real numbers
-                cursor.execute(f"ANALYZE {Assignment._meta.db_table}")
+                for model in (Unit, Official, Task, Assignment):
+                    cursor.execute(f"ANALYZE {model._meta.db_table}")
         self.stdout.write(
             self.style.SUCCESS(
+                f"{len(sources)} provinces, {sum(len(s.communes) for s in sources)} communes; "
                 f"{sum(statuses.values())} assignments in {seconds:.1f} s "
                 f"({'COPY' if writer.copy else 'INSERT'}), as of {as_of}: "
                 + ", ".join(f"{status} {statuses[status]}" for status in Status.values)
             )
         )
+
+
+def _sources(codes: list[str] | None) -> list[provinces.ProvinceSource]:
+    return provinces.province_sources(codes or None)
 
 
 class Writer:
@@ -168,10 +191,11 @@ class Writer:
 
 
 class ScaleData:
-    def __init__(self, provinces: int, communes: int, assignments: int, *, seed: int, year: int, as_of: dt.date):
-        self.provinces = provinces
-        self.communes_per_province = share(communes, provinces)
-        self.assignments_per_province = share(assignments, provinces)
+    def __init__(
+        self, sources: list[provinces.ProvinceSource], assignments: int, *, seed: int, year: int, as_of: dt.date
+    ):
+        self.sources = sources
+        self.assignments_per_province = share_by(assignments, [len(s.communes) for s in sources])
         self.seed = seed
         self.year = year
         self.as_of = as_of
@@ -181,39 +205,27 @@ class ScaleData:
         self.moment = dt.datetime.combine(as_of, dt.time(1, 0), tzinfo=dt.UTC)  # 08:00 in Hà Nội
 
     # --- the organisation ----------------------------------------------------------------
-    def units(self) -> Iterator[tuple]:
-        """(code, name, kind, parent code) in an order where each parent comes first."""
-        for p in range(1, self.provinces + 1):
-            province = f"{PREFIX}-P{p:02d}"
-            yield province, f"Tỉnh/thành phố thử tải {p:02d}", Unit.Kind.CITY, None
-            for code, name in DEPARTMENTS:
-                yield f"{province}-{code}", f"{name} {p:02d}", Unit.Kind.DEPARTMENT, province
-            for c in range(1, self.communes_per_province[p - 1] + 1):
-                kind = COMMUNE_KINDS[(p + c) % len(COMMUNE_KINDS)]
-                yield f"{province}-C{c:04d}", f"{KIND_NAMES[kind]} thử tải {p:02d}-{c:04d}", kind, province
-
-    def people(self, units: list[tuple]) -> Iterator[tuple]:
-        """(user name, unit code, full name, position, role, heads the unit)."""
-        for code, _name, kind, _parent in units:
-            if kind == Unit.Kind.CITY:
-                yield f"{code}-leader".lower(), code, f"Lãnh đạo {code}", "Chủ tịch UBND", Official.Role.LEADER, True
-                continue
-            position = "Giám đốc" if kind == Unit.Kind.DEPARTMENT else "Chủ tịch UBND"
-            yield f"{code}-head".lower(), code, f"Thủ trưởng {code}", position, Official.Role.MEMBER, True
-            if code.endswith("-VP"):
-                role, position = Official.Role.OFFICE, "Chuyên viên theo dõi"
-            else:
-                role, position = Official.Role.MEMBER, "Chuyên viên"
-            yield f"{code}-staff".lower(), code, f"Chuyên viên {code}", position, role, False
+    def staff(self) -> Iterator[tuple[str, str]]:
+        """(user name, commune code): a specialist in every commune, who answers for half its work."""
+        for src in self.sources:
+            for code, _name, _kind in src.communes:
+                yield f"{PREFIX}-staff-{code}".lower(), code
 
     def write(self, writer: Writer) -> Counter:
-        User = get_user_model()
-        units = list(self.units())
-        writer.write(Unit, ["code", "name", "kind"], ((code, name, kind) for code, name, kind, _ in units))
-        unit_ids = writer.ids(Unit, "code", (u[0] for u in units))
-        self._set_parents(units, unit_ids)
+        # The real organisation, as `load_province` loads it (idempotent: a database that already
+        # holds these provinces keeps its rows).
+        provinces.load(self.sources)
+        codes = [src.code for src in self.sources] + [c[0] for src in self.sources for c in src.communes]
+        units = {u.code: u for u in Unit.objects.filter(code__in=codes)}
+        heads = {code: unit.head_id for code, unit in units.items()}
+        leaders = dict(
+            Official.objects.filter(user__username__in=[f"leader-{src.code}" for src in self.sources]).values_list(
+                "unit__code", "id"
+            )
+        )
 
-        people = list(self.people(units))
+        User = get_user_model()
+        people = list(self.staff())
         joined = self.start_of_year - dt.timedelta(days=30)
         writer.write(
             User,
@@ -225,93 +237,83 @@ class ScaleData:
         writer.write(
             Official,
             ["user", "unit", "full_name", "position", "role", "phone", "zalo_user_id", "language"],
-            ((user_ids[p[0]], unit_ids[p[1]], p[2], p[3], p[4], "", "", "vi") for p in people),
+            (
+                (
+                    user_ids[u],
+                    units[c].pk,
+                    f"Chuyên viên {units[c].name}",
+                    "Chuyên viên",
+                    Official.Role.MEMBER,
+                    "",
+                    "",
+                    "vi",
+                )
+                for u, c in people
+            ),
         )
-        official_ids = dict(Official.objects.filter(user_id__in=user_ids.values()).values_list("user__username", "id"))
-        heads = {p[1]: official_ids[p[0]] for p in people if p[5]}
-        staff = {p[1]: official_ids[p[0]] for p in people if not p[5]}
-        self._set_heads(unit_ids, heads)
+        staff_ids = dict(Official.objects.filter(user_id__in=user_ids.values()).values_list("user__username", "id"))
+        staff = {c: staff_ids[u] for u, c in people}
 
-        plan = Plan.objects.create(year=self.year, name=PLAN_NAME, theme="Thử tải 34 tỉnh, 3.321 xã", is_sample=True)
-        groups = TaskGroup.objects.bulk_create(
-            [TaskGroup(plan=plan, number=n, title=f"Nhóm nhiệm vụ, giải pháp {n}") for n in range(1, GROUPS + 1)]
-        )
-        tasks = list(self.tasks(groups, heads))
+        all_tasks: list[tuple] = []
+        for src in self.sources:
+            plan = Plan.objects.create(
+                province=units[src.code],
+                year=self.year,
+                name=PLAN_NAME,
+                theme=f"Thử tải: {src.name}, {len(src.communes)} đơn vị cấp xã",
+                is_sample=True,
+            )
+            groups = TaskGroup.objects.bulk_create(
+                [TaskGroup(plan=plan, number=n, title=f"Nhóm nhiệm vụ, giải pháp {n}") for n in range(1, GROUPS + 1)]
+            )
+            all_tasks += self.tasks(src, self.assignments_per_province[self.sources.index(src)], groups, leaders)
         writer.write(
             Task,
             ["group", "code", "number", "title", "description", "deliverable", "acceptance_criteria"]
             + ["default_deadline", "authority"],
-            (t[:9] for t in tasks),
+            (t[:9] for t in all_tasks),
         )
-        task_ids = writer.ids(Task, "code", (t[1] for t in tasks))
+        task_ids = writer.ids(Task, "code", (t[1] for t in all_tasks))
 
         statuses: Counter = Counter()
-        rows = self.assignments(tasks, task_ids, unit_ids, heads, staff, statuses)
+        rows = self.assignments(all_tasks, task_ids, units, leaders, heads, staff, statuses)
         writer.write(Assignment, ASSIGNMENT_FIELDS, rows)
         return statuses
 
-    @staticmethod
-    def _set_parents(units, unit_ids):
-        # One UPDATE per province: its departments and communes get it as parent.
-        children: dict[str, list[int]] = {}
-        for code, _name, _kind, parent in units:
-            if parent:
-                children.setdefault(parent, []).append(unit_ids[code])
-        for parent, ids in children.items():
-            Unit.objects.filter(id__in=ids).update(parent_id=unit_ids[parent])
-
-    @staticmethod
-    def _set_heads(unit_ids, heads):
-        # Every unit has its own head: one UPDATE ... CASE per chunk instead of one per unit.
-        pairs = [(unit_ids[code], official) for code, official in heads.items()]
-        table = connection.ops.quote_name(Unit._meta.db_table)
-        column = connection.ops.quote_name(Unit._meta.get_field("head").column)
-        for start in range(0, len(pairs), 2000):
-            chunk = pairs[start : start + 2000]
-            cases = " ".join(["WHEN %s THEN %s"] * len(chunk))
-            ids = ", ".join(["%s"] * len(chunk))
-            params = [v for pair in chunk for v in pair] + [pair[0] for pair in chunk]
-            with connection.cursor() as cursor:
-                cursor.execute(f"UPDATE {table} SET {column} = CASE id {cases} END WHERE id IN ({ids})", params)  # noqa: S608
-
     # --- the plan ------------------------------------------------------------------------
-    def tasks(self, groups, heads) -> Iterator[tuple]:
-        """Per province, enough tasks to reach its share of assignments over its communes."""
-        for p in range(1, self.provinces + 1):
-            province = f"{PREFIX}-P{p:02d}"
-            communes = self.communes_per_province[p - 1]
-            count = -(-self.assignments_per_province[p - 1] // communes)  # ceiling
-            for n in range(1, count + 1):
-                group = groups[(n - 1) % len(groups)]
-                yield (
-                    group.pk,
-                    f"{province}-{n:04d}",
-                    n,
-                    f"Nhiệm vụ {n} của tỉnh {p:02d}",
-                    f"Nội dung nhiệm vụ {n}: tổ chức thực hiện và báo cáo kết quả.",
-                    "Báo cáo kết quả thực hiện",
-                    "Đạt mục tiêu đề ra, có số liệu minh chứng",
-                    dt.date(self.year, 12, 31),
-                    heads[province],
-                    province,
-                )
+    def tasks(self, src: provinces.ProvinceSource, share_: int, groups, leaders) -> list[tuple]:
+        """A province's tasks: enough to reach its share of assignments over its communes."""
+        count = -(-share_ // len(src.communes))  # ceiling
+        return [
+            (
+                groups[(n - 1) % len(groups)].pk,
+                f"{PREFIX}-{src.code}-{n:04d}",
+                n,
+                f"Nhiệm vụ {n} của {src.name}",
+                f"Nội dung nhiệm vụ {n}: tổ chức thực hiện và báo cáo kết quả.",
+                "Báo cáo kết quả thực hiện",
+                "Đạt mục tiêu đề ra, có số liệu minh chứng",
+                dt.date(self.year, 12, 31),
+                leaders[src.code],
+                src.code,
+            )
+            for n in range(1, count + 1)
+        ]
 
-    def assignments(self, tasks, task_ids, unit_ids, heads, staff, statuses: Counter) -> Iterator[tuple]:
+    def assignments(self, tasks, task_ids, units, leaders, heads, staff, statuses: Counter) -> Iterator[tuple]:
         rng = random.Random(self.seed)  # noqa: S311  (benchmark data, not secrets)
         by_province: dict[str, list[tuple]] = {}
         for t in tasks:
             by_province.setdefault(t[9], []).append(t)
-        for p in range(1, self.provinces + 1):
-            province = f"{PREFIX}-P{p:02d}"
-            communes = [f"{province}-C{c:04d}" for c in range(1, self.communes_per_province[p - 1] + 1)]
-            remaining = self.assignments_per_province[p - 1]
-            for task in by_province[province]:
+        for src, remaining in zip(self.sources, self.assignments_per_province, strict=True):
+            communes = [code for code, _name, _kind in src.communes]
+            for task in by_province.get(src.code, []):
                 for commune in communes:
                     if remaining == 0:
                         break
                     remaining -= 1
                     row = self.assignment(
-                        rng, task_ids[task[1]], unit_ids[commune], heads[province], heads[commune], staff[commune]
+                        rng, task_ids[task[1]], units[commune].pk, leaders[src.code], heads[commune], staff[commune]
                     )
                     statuses[row[ASSIGNMENT_STATUS]] += 1
                     yield row

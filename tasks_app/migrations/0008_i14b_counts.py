@@ -30,7 +30,7 @@ def drop_counts(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tasks_app', '0006_i11_plan_extension_horizon'),
+        ('tasks_app', '0007_i15_assignment_province'),
     ]
 
     operations = [

@@ -50,8 +50,8 @@ def uninstall(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reminders", "0005_i11_handoffs"),
-        ("tasks_app", "0007_i14b_counts"),
+        ("reminders", "0006_i15_holiday_province"),
+        ("tasks_app", "0008_i14b_counts"),
     ]
 
     operations = [
