@@ -42,12 +42,13 @@ def raw_rows(day: dt.date) -> tuple[float, int]:
 
     from tasks_app.reminders.sweep import plan_day
 
-    (group,) = plan_day(day, force=True).groups  # the generated data has the default policy only
-    sql, params = group.assignments().query.sql_with_params()
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        count = len(cursor.fetchall())
+    groups = plan_day(day, force=True).groups  # one per calendar and policy in force
+    started, count = time.perf_counter(), 0
+    for group in groups:
+        sql, params = group.assignments().query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            count += len(cursor.fetchall())
     return time.perf_counter() - started, count
 
 
