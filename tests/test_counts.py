@@ -204,7 +204,7 @@ def test_counts_follow_import_plan_and_generate_scale_data():
     call_command("import_plan", str(SAMPLE), "--plan", "Kế hoạch nhập thử", stdout=io.StringIO())
     assert Assignment.objects.exists()
     assert_equal_to_group_by()
-    call_command("generate_scale_data", provinces=2, communes=4, assignments=50, seed=7, stdout=io.StringIO())
+    call_command("generate_scale_data", provinces=["12"], assignments=50, seed=7, stdout=io.StringIO())
     assert_equal_to_group_by()
     reconciled_by_command()
 
