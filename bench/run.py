@@ -29,12 +29,9 @@ def main() -> None:
     sweep = common.ROOT / "bench" / "reminder_sweep.py"
     if sweep.exists():
         common.header("Reminder sweep (bench/reminder_sweep.py)")
-        env = {
-            **os.environ,
-            "DATABASE_URL": os.environ.get(
-                "BENCH_REMINDERS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/acc_reminders"
-            ),
-        }
+        url = os.environ.get("BENCH_REMINDERS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/acc_reminders")
+        common.ensure_database(url)  # reminder_sweep.py migrates it itself
+        env = {**os.environ, "DATABASE_URL": url}
         subprocess.run([sys.executable, str(sweep)], cwd=common.ROOT, env=env, check=True)
 
 

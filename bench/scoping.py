@@ -100,7 +100,7 @@ def measure(province_code: str, repeat: int) -> list[dict]:
 
     from tasks_app.api.models import ApiKey
     from tasks_app.models import Assignment, Official, Unit
-    from tasks_app.scope import province_units
+    from tasks_app.scope import in_province, province_units
 
     today = dt.date.fromisoformat(common.AS_OF)
     province = Unit.objects.get(code=province_code, parent__isnull=True)
@@ -116,10 +116,9 @@ def measure(province_code: str, repeat: int) -> list[dict]:
         ),
         (
             "leader's dashboard aggregates (3 GROUP BY)",
+            # As web.dashboard scopes it: the province's work by scope.in_province.
             lambda: _dashboard(
-                Assignment.objects.tracked(today, original_deadline=False)
-                .order_by()
-                .filter(unit_id__in=province_units(province.pk))
+                Assignment.objects.tracked(today, original_deadline=False).order_by().filter(in_province(province.pk))
             ),
             lambda: _dashboard(
                 Assignment.objects.tracked(today, original_deadline=False).order_by().filter(unit_id__in=unit_ids)

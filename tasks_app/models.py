@@ -209,7 +209,9 @@ class TaskGroup(models.Model):
 
 
 class Indicator(models.Model):
-    """One of the plan's key socio-economic indicators (chỉ tiêu)."""
+    """One of the plan's key socio-economic indicators (chỉ tiêu). It belongs to its plan's province
+    (`Plan.province`): read through `Plan.objects.visible_to`, walled in the admin by
+    `plan__province_id`."""
 
     plan = models.ForeignKey(Plan, verbose_name=_("kế hoạch"), on_delete=models.CASCADE, related_name="indicators")
     number = models.PositiveSmallIntegerField(_("số thứ tự"))

@@ -79,7 +79,9 @@ def test_builds_on_the_real_units_of_the_provinces_with_copy():
     assert per_province == {"12": 760, "46": 800}
     # Each commune has the same share of work (20 tasks each).
     assert set(Assignment.objects.order_by().values("unit").annotate(n=Count("id")).values_list("n", flat=True)) == {20}
-    assert Unit.objects.filter(head__isnull=True).count() == 0
+    # Every unit has its head (the national monitor's unit, not a unit of work, has none).
+    assert list(Unit.objects.filter(head__isnull=True).values_list("kind", flat=True)) == [Unit.Kind.NATION]
+    assert Official.objects.get(user__username="national-office").role == Official.Role.NATIONAL
     # One plan per province, each with its groups; the provincial leader holds authority.
     plans = Plan.objects.filter(name=generate_scale_data.PLAN_NAME)
     assert sorted(plans.values_list("province__code", flat=True)) == ["12", "46"]
@@ -106,7 +108,7 @@ def test_assignments_are_shared_in_proportion_to_the_communes():
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_on_a_database_that_already_holds_the_provinces_it_adds_only_the_plan_and_work():
-    call_command("load_province", "12", "46", verbosity=0)
+    call_command("load_province", "12", "46", "--national-office", verbosity=0)
     units = Unit.objects.count()
     generate()
     assert Unit.objects.count() == units

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import django
 import django_filters
+import django_otp
 import pytest
 import rest_framework
 import two_factor
@@ -46,7 +47,26 @@ ALLOWED = {"KPI", "Zalo", "Zalo OA", "Zalo ZNS", "Excel", "CSV", "PDF", "Atom", 
 SITE = Path(django.__file__).parent
 
 
+def _a_catalogue(locale: Path) -> Path:
+    """A catalogue of a package's (its msgids are the same in every language): Vietnamese or
+    English when it has one, else the first there is (as .mo beside the .po that is read)."""
+    found = sorted(locale.glob("*/LC_MESSAGES/django.po"))
+    if not found:  # compiled catalogues only: the fullest one holds the most msgids
+        compiled = sorted(locale.glob("*/LC_MESSAGES/django.mo"), key=lambda p: p.stat().st_size)
+        assert compiled, locale
+        return compiled[-1]
+    preferred = [p for p in found if p.parts[-3] in ("vi", "en")]
+    return (preferred or found)[0].with_suffix(".mo")
+
+
 def _catalogue_ids(mo: Path) -> set[str]:
+    """Every msgid of a catalogue: from its .po when shipped (the untranslated ones too, which a
+    .mo leaves out), else from its .mo."""
+    po = mo.with_suffix(".po")
+    if po.exists():
+        import polib
+
+        return {e.msgid for e in polib.pofile(str(po)) if e.msgid and not e.obsolete}
     with mo.open("rb") as f:
         catalog = gettext.GNUTranslations(f)._catalog  # type: ignore[attr-defined]
     out = set()
@@ -83,16 +103,16 @@ def english() -> re.Pattern:
         msgid = key[0] if isinstance(key, tuple) else key
         if msgid and value and value != msgid:
             phrases.update(_phrases(value))
-    for mo in [
-        SITE / "conf/locale/vi/LC_MESSAGES/django.mo",
-        SITE / "contrib/auth/locale/vi/LC_MESSAGES/django.mo",
-        Path(rest_framework.__file__).parent / "locale/vi/LC_MESSAGES/django.mo",
-        Path(django_filters.__file__).parent / "locale/vi/LC_MESSAGES/django.mo",
-        Path(two_factor.__file__).parent / "locale/vi/LC_MESSAGES/django.mo",
+    for locale in [
+        SITE / "conf/locale",
+        SITE / "contrib/auth/locale",
+        Path(rest_framework.__file__).parent / "locale",
+        Path(django_filters.__file__).parent / "locale",
+        Path(two_factor.__file__).parent / "locale",
+        Path(django_otp.__file__).parent / "locale",
     ]:
-        if mo.exists():
-            for msgid in _catalogue_ids(mo):
-                phrases.update(_phrases(msgid))
+        for msgid in _catalogue_ids(_a_catalogue(locale)):
+            phrases.update(_phrases(msgid))
     phrases -= ALLOWED
     alternatives = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
     return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
@@ -174,7 +194,7 @@ def test_no_english_on_any_vietnamese_page(client, request, who, city_of_work):
         "/kpi/import/", "/dashboard/", "/dashboard/?basis=original", "/tasks/new/",
         f"/assignments/{a.pk}/inspections/new/", "/accounts/password_change/", "/account/two_factor/",
         "/assignments/999999999/", "/khong-co-trang-nay/", f"/kpi/units/{w['unit_code']}/",
-        "/account/two_factor/setup/",
+        "/account/two_factor/setup/", "/account/two_factor/backup/tokens/", "/account/two_factor/disable/",
         f"/kpi/officials/{official.pk}/",
     ]  # fmt: skip
     for path in pages:
@@ -195,6 +215,13 @@ def test_no_english_on_any_vietnamese_page(client, request, who, city_of_work):
     ]
     for path, data in posts:
         _check(client, "post", path, data, problems)
+    # Two-factor setup, past its welcome: the method, then the authenticator's QR code and token form.
+    _check(client, "post", "/account/two_factor/setup/", {"setup_view-current_step": "welcome"}, problems)
+    page = _check(client, "post", "/account/two_factor/setup/",
+                  {"setup_view-current_step": "method", "method-method": "generator"}, problems)  # fmt: skip
+    assert page.status_code == 200
+    _check(client, "post", "/account/two_factor/setup/",
+           {"setup_view-current_step": "generator", "generator-token": "12"}, problems)  # fmt: skip
     assert problems == [], "\n".join(map(repr, problems))
     # The search is not blind: the same pages in English are found English.
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"

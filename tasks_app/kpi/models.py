@@ -58,7 +58,9 @@ def _share(default: str, **kwargs: Any) -> models.DecimalField:
 
 
 class ScoringScheme(models.Model):
-    """How a plan's officials and units are scored from a date on (Decree 335/2025 by default)."""
+    """How a plan's officials and units are scored from a date on (Decree 335/2025 by default).
+    It belongs to its plan's province, as do general scores and recorded rankings: each province
+    scores and ranks its own plans (walled by `plan__province_id`, scope.province_filter)."""
 
     plan = models.ForeignKey(Plan, verbose_name=_("kế hoạch"), on_delete=models.CASCADE, related_name="scoring_schemes")
     effective_from = models.DateField(

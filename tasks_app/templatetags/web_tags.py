@@ -49,23 +49,18 @@ def label_at(items, index):
     return getattr(item, "label", item)
 
 
-def _refused_forms(context) -> list[tuple[str, Any]]:
-    """(name, form) of every bound form with errors the page renders: a `form`, a `forms` mapping
-    (the assignment page's actions), a wizard's step form; each form once."""
-    found: list[tuple[str, Any]] = []
-    seen: set[int] = set()
+def _refused_forms(context) -> list[Any]:
+    """Every bound form with errors the page renders — a `form`, the `forms` mapping of the
+    assignment page's actions, a wizard's step form — each once, in the context's order."""
+    found: list[Any] = []
 
-    def add(name: str, value: Any) -> None:
-        if isinstance(value, BaseForm) and value.is_bound and value.errors and id(value) not in seen:
-            seen.add(id(value))
-            found.append((name, value))
+    def add(value: Any) -> None:
+        if isinstance(value, BaseForm) and value.is_bound and value.errors and all(f is not value for f in found):
+            found.append(value)
 
     for key, value in context.flatten().items():
-        if isinstance(value, dict) and key == "forms":
-            for name, form in value.items():
-                add(str(name), form)
-        else:
-            add(str(key), value)
+        for candidate in value.values() if key == "forms" and isinstance(value, dict) else [value]:
+            add(candidate)
     return found
 
 
@@ -86,7 +81,7 @@ def error_summary(context):
         # A filter (GET) shows its own errors beside its fields; the summary is for a refused submission.
         return {"error_items": []}
     items = []
-    for _name, form in _refused_forms(context):
+    for form in _refused_forms(context):
         fields = [f for f in form if not f.is_hidden]
         first = _anchor(fields[0]) if fields else "#main"
         items += [(first, "", error) for error in form.non_field_errors()]

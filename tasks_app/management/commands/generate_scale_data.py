@@ -7,7 +7,8 @@ groups and tasks, and assignments in every status.
 Used by the benchmarks and for trying the system at the size of all 34 provinces. The organisation
 is `load_province`'s (`tasks_app.provinces.load`, idempotent): each province from the maintained
 package with its official commune-level units, its departments, a head for every unit, the
-provincial leader `leader-<CODE>` (the authority of its tasks) and the office `office-<CODE>`. To
+provincial leader `leader-<CODE>` (the authority of its tasks) and the office `office-<CODE>`,
+and the national monitor `national-office`. To
 that it adds a specialist per commune (`SC-staff-<unit code>`) and, per province, a plan of
 GROUPS groups with enough tasks to give each of its communes its share of the assignments (shared
 out in proportion to the provinces' communes). The same arguments and seed give the same rows.
@@ -212,9 +213,10 @@ class ScaleData:
                 yield f"{PREFIX}-staff-{code}".lower(), code
 
     def write(self, writer: Writer) -> Counter:
-        # The real organisation, as `load_province` loads it (idempotent: a database that already
-        # holds these provinces keeps its rows).
-        provinces.load(self.sources)
+        # The real organisation, as `load_province --national-office` loads it (idempotent: a
+        # database that already holds these provinces keeps its rows); `national-office` is the
+        # actor that reads every province (the national view, a dashboard of the whole country).
+        provinces.load(self.sources, national_office=True)
         codes = [src.code for src in self.sources] + [c[0] for src in self.sources for c in src.communes]
         units = {u.code: u for u in Unit.objects.filter(code__in=codes)}
         heads = {code: unit.head_id for code, unit in units.items()}
