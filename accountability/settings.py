@@ -395,6 +395,9 @@ CELERY_BEAT_SCHEDULE = {
     "reminders-sweep": {"task": "reminders.sweep", "schedule": crontab(minute="*/15")},
     "reminders-dispatch": {"task": "reminders.dispatch", "schedule": 60.0},
     "webhooks-dispatch": {"task": "webhooks.dispatch", "schedule": 60.0},
+    # The dashboard's maintained counts judge open work as of one day: moved to the new local day
+    # just after midnight (tasks_app.counts.roll), and their deltas folded.
+    "counts-roll": {"task": "counts.roll", "schedule": crontab(minute=5, hour=0)},
 }
 
 # Reminders (tasks_app/reminders): retry backoff of a failed delivery, and after how long a row

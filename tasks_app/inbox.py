@@ -17,6 +17,8 @@ two, `queues()` a handful, each list is capped at `LIMIT` rows and says how many
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -126,29 +128,37 @@ def counts(actor: Any, today: dt.date | None = None) -> int:
     authority, unit = _authority_filter(scope, city=city), _unit_filter(scope)
     if authority is None and unit is None:
         return 0
-    a_parts = {}
+    a_parts: dict[str, Q] = {}
     if authority is not None:
-        a_parts["submitted"] = Count("pk", filter=authority & Q(status=Status.SUBMITTED))
+        a_parts["submitted"] = authority & Q(status=Status.SUBMITTED)
     if unit is not None and not city:
-        a_parts["returned"] = Count("pk", filter=unit & Q(status=Status.RETURNED))
-        a_parts["overdue"] = Count("pk", filter=unit & Q(status__in=OVERDUE_STATUSES, deadline__lt=today))
-        a_parts["remedy"] = Count("pk", filter=unit & _open_remedy(today))
-    total = sum(v or 0 for v in Assignment.objects.order_by().aggregate(**a_parts).values()) if a_parts else 0
-    e_parts = {}
+        a_parts["returned"] = unit & Q(status=Status.RETURNED)
+        a_parts["overdue"] = unit & Q(status__in=OVERDUE_STATUSES, deadline__lt=today)
+        a_parts["remedy"] = unit & _open_remedy(today)
+    total = _count_parts(Assignment.objects.order_by(), a_parts)
+    e_parts: dict[str, Q] = {}
     if authority is not None:
         e_auth = _authority_filter(scope, "assignment__", city=city) or Q()
-        e_parts["pending"] = Count("pk", filter=e_auth & Q(status=ExtensionRequest.Status.PENDING))
+        e_parts["pending"] = e_auth & Q(status=ExtensionRequest.Status.PENDING)
     if unit is not None and not city:
         since = timezone.now() - dt.timedelta(days=DECIDED_DAYS)
-        e_parts["decided"] = Count(
-            "pk",
-            filter=(_unit_filter(scope, "assignment__") or Q())
+        e_parts["decided"] = (
+            (_unit_filter(scope, "assignment__") or Q())
             & Q(decided_at__gte=since)
-            & ~Q(status=ExtensionRequest.Status.PENDING),
+            & ~Q(status=ExtensionRequest.Status.PENDING)
         )
-    if e_parts:
-        total += sum(v or 0 for v in ExtensionRequest.objects.order_by().aggregate(**e_parts).values())
-    return total
+    return total + _count_parts(ExtensionRequest.objects.order_by(), e_parts)
+
+
+def _count_parts(queryset: QuerySet[Any], parts: dict[str, Q]) -> int:
+    """The sum of each part's count, in one query that reads only the rows some part counts (the
+    parts' union in WHERE, so the indexes serve it: without it the office's menu count scanned
+    every assignment of the country on every page, 0.5 s at 1M)."""
+    if not parts:
+        return 0
+    union = functools.reduce(operator.or_, parts.values())
+    counted = queryset.filter(union).aggregate(**{name: Count("pk", filter=q) for name, q in parts.items()})
+    return sum(v or 0 for v in counted.values())
 
 
 def _last_return():

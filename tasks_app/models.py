@@ -478,6 +478,13 @@ class Assignment(models.Model):
                 name="assignment_open_deadline_idx",
                 condition=Q(status__in=OPEN),
             ),
+            # The same by the original deadline: the maintained counts' readers find the work that
+            # crossed it since their anchor (tasks_app.counts).
+            models.Index(
+                Coalesce("original_deadline", "deadline"),
+                name="assignment_open_kpi_dl_idx",
+                condition=Q(status__in=OPEN),
+            ),
             # Used by "my work" and the API list of one unit's assignments by status.
             models.Index(fields=["unit", "status", "deadline"], name="assignment_unit_status_idx"),
             # Used by the API's `updated_since` incremental sync.
@@ -777,3 +784,73 @@ class FiguresVersion(models.Model):
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+class CountsAnchor(models.Model):
+    """The day the maintained counts class open work against (one row; see `tasks_app.counts`)."""
+
+    as_of = models.DateField()
+    time_zone = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("mốc số liệu tổng hợp")
+        verbose_name_plural = _("mốc số liệu tổng hợp")
+
+    def __str__(self) -> str:
+        return f"{self.as_of} ({self.time_zone})"
+
+
+class UnitCount(models.Model):
+    """Tracked assignments by unit, task group and timeliness (by the current and by the original
+    deadline), as signed deltas written by PostgreSQL triggers (`tasks_app.counts`). Plain ids, no
+    foreign keys: the triggers write them, nobody else."""
+
+    unit_id = models.BigIntegerField()
+    group_id = models.BigIntegerField()
+    timeliness = models.CharField(max_length=20)
+    kpi_timeliness = models.CharField(max_length=20)
+    n = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("số liệu tổng hợp theo đơn vị")
+        verbose_name_plural = _("số liệu tổng hợp theo đơn vị")
+
+    def __str__(self) -> str:
+        return f"{self.unit_id}/{self.group_id}/{self.timeliness}: {self.n}"
+
+
+class UnitTotal(models.Model):
+    """Tracked assignments by unit and timeliness (both bases): `UnitCount` without the group, what
+    the dashboard reads when it is not filtered by group or plan (`tasks_app.counts`)."""
+
+    unit_id = models.BigIntegerField()
+    timeliness = models.CharField(max_length=20)
+    kpi_timeliness = models.CharField(max_length=20)
+    n = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("số liệu tổng hợp theo đơn vị (tổng)")
+        verbose_name_plural = _("số liệu tổng hợp theo đơn vị (tổng)")
+
+    def __str__(self) -> str:
+        return f"{self.unit_id}/{self.timeliness}: {self.n}"
+
+
+class MonthCount(models.Model):
+    """Tracked assignments by province, task group, timeliness and deadline month (both bases), as
+    signed deltas written by PostgreSQL triggers (`tasks_app.counts`)."""
+
+    province_id = models.BigIntegerField()
+    group_id = models.BigIntegerField()
+    timeliness = models.CharField(max_length=20)
+    kpi_timeliness = models.CharField(max_length=20)
+    month = models.DateField()
+    kpi_month = models.DateField()
+    n = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("số liệu tổng hợp theo tháng")
+        verbose_name_plural = _("số liệu tổng hợp theo tháng")
+
+    def __str__(self) -> str:
+        return f"{self.province_id}/{self.group_id}/{self.month}/{self.timeliness}: {self.n}"

@@ -22,3 +22,12 @@ def send_password_reset(email: str, domain: str, use_https: bool, language: str)
         form = PasswordResetForm({"email": email})
         if form.is_valid():
             form.save(domain_override=domain, use_https=use_https)
+
+
+@shared_task(name="counts.roll", ignore_result=True)
+def roll_counts() -> None:
+    """Move the maintained counts' day to today and fold their deltas (tasks_app.counts): the
+    dashboard is exact without it, and reads less the closer the counts' day is to today."""
+    from tasks_app import counts, lifecycle
+
+    counts.roll(lifecycle.local_today())

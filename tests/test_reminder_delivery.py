@@ -312,3 +312,18 @@ def test_a_handoff_notice_goes_out_beside_the_reminders(task, head_a, reachable,
     assert "bị trả lại, cần hoàn thiện" in zalo["body"]["message"]["text"]
     client.force_login(head_a.user)
     assert "bị trả lại, cần hoàn thiện" in client.get("/notifications/").content.decode()
+
+
+def test_a_row_whose_assignment_is_gone_is_skipped_not_left_claimed(two_plans, head_a, smtp_server):
+    """The ledger has no foreign-key check (issue 14): a row whose assignment was deleted while the
+    sweep that wrote it ran is skipped by the sender, and the rest is sent."""
+    own, default = two_plans
+    orphan = Delivery.objects.get(assignment=default)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE reminders_delivery SET assignment_id = %s WHERE id = %s", [10**12, orphan.pk])
+    with time_machine.travel(at(14, 1), tick=False):
+        outcome = deliver(head_a.pk, "email")
+    assert (outcome.sent, outcome.skipped) == (1, 1)
+    orphan.refresh_from_db()
+    assert orphan.status == "skipped" and orphan.last_error == "phân công đã bị xóa / assignment deleted"
+    assert Delivery.objects.get(assignment=own).status == "sent"

@@ -137,44 +137,82 @@ def test_recorded_rows_equal_the_selection_and_count_from_the_insert(varied):
         assert d.deadline.isoformat() == d.stage.split("@")[1]
 
 
+def add_overdue(task, city, count, prefix, deadline=dt.date(2026, 6, 30)):
+    for n in range(count):
+        unit = Unit.objects.create(code=f"{prefix}{n:03d}", name=f"Xã {n}", kind=Unit.Kind.COMMUNE, parent=city)
+        make_official(f"head-{prefix}{n}", unit, head=True)
+        make_assignment(task, unit, deadline=deadline)
+
+
+def overdue_sweep_queries():
+    with CaptureQueriesContext(connection) as ctx:
+        result = run_sweep(dt.date(2026, 7, 1), now=dt.datetime(2026, 7, 1, 8, 30, tzinfo=HCM), force=True)
+    return result, [q["sql"] for q in ctx.captured_queries]
+
+
 def test_overdue_events_are_batched_not_a_query_each(task, city, leader):
-    """Newly overdue work: one INSERT … RETURNING and one load per batch, however many there are.
-    (The API's webhook receiver has a query per event of its own; it is set aside here.)"""
-    from tasks_app.api import webhooks
-
-    def sweep_queries():
-        with CaptureQueriesContext(connection) as ctx:
-            result = run_sweep(dt.date(2026, 7, 1), now=dt.datetime(2026, 7, 1, 8, 30, tzinfo=HCM), force=True)
-        return result, len(ctx.captured_queries)
-
-    def add(count, prefix):
-        for n in range(count):
-            unit = Unit.objects.create(code=f"{prefix}{n:03d}", name=f"Xã {n}", kind=Unit.Kind.COMMUNE, parent=city)
-            make_official(f"head-{prefix}{n}", unit, head=True)
-            make_assignment(task, unit, deadline=dt.date(2026, 6, 30))
-
+    """Newly overdue work: one INSERT … RETURNING, one load and one `events.send_many` per batch,
+    however many there are, each assignment with its own overdue days."""
     seen = []
 
-    def receiver(sender, assignment, event, **kwargs):
-        seen.append((assignment.pk, event, assignment.task.code, kwargs["data"]["overdue_days"]))
+    def receiver(sender, assignments, event, each, **kwargs):
+        seen.extend(
+            (a.pk, event, a.task.code, events.data_for(a, kwargs["data"], each)["overdue_days"]) for a in assignments
+        )
 
-    events.assignment_event.disconnect(dispatch_uid="tasks_api.record_webhook_deliveries")
-    events.assignment_event.connect(receiver)
+    events.assignments_event.connect(receiver)
     try:
-        add(3, "P")
-        small, small_queries = sweep_queries()
+        add_overdue(task, city, 3, "P")
+        small, small_queries = overdue_sweep_queries()
         Delivery.objects.all().delete()
         OverdueNotice.objects.all().delete()
         seen.clear()
-        add(30, "Q")
-        large, large_queries = sweep_queries()
-        again, _ = sweep_queries()
+        add_overdue(task, city, 30, "Q", deadline=dt.date(2026, 6, 24))
+        large, large_queries = overdue_sweep_queries()
+        again, _ = overdue_sweep_queries()
     finally:
-        events.assignment_event.disconnect(receiver)
-        events.assignment_event.connect(webhooks.record_deliveries, dispatch_uid="tasks_api.record_webhook_deliveries")
+        events.assignments_event.disconnect(receiver)
     assert (small.newly_overdue, large.newly_overdue, again.newly_overdue) == (3, 33, 0)
-    assert large_queries == small_queries
-    assert len(seen) == 33 == len(set(seen)) and {s[1:] for s in seen} == {(events.OVERDUE, task.code, 1)}
+    assert len(large_queries) == len(small_queries)
+    assert len(seen) == 33 == len(set(seen))
+    # Each its own overdue days: 1 for the three due on 30 June, 7 for the thirty due on 24 June.
+    assert sorted(s[3] for s in seen) == [1] * 3 + [7] * 30 and {s[1:3] for s in seen} == {(events.OVERDUE, task.code)}
+
+
+def test_webhook_receivers_are_found_once_for_all_overdue_events(task, city, leader):
+    """Issue 14: with webhooks subscribed, the sweep's query count is the same for 5 and for 50
+    newly overdue assignments (the endpoints are looked up once for all events, not per event),
+    and every event reaches every endpoint that sees it, with its own overdue days."""
+    import json
+
+    from tasks_app.api.models import ApiKey, WebhookDelivery, WebhookEndpoint
+
+    portal, _secret = ApiKey.objects.create_key(name="Cổng thành phố", is_portal=True)
+    for n in range(2):
+        WebhookEndpoint.objects.create(api_key=portal, url=f"https://p{n}.example.org/h", events=[events.OVERDUE])
+    # Subscribed to something else: gets nothing.
+    WebhookEndpoint.objects.create(api_key=portal, url="https://other.example.org/h", events=[events.STATUS_CHANGED])
+
+    add_overdue(task, city, 5, "F")
+    five, five_queries = overdue_sweep_queries()
+    assert five.newly_overdue == 5 and WebhookDelivery.objects.count() == 10
+    Delivery.objects.all().delete()
+    OverdueNotice.objects.all().delete()
+    WebhookDelivery.objects.all().delete()
+    add_overdue(task, city, 45, "G", deadline=dt.date(2026, 6, 24))
+    fifty, fifty_queries = overdue_sweep_queries()
+    assert fifty.newly_overdue == 50
+    lookups = [q for q in fifty_queries if "api_webhookendpoint" in q]
+    assert len(lookups) == 1, lookups
+    assert len(fifty_queries) == len(five_queries), (len(five_queries), len(fifty_queries))
+    deliveries = list(WebhookDelivery.objects.all())
+    assert len(deliveries) == 100 and {d.url for d in deliveries} == {
+        "https://p0.example.org/h",
+        "https://p1.example.org/h",
+    }
+    days = sorted(json.loads(d.body)["data"]["overdue_days"] for d in deliveries)
+    assert days == [1] * 10 + [7] * 90
+    assert {json.loads(d.body)["event"] for d in deliveries} == {events.OVERDUE}
 
 
 def test_dry_run_streams_a_limited_listing(task, city, leader, capsys):

@@ -40,13 +40,14 @@ def many_assignments(task, city, count):
 def overdue_events():
     seen = []
 
-    def receiver(sender, assignment, event, **kwargs):
+    def receiver(sender, assignments, event, **kwargs):
         if event == events.OVERDUE:
-            seen.append(assignment.pk)
+            seen.extend(a.pk for a in assignments)
 
-    events.assignment_event.connect(receiver)
+    # The sweep sends its OVERDUE events a batch at a time (events.send_many).
+    events.assignments_event.connect(receiver)
     yield seen
-    events.assignment_event.disconnect(receiver)
+    events.assignments_event.disconnect(receiver)
 
 
 def test_sweep_twice_creates_nothing_twice(task, city, leader, clock, overdue_events):
@@ -191,3 +192,38 @@ def test_dry_run_reads_the_ledger(task, city, leader, clock, capsys, smtp_server
     assert "DEAD (attempts 6) — SMTP: 451" in out  # dead rows are shown, with their error
     assert "NEW" not in out and " SENT " not in out  # what was sent is not listed as due
     assert f"a --run now would send {pending} recorded row(s)" in out
+
+
+@pytest.mark.postgres
+def test_deleting_work_or_an_official_takes_its_ledger_rows_by_any_path(task, city, leader, clock):
+    """The ledger has no foreign-key checks in the database (issue 14: they cost as much as the
+    sweep's inserts); deleting assignments or officials still takes their rows with them, through
+    the ORM and through raw SQL (a statement trigger)."""
+    from tasks_app.models import Assignment, Official
+
+    made = many_assignments(task, city, 8)
+    run_sweep()
+    by_assignment = {a.pk: Delivery.objects.filter(assignment=a).count() for a in made}
+    assert all(by_assignment.values())
+    made[0].reminders.all()  # the relation still works both ways
+    Assignment.objects.filter(pk=made[0].pk).delete()  # the ORM's cascade
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM reminders_overduenotice WHERE assignment_id = %s", [made[1].pk])
+        cursor.execute("DELETE FROM reminders_feeditem WHERE assignment_id = %s", [made[1].pk])
+        cursor.execute("DELETE FROM tasks_app_assignment WHERE id = %s", [made[1].pk])
+    left = set(Delivery.objects.values_list("assignment_id", flat=True))
+    assert made[0].pk not in left and made[1].pk not in left
+    assert (
+        Delivery.objects.count() == sum(by_assignment.values()) - by_assignment[made[0].pk] - by_assignment[made[1].pk]
+    )
+    head = Official.objects.get(user__username="head-u2")
+    assert Delivery.objects.filter(recipient=head).exists()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE tasks_app_unit SET head_id = NULL WHERE head_id = %s", [head.pk])
+        cursor.execute(
+            "UPDATE tasks_app_assignment SET responsible_id = NULL, status = 'draft' WHERE responsible_id = %s",
+            [head.pk],
+        )
+        cursor.execute("DELETE FROM reminders_feeditem WHERE official_id = %s", [head.pk])
+        cursor.execute("DELETE FROM tasks_app_official WHERE id = %s", [head.pk])
+    assert not Delivery.objects.filter(recipient_id=head.pk).exists()

@@ -133,13 +133,14 @@ def record_deliveries(sender, assignment, event, actor_label="", data=None, **kw
 
 
 @receiver(events.assignments_event, dispatch_uid="tasks_api.record_webhook_deliveries_many")
-def record_many_deliveries(sender, assignments, event, actor_label="", data=None, **kwargs):
-    _record(assignments, event, actor_label, data or {})
+def record_many_deliveries(sender, assignments, event, actor_label="", data=None, each=None, **kwargs):
+    _record(assignments, event, actor_label, data or {}, each)
 
 
-def _record(assignments, event: str, actor_label: str, data: dict) -> None:
+def _record(assignments, event: str, actor_label: str, data: dict, each: dict[int, dict] | None = None) -> None:
     """One delivery per (assignment, endpoint that wants the event and sees the assignment): one
-    query for the endpoints and one insert, however many assignments."""
+    query for the endpoints and one insert, however many assignments (`each`: extra data by
+    assignment id, see `events.send_many`)."""
     from tasks_app.api.tasks import deliver_webhook
 
     endpoints = [
@@ -156,7 +157,9 @@ def _record(assignments, event: str, actor_label: str, data: dict) -> None:
                 delivery = WebhookDelivery(
                     endpoint=endpoint, url=endpoint.url, event=event, assignment_id=assignment.pk
                 )
-                delivery.body = payload(assignment, event, delivery.event_id, actor_label, data)
+                delivery.body = payload(
+                    assignment, event, delivery.event_id, actor_label, events.data_for(assignment, data, each)
+                )
                 deliveries.append(delivery)
     if not deliveries:
         return

@@ -277,12 +277,18 @@ class Delivery(models.Model):
 
     # No index of its own: the unique constraint below starts with the assignment and serves its
     # lookups and cascades; one index fewer to write for each of the sweep's inserted rows.
+    # No foreign-key constraint in the database, for this and the recipient (issue 14): its check
+    # ran for each inserted row at commit, about as long as the insert itself (bench/ledger_write.py).
+    # The sweep inserts only rows it selected from existing assignments and officials; deletions
+    # cascade through the ORM (on_delete) and, for raw SQL, through a PostgreSQL statement trigger
+    # (reminders migration 0007_i14b_ledger_without_fk_checks), one DELETE per statement.
     assignment = models.ForeignKey(
         "tasks_app.Assignment",
         verbose_name=_("phân công"),
         on_delete=models.CASCADE,
         related_name="reminders",
         db_index=False,
+        db_constraint=False,
     )
     # The stage includes the deadline it was computed from ("before-7@2026-06-30"), so an approved
     # extension starts a fresh schedule instead of colliding with the old one's rows.
@@ -290,7 +296,11 @@ class Delivery(models.Model):
     offset_days = models.SmallIntegerField(_("số ngày so với hạn"), help_text=_("Âm: trước hạn; dương: quá hạn."))
     deadline = models.DateField(_("thời hạn"))
     recipient = models.ForeignKey(
-        "tasks_app.Official", verbose_name=_("người nhận"), on_delete=models.CASCADE, related_name="reminders"
+        "tasks_app.Official",
+        verbose_name=_("người nhận"),
+        on_delete=models.CASCADE,
+        related_name="reminders",
+        db_constraint=False,
     )
     recipient_role = models.CharField(_("vai trò người nhận"), max_length=20, choices=RecipientRole.choices)
     channel = models.CharField(_("kênh"), max_length=10, choices=Channel.choices)

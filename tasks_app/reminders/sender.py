@@ -178,6 +178,16 @@ def deliver(recipient_id: int, channel: str, *, now: dt.datetime | None = None, 
         .select_related("assignment__task__group", "assignment__unit", "assignment__responsible")
         .order_by("deadline", "assignment_id", "pk")
     )
+    if len(rows) < outcome.claimed:
+        # A row whose assignment is gone (the ledger has no foreign-key check, issue 14: deleted by
+        # a transaction that committed while the sweep that wrote the row ran): nothing to send.
+        outcome.skipped += (
+            Delivery.objects.filter(claim_token=token, status=Delivery.Status.SENDING)
+            .exclude(pk__in=[r.pk for r in rows])
+            .update(
+                status=Delivery.Status.SKIPPED, last_error="phân công đã bị xóa / assignment deleted", claim_token=""
+            )
+        )
     # Work completed or cancelled gets no more reminders; a handoff notice (an acceptance, for
     # one) is still news to its reader.
     closed = [r.pk for r in rows if r.assignment.status not in OPEN and not r.stage.startswith(NOTICE_PREFIX)]
@@ -185,7 +195,7 @@ def deliver(recipient_id: int, channel: str, *, now: dt.datetime | None = None, 
         Delivery.objects.filter(pk__in=closed).update(
             status=Delivery.Status.SKIPPED, last_error="phân công đã kết thúc / assignment closed", claim_token=""
         )
-        outcome.skipped = len(closed)
+        outcome.skipped += len(closed)
     rows = [r for r in rows if r.pk not in closed]
     if not rows:
         return outcome
