@@ -149,7 +149,14 @@ def city_of_work(commune_a, commune_b, head_a, head_b, city, group, leader, offi
     extension = pending.request_extension(
         by=head_a, requested_deadline=pending.deadline + dt.timedelta(days=10), reason="Chờ vốn"
     )
-    return {"unit_code": commune_a.code, "task": tasks[0], "returned": returned, "pending": pending, "extension": extension, "indicator": indicator}
+    return {
+        "unit_code": commune_a.code,
+        "task": tasks[0],
+        "returned": returned,
+        "pending": pending,
+        "extension": extension,
+        "indicator": indicator,
+    }
 
 
 def _vi(client):

@@ -29,8 +29,15 @@ COMMON = [
     "/accounts/password_change/",
     "/account/two_factor/",
 ]
-CITY = ["/dashboard/", "/dashboard/?sort=rate", "/dashboard/?basis=original", "/kpi/units/10507/", "/kpi/import/",
-        "/tasks/new/", "/kpi/units/?page=2"]
+CITY = [
+    "/dashboard/",
+    "/dashboard/?sort=rate",
+    "/dashboard/?basis=original",
+    "/kpi/units/10507/",
+    "/kpi/import/",
+    "/tasks/new/",
+    "/kpi/units/?page=2",
+]
 # At most this tall at 390 px (it was 16,000–30,000 px): a long table is paged instead.
 HEIGHT_BUDGET = 6000
 
@@ -85,7 +92,12 @@ def test_no_page_scrolls_sideways_at_390px(browser, live_server, city_of_work, u
     sign_in(page, live_server.url, username, password)
     problems = []
     heights: dict[str, int] = {}
-    pages = [*COMMON, f"/assignments/{a.pk}/", f"/tasks/{task.code}/", f"/kpi/indicators/{city_of_work['indicator'].pk}/"]
+    pages = [
+        *COMMON,
+        f"/assignments/{a.pk}/",
+        f"/tasks/{task.code}/",
+        f"/kpi/indicators/{city_of_work['indicator'].pk}/",
+    ]
     if extra:
         pages += [*extra, f"/assignments/{a.pk}/inspections/new/"]
     for path in pages:
