@@ -113,3 +113,25 @@ def make_communes(city, n, *, start=20000):
         unit.head = head
     Unit.objects.bulk_update(units, ["head"])
     return units
+
+
+ADMIN_DELIVERABLE = "Sản phẩm sửa trong trang quản trị"
+
+
+def admin_edit_deliverable(admin_client, assignment):
+    """The admin's change form for an issued assignment, saved with a new deliverable (one of the
+    write paths the counts, the change stamps and the figures' version must all see)."""
+    data = {
+        "task": assignment.task_id,
+        "deliverable": ADMIN_DELIVERABLE,
+        "acceptance_criteria": "",
+        "progress": 0,
+        "start_date": "",
+        "reports-TOTAL_FORMS": "0",
+        "reports-INITIAL_FORMS": "0",
+        "reports-MIN_NUM_FORMS": "0",
+        "reports-MAX_NUM_FORMS": "1000",
+    }
+    response = admin_client.post(f"/admin/tasks_app/assignment/{assignment.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return response

@@ -20,6 +20,7 @@ from django.utils import timezone
 from tasks_app.models import Assignment, Task, Unit
 from tasks_app.status import Status
 from tests.conftest import make_assignment
+from tests.fixtures_web import ADMIN_DELIVERABLE, admin_edit_deliverable
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -78,20 +79,8 @@ def test_api_write(reader, assignment_a, key_a):
 
 
 def test_admin(reader, assignment_a, admin_client):
-    data = {
-        "task": assignment_a.task_id,
-        "deliverable": "Sản phẩm sửa trong trang quản trị",
-        "acceptance_criteria": "",
-        "progress": 0,
-        "start_date": "",
-        "reports-TOTAL_FORMS": "0",
-        "reports-INITIAL_FORMS": "0",
-        "reports-MIN_NUM_FORMS": "0",
-        "reports-MAX_NUM_FORMS": "1000",
-    }
-    response = admin_client.post(f"/admin/tasks_app/assignment/{assignment_a.pk}/change/", data)
-    assert response.status_code == 302, response.content.decode()[:2000]
-    assert row(reader.changed(), assignment_a.pk)["deliverable"] == "Sản phẩm sửa trong trang quản trị"
+    admin_edit_deliverable(admin_client, assignment_a)
+    assert row(reader.changed(), assignment_a.pk)["deliverable"] == ADMIN_DELIVERABLE
 
 
 def test_raw_sql_update(reader, assignment_a):

@@ -22,7 +22,7 @@ from tasks_app.actions import fan_out
 from tasks_app.models import Assignment, Task, TaskGroup, Unit, UnitCount
 from tasks_app.status import Status, Timeliness
 from tests.conftest import make_assignment, make_official
-from tests.fixtures_web import sign_in
+from tests.fixtures_web import admin_edit_deliverable, sign_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -112,19 +112,7 @@ def test_counts_follow_the_api_and_the_admin(key_a, assignment_a, admin_client, 
     response = key_a.client().post(f"/api/v1/assignments/{assignment_a.pk}/submit/", {"note": "xong"}, format="json")
     assert response.status_code in (200, 201), response.content
     assert_equal_to_group_by()
-    data = {
-        "task": assignment_a.task_id,
-        "deliverable": "Sản phẩm sửa trong trang quản trị",
-        "acceptance_criteria": "",
-        "progress": 0,
-        "start_date": "",
-        "reports-TOTAL_FORMS": "0",
-        "reports-INITIAL_FORMS": "0",
-        "reports-MIN_NUM_FORMS": "0",
-        "reports-MAX_NUM_FORMS": "1000",
-    }
-    response = admin_client.post(f"/admin/tasks_app/assignment/{assignment_a.pk}/change/", data)
-    assert response.status_code == 302
+    admin_edit_deliverable(admin_client, assignment_a)
     assert_equal_to_group_by()
     response = admin_client.post(f"/admin/tasks_app/assignment/{work[0].pk}/delete/", {"post": "yes"})
     assert response.status_code == 302

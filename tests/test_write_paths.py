@@ -15,7 +15,7 @@ from tasks_app import figures, lifecycle
 from tasks_app.actions import fan_out
 from tasks_app.models import Assignment, TaskGroup, Unit
 from tasks_app.status import Status
-from tests.fixtures_web import sign_in
+from tests.fixtures_web import admin_edit_deliverable, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -51,19 +51,7 @@ def test_api(key_a, assignment_a, moved):
 
 
 def test_admin(admin_client, assignment_a, moved):
-    data = {
-        "task": assignment_a.task_id,
-        "deliverable": "Sản phẩm sửa trong trang quản trị",
-        "acceptance_criteria": "",
-        "progress": 0,
-        "start_date": "",
-        "reports-TOTAL_FORMS": "0",
-        "reports-INITIAL_FORMS": "0",
-        "reports-MIN_NUM_FORMS": "0",
-        "reports-MAX_NUM_FORMS": "1000",
-    }
-    response = admin_client.post(f"/admin/tasks_app/assignment/{assignment_a.pk}/change/", data)
-    assert response.status_code == 302, response.content.decode()[:2000]
+    admin_edit_deliverable(admin_client, assignment_a)
     moved(assignment_a)
 
 
