@@ -98,13 +98,12 @@ def raw(sql: str, params: dict):
 
 def dashboard(repeat: int) -> dict:
     from django.core.cache import cache
-    from django.db.models import Count, Q
+    from django.db.models import Count
     from django.db.models.functions import TruncMonth
     from django.test import Client
 
     from tasks_app import counts, lifecycle
     from tasks_app.models import Assignment, Official
-    from tasks_app.status import OPEN, Timeliness
 
     today = lifecycle.local_today()
     # The city office monitors the whole plan (leaders hold authority and must pass two-factor sign-in).
@@ -124,15 +123,7 @@ def dashboard(repeat: int) -> dict:
 
     def orm():
         tracked = Assignment.objects.tracked(today, original_deadline=False).order_by()
-        by_unit = list(
-            tracked.values("unit_id").annotate(
-                assigned=Count("pk"),
-                on_time=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
-                late=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),
-                overdue=Count("pk", filter=Q(timeliness=Timeliness.OVERDUE)),
-                open=Count("pk", filter=Q(status__in=OPEN)),
-            )
-        )
+        by_unit = list(tracked.values("unit_id").annotate(**counts.figure_columns()))
         by_group = list(tracked.values("task__group_id", "timeliness").annotate(n=Count("pk")))
         by_month = list(
             tracked.annotate(month=TruncMonth("deadline")).values("month", "timeliness").annotate(n=Count("pk"))

@@ -46,21 +46,12 @@ def _list(base, today):
 
 def _dashboard(tracked):
     """The dashboard's three GROUP BYs (web.dashboard._dashboard_figures' compute)."""
-    from django.db.models import Count, Q
+    from django.db.models import Count
     from django.db.models.functions import TruncMonth
 
-    from tasks_app.status import OPEN, Timeliness
+    from tasks_app import counts
 
-    by_unit = sorted(
-        tuple(r.values())
-        for r in tracked.values("unit_id").annotate(
-            assigned=Count("pk"),
-            on_time=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
-            late=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),
-            overdue=Count("pk", filter=Q(timeliness=Timeliness.OVERDUE)),
-            open=Count("pk", filter=Q(status__in=OPEN)),
-        )
-    )
+    by_unit = sorted(tuple(r.values()) for r in tracked.values("unit_id").annotate(**counts.figure_columns()))
     by_group = sorted(tuple(r.values()) for r in tracked.values("task__group_id", "timeliness").annotate(n=Count("pk")))
     by_month = sorted(
         tuple(r.values())

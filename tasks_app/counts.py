@@ -43,10 +43,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, connections, router, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 
-from tasks_app.status import TRACKED, WORKING, Status, Timeliness
+from tasks_app.status import OPEN, TRACKED, WORKING, Status, Timeliness
 
 A = "tasks_app_assignment"
 T = "tasks_app_task"
@@ -394,24 +394,28 @@ GROUP BY group_id, m, t HAVING sum(n) <> 0"""
     return {"per_unit": per_unit, "by_group": dict(by_group), "by_month": dict(by_month)}
 
 
+def figure_columns(*, with_open: bool = True) -> dict[str, Count]:
+    """The dashboard's figures of a group of tracked assignments (annotated on `tracked()`, whose
+    `timeliness` it reads): assigned, completed on time, completed late, overdue and, with
+    `with_open`, still open. The one definition the ORM path, the national view and the benchmarks
+    annotate with."""
+    columns = {
+        "assigned": Count("pk"),
+        "on_time": Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
+        "late": Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),
+        "overdue": Count("pk", filter=Q(timeliness=Timeliness.OVERDUE)),
+    }
+    if with_open:
+        columns["open"] = Count("pk", filter=Q(status__in=OPEN))
+    return columns
+
+
 def orm_figures(tracked, basis: str = "current") -> dict[str, Any]:
     """The same figures by the ORM's `GROUP BY` over `tracked()` (the reference `reconcile` checks
     against, and the dashboard's path where the counts cannot answer)."""
-    from django.db.models import Q
-
-    from tasks_app.status import OPEN
 
     month_of = "kpi_deadline" if basis == "original" else "deadline"
-    per_unit = {
-        row["unit_id"]: row
-        for row in tracked.values("unit_id").annotate(
-            assigned=Count("pk"),
-            on_time=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
-            late=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),
-            overdue=Count("pk", filter=Q(timeliness=Timeliness.OVERDUE)),
-            open=Count("pk", filter=Q(status__in=OPEN)),
-        )
-    }
+    per_unit = {row["unit_id"]: row for row in tracked.values("unit_id").annotate(**figure_columns())}
     by_group: defaultdict[int, dict[str, int]] = defaultdict(dict)
     for row in tracked.values("task__group_id", "timeliness").annotate(n=Count("pk")):
         by_group[row["task__group_id"]][row["timeliness"]] = row["n"]

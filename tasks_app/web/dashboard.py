@@ -280,12 +280,7 @@ def national(request):
         return {
             row["province_id"]: row
             # The assignment's province, kept by the database (scope.in_province).
-            for row in tracked.values("province_id").annotate(
-                assigned=Count("pk"),
-                on_time=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_ON_TIME)),
-                late=Count("pk", filter=Q(timeliness=Timeliness.COMPLETED_LATE)),
-                overdue=Count("pk", filter=Q(timeliness=Timeliness.OVERDUE)),
-            )
+            for row in tracked.values("province_id").annotate(**counts.figure_columns(with_open=False))
         }
 
     per_province = cache.get_or_set(key, compute, CACHE_SECONDS) or {}
