@@ -44,6 +44,17 @@ def test_leader_sees_the_ranking_links_and_records_it(client, work, leader, plan
     assert "Bảng xếp hạng đã lưu gần nhất" in client.get(response.url).content.decode()
 
 
+def test_a_running_period_says_its_scores_are_provisional(client, work, leader, plan):
+    # Seen in the demo: on 30/11 the Q4 ranking gave every commune rank 1 and 100 points (one
+    # assignment each, not yet due, general criteria not yet scored) and the page did not say why.
+    sign_in(client, leader)
+    running = client.get("/kpi/units/?period=2026-Q2").content.decode()
+    closed = client.get("/kpi/units/?period=2026-Q1").content.decode()
+
+    assert "Kỳ đánh giá chưa kết thúc (đến 30/06/2026): điểm và thứ hạng là tạm tính tại ngày 10/05/2026." in running
+    assert "Kỳ đánh giá chưa kết thúc" not in closed
+
+
 def test_drill_down_page_and_scoping(client, work, head_b, head_a):
     sign_in(client, head_b)
     page = client.get("/kpi/units/?period=2026-Q1").content.decode()
