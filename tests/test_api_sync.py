@@ -132,3 +132,19 @@ def test_the_schema_documents_the_cursor(client):
     assert "cursor" in {p["name"] for p in operation["parameters"]}
     body = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert {"next", "next_since", "results"} <= set(body.get("properties", {})) or "$ref" in body
+
+
+def test_a_bad_updated_since_gets_a_clear_400_and_changes_nothing(key_a, rows):
+    # ASVS 5.0 V2.2.1: input is validated against the expected form before it is used.
+    client = key_a.client()
+    before = list(Assignment.objects.order_by("pk").values_list("pk", "updated_at"))
+    for params in ({"updated_since": "hôm qua"}, {"updated_since": "2026-13-45"}):
+        response = client.get(SYNC, params)
+        assert response.status_code == 400, (params, response.status_code)
+        assert "updated_since" in response.json(), params
+    # page_size follows the numbered list's documented rule: out of range or not a number gives the
+    # nearest allowed size (at least 1, at most 500), never an error.
+    for size in ("-1", "x", "100000"):
+        response = client.get(SYNC, {"page_size": size})
+        assert response.status_code == 200 and 1 <= len(response.json()["results"]) <= 500
+    assert list(Assignment.objects.order_by("pk").values_list("pk", "updated_at")) == before
