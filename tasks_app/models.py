@@ -800,16 +800,24 @@ class CountsAnchor(models.Model):
         return f"{self.as_of} ({self.time_zone})"
 
 
-class UnitCount(models.Model):
+class _TimelinessCount(models.Model):
+    """A maintained count's class (by the current and by the original deadline) and its signed delta."""
+
+    timeliness = models.CharField(max_length=20)
+    kpi_timeliness = models.CharField(max_length=20)
+    n = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class UnitCount(_TimelinessCount):
     """Tracked assignments by unit, task group and timeliness (by the current and by the original
     deadline), as signed deltas written by PostgreSQL triggers (`tasks_app.counts`). Plain ids, no
     foreign keys: the triggers write them, nobody else."""
 
     unit_id = models.BigIntegerField()
     group_id = models.BigIntegerField()
-    timeliness = models.CharField(max_length=20)
-    kpi_timeliness = models.CharField(max_length=20)
-    n = models.BigIntegerField()
 
     class Meta:
         verbose_name = _("số liệu tổng hợp theo đơn vị")
@@ -819,14 +827,11 @@ class UnitCount(models.Model):
         return f"{self.unit_id}/{self.group_id}/{self.timeliness}: {self.n}"
 
 
-class UnitTotal(models.Model):
+class UnitTotal(_TimelinessCount):
     """Tracked assignments by unit and timeliness (both bases): `UnitCount` without the group, what
     the dashboard reads when it is not filtered by group or plan (`tasks_app.counts`)."""
 
     unit_id = models.BigIntegerField()
-    timeliness = models.CharField(max_length=20)
-    kpi_timeliness = models.CharField(max_length=20)
-    n = models.BigIntegerField()
 
     class Meta:
         verbose_name = _("số liệu tổng hợp theo đơn vị (tổng)")
@@ -836,17 +841,14 @@ class UnitTotal(models.Model):
         return f"{self.unit_id}/{self.timeliness}: {self.n}"
 
 
-class MonthCount(models.Model):
+class MonthCount(_TimelinessCount):
     """Tracked assignments by province, task group, timeliness and deadline month (both bases), as
     signed deltas written by PostgreSQL triggers (`tasks_app.counts`)."""
 
     province_id = models.BigIntegerField()
     group_id = models.BigIntegerField()
-    timeliness = models.CharField(max_length=20)
-    kpi_timeliness = models.CharField(max_length=20)
     month = models.DateField()
     kpi_month = models.DateField()
-    n = models.BigIntegerField()
 
     class Meta:
         verbose_name = _("số liệu tổng hợp theo tháng")
