@@ -22,6 +22,7 @@ from tasks_app.reminders.sender import deliver, due_pairs
 from tasks_app.reminders.sweep import expand, plan_day, run_sweep
 from tests.conftest import make_assignment, make_official
 from tests.fixtures_reminders import expand_all
+from tests.test_province_wall import provinces  # noqa: F401 (a fixture: two provinces loaded)
 
 HCM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 DEADLINE = dt.date(2026, 7, 8)  # 7 days after the clock's day: the "before-7" stage, to the responsible only
@@ -180,3 +181,43 @@ def test_two_senders_expanding_one_digest_write_it_once(task, city, leader):
     keys = list(Delivery.objects.values_list("assignment_id", "stage", "recipient_id", "channel"))
     assert len(keys) == 30 == len(set(keys))
     assert digests_of(official)["email"] == ("expanded", 30)
+
+
+@pytest.mark.django_db
+def test_the_digest_admin_is_read_only_and_walled_by_province(provinces):  # noqa: F811
+    """The digests in the admin (Bản tổng hợp nhắc việc trong ngày): a province's staff see the
+    digests of their own province's officials only, and nobody adds or changes one there."""
+    from django.contrib.auth.models import Permission
+    from rest_framework.test import APIClient
+
+    from tasks_app.models import Official
+    from tests.fixtures_web import sign_in
+
+    day = dt.date(2026, 7, 1)
+    digests = {
+        code: DueDigest.objects.create(
+            recipient=Official.objects.get(pk=p.commune.head_id),
+            channel="zalo",
+            day=day,
+            status=DueDigest.Status.SKIPPED,
+            items=4,
+            skip_reason="không có Zalo user id / no Zalo user id",
+        )
+        for code, p in provinces.items()
+    }
+    office = Official.objects.get(user__username="office-01")
+    office.user.is_staff = True
+    office.user.save()
+    office.user.user_permissions.set(Permission.objects.filter(content_type__app_label="reminders"))
+    client = sign_in(APIClient(), office, verified=True)
+    listing = client.get("/admin/reminders/duedigest/")
+    assert listing.status_code == 200
+    assert {g.pk for g in listing.context["cl"].result_list} == {digests["01"].pk}
+    assert "Bỏ qua (không có địa chỉ)" in listing.content.decode()
+    theirs = client.get(f"/admin/reminders/duedigest/{digests['31'].pk}/change/")
+    assert theirs.status_code == 302 and theirs["Location"] == "/admin/"
+    mine = client.get(f"/admin/reminders/duedigest/{digests['01'].pk}/change/")
+    assert mine.status_code == 200 and not mine.context["has_change_permission"]
+    assert client.get("/admin/reminders/duedigest/add/").status_code == 403
+    client.post(f"/admin/reminders/duedigest/{digests['01'].pk}/change/", {"items": 99, "status": "pending"})
+    assert DueDigest.objects.get(pk=digests["01"].pk).items == 4

@@ -193,7 +193,7 @@ planned (assignment_id, stage, offset_days, deadline, recipient_id, role, channe
     def planned_sql(self, columns: str) -> tuple[str, list]:
         """`columns` of the group's `planned` rows, as one SELECT (its WITH clauses inside)."""
         ctes, params = self.ctes()
-        return f"{ctes} SELECT {columns} FROM planned", params
+        return f"{ctes} SELECT {columns} FROM planned", params  # noqa: S608
 
     def insert_sql(self, day: dt.date, now: dt.datetime, table: str | None = None) -> tuple[str, list]:
         """The INSERT … SELECT writing the group's rows into the ledger (a narrowed group: its
@@ -291,7 +291,8 @@ class DayPlan:
     def digest_sql(self, now: dt.datetime) -> tuple[str, list]:
         """The sweep's one statement: the day's digests, one per recipient and channel over every
         group (see the module docstring), RETURNING what it wrote."""
-        parts, params = [], []
+        parts: list[str] = []
+        params: list = []
         for group in self.groups:
             sql, group_params = group.planned_sql("assignment_id, stage, recipient_id, channel, skip_reason")
             parts.append(f"SELECT * FROM ({sql}) g{len(parts)}")  # noqa: S608
