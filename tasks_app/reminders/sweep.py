@@ -303,6 +303,9 @@ class DayPlan:
         day = ops.adapt_datefield_value(self.day)
         # A pair whose digest exists counts only the items an expanded digest does not have in the
         # ledger yet (a re-run: nothing, unless new work appeared); the first run probes nothing.
+        # The probe is one look-up in the ledger's unique index per item: `LIMIT 1 OFFSET 0` keeps
+        # PostgreSQL from turning the NOT EXISTS into a hashed subplan, which would read the whole
+        # ledger (every day's rows) on each re-run.
         # (The skip reason depends on the recipient and the channel only: MAX is that reason.)
         sql = f"""INSERT INTO {digests} (recipient_id, channel, day, status, items, skip_reason, created_at)
 SELECT p.recipient_id, p.channel, %s, CASE WHEN MAX(p.skip_reason) = '' THEN %s ELSE %s END, COUNT(*),
@@ -311,7 +314,7 @@ FROM ({" UNION ALL ".join(parts)}) p
 LEFT JOIN {digests} g ON g.recipient_id = p.recipient_id AND g.channel = p.channel AND g.day = %s
 WHERE g.id IS NULL OR (g.status = %s AND NOT EXISTS (
     SELECT 1 FROM {ledger} d WHERE d.assignment_id = p.assignment_id AND d.stage = p.stage
-        AND d.recipient_id = p.recipient_id AND d.channel = p.channel))
+        AND d.recipient_id = p.recipient_id AND d.channel = p.channel LIMIT 1 OFFSET 0))
 GROUP BY p.recipient_id, p.channel
 ORDER BY p.recipient_id, p.channel
 ON CONFLICT (recipient_id, channel, day) DO UPDATE SET status = excluded.status,
