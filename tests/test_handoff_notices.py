@@ -145,10 +145,14 @@ def test_a_notice_links_to_its_assignment_on_zalo_and_in_the_email(
         messages = [r["body"]["message"]["text"] for r in zalo_to(zalo_server, zalo_id)]
         mails = _mail_texts(smtp_server, email)
         assert messages and len(messages) == len(mails), (messages, mails)
-        expected = {f"{site}/assignments/{assignment.pk}/"} if assignment else {
-            f"{site}/assignments/{a.pk}/",
-            f"{site}/assignments/{b.pk}/",
-        }
+        expected = (
+            {f"{site}/assignments/{assignment.pk}/"}
+            if assignment
+            else {
+                f"{site}/assignments/{a.pk}/",
+                f"{site}/assignments/{b.pk}/",
+            }
+        )
         assert {m.rstrip().splitlines()[-1] for m in messages} == expected, messages
         assert all(not m.rstrip().endswith(f"{site}/assignments/") for m in messages), messages
         assert {u for u in expected if any(u in t and f'href="{u}"' in h for t, h in mails)} == expected
