@@ -185,6 +185,8 @@ def test_webhook_validation_errors_are_vietnamese(key_a, body):
     "query",
     [
         "status=xong",
+        "sync/?cursor=khong-hop-le",
+        "sync/?updated_since=hom-qua",
         "group=abc",
         "group=0",
         "due_before=2026-13-45",
@@ -196,7 +198,8 @@ def test_webhook_validation_errors_are_vietnamese(key_a, body):
     ],
 )
 def test_filter_and_page_errors_are_vietnamese(key_a, assignment_a, query):
-    vi, en = _both(key_a.client(), "get", f"/api/v1/assignments/?{query}")
+    path = f"/api/v1/assignments/{query}" if query.startswith("sync/") else f"/api/v1/assignments/?{query}"
+    vi, en = _both(key_a.client(), "get", path)
     assert vi.status_code in (400, 404)
     _assert_vietnamese(vi, en, vi.status_code)
 
