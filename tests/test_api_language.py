@@ -213,6 +213,15 @@ def test_kpi_score_validation_errors_are_vietnamese(leader_client, points):
     _assert_vietnamese(vi, en, 400)
 
 
+@pytest.mark.parametrize("who", [{}, {"unit": "10507", "official": 1}], ids=["neither", "both"])
+def test_a_general_score_for_neither_or_both_a_unit_and_an_official_is_refused_in_the_readers_language(
+    leader_client, who
+):
+    vi, en = _both(leader_client, "post", "/api/v1/kpi/general-scores/", {"period": "2026-Q1", "points": "5", **who})
+    _assert_vietnamese(vi, en, 400)
+    assert en.json()["unit"] == ["Exactly one of unit or official is required."]
+
+
 def test_reminder_feed_filter_errors_are_vietnamese(key_a):
     vi, en = _both(key_a.client(), "get", "/api/v1/reminders/?status=da-doc")
     _assert_vietnamese(vi, en, 400)
