@@ -5,7 +5,8 @@ Celery workers into a loopback SMTP server and a loopback Zalo server.
 
 Creates (in the database named by DATABASE_URL; use one of your own) 500 commune heads with 100
 assignments each due in 7 days, a plan policy sending e-mail and Zalo at any hour, and runs the
-sweep: 100,000 ledger rows. Starts a private redis-server and two `celery worker -P solo`
+sweep: 1,000 digests (one per head and channel) standing for 100,000 reminders, which the senders
+expand into 100,000 ledger rows before sending (issue 14). Starts a private redis-server and two `celery worker -P solo`
 processes, lets the sweep's enqueue queue the sends, sends `reminders.dispatch` every 5 s as the
 beat would, and waits until every row is sent. Prints the time, the workers' peak memory (VmHWM),
 the dispatcher's lag (publish → start, from the workers' logs), the messages received and whether
@@ -57,7 +58,7 @@ from django.utils import timezone  # noqa: E402
 
 import tasks_app.reminders.tasks  # noqa: E402, F401 (stamps the dispatcher's publish time)
 from tasks_app.models import Assignment, Official, Plan, Task, TaskGroup, Unit  # noqa: E402
-from tasks_app.reminders.models import Delivery, ReminderPolicy  # noqa: E402
+from tasks_app.reminders.models import Delivery, DueDigest, ReminderPolicy  # noqa: E402
 from tasks_app.reminders.sweep import run_sweep  # noqa: E402
 from tasks_app.reminders.tasks import enqueue_send  # noqa: E402
 from tasks_app.status import Status  # noqa: E402
@@ -186,12 +187,19 @@ def main():
         result = run_sweep(today, force=True, enqueue=enqueue_send)
         swept = time.perf_counter() - started
         rows = Delivery.objects.filter(assignment__unit__code__startswith=PREFIX)
-        total = rows.count()
-        print(f"sweep: {total:,} ledger rows in {swept:.1f} s; {result.enqueued} sends queued")
+        # Since issue 14 the sweep writes one digest per recipient and channel; each sender expands
+        # its own into ledger rows before sending: drained when no digest is pending and every row is sent.
+        digests = DueDigest.objects.filter(recipient__unit__code__startswith=PREFIX, day=today)
+        pending = digests.filter(status=DueDigest.Status.PENDING)
+        print(
+            f"sweep: {result.created:,} digests of {result.items:,} reminders in {swept:.1f} s; "
+            f"{result.enqueued} sends queued"
+        )
         threading.Thread(target=beat, daemon=True).start()
-        while rows.exclude(status=Delivery.Status.SENT).exists():
+        while pending.exists() or rows.exclude(status=Delivery.Status.SENT).exists():
             time.sleep(1)
         drained = time.perf_counter() - started
+        total = rows.count()
         done.set()
         memory = [peak_rss_mib(w.proc.pid) for w in workers]
     finally:

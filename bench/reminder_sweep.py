@@ -151,7 +151,8 @@ def main():
             result, elapsed, queries = timed_sweep(day, now)
             print(
                 f"{label}: {elapsed * 1000:8.1f} ms, {queries:3d} queries, {due:,} reminders due, "
-                f"{result.created:,} new ledger rows, {result.newly_overdue:,} newly overdue"
+                f"{result.created:,} new digests (one per recipient and channel) of {result.items:,} reminders, "
+                f"{result.newly_overdue:,} newly overdue"
             )
     finally:
         if not args.keep:

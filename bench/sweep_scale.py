@@ -6,18 +6,26 @@ transaction that is rolled back.
   open assignments cross a stage), in the steady state where earlier overdue work was announced;
 - worst case: every open assignment due tomorrow, so all of them cross the 1-day stage at once.
 
-For each: the sweep's selection (`plan_day(…).counts()`: the rows it would record, counted in SQL),
-the whole sweep (`run_sweep`: ledger rows inserted), the raw statement selecting the same
-assignments, PostgreSQL's bulk insert of the same rows (the sweep's INSERT … SELECT into a copy of
-the ledger with no index: the heap alone), the queries and the process's peak resident memory;
-each as a ratio to its baseline measured in the same run, and against the issue's targets. Not the
-reminders area's own benchmark (bench/reminder_sweep.py, 100,000 assignments); this one is at 1M.
+For each: the sweep's selection (`plan_day(…).counts()`: the per-assignment reminders due,
+counted in SQL), the whole sweep (`run_sweep`: since issue 14 one digest per recipient, channel and
+day), the raw statement selecting the same assignments, PostgreSQL's bulk insert of the
+per-assignment rows the sweep wrote before issue 14 (the INSERT … SELECT into a copy of the ledger
+with no index: the heap alone), the queries and the process's peak resident memory; each as a
+ratio to its baseline measured in the same run, and against the issue's targets.
 
-    python bench/sweep_scale.py
+Then the cost moved to the senders: each sender expands its recipient's pending digests into
+ledger rows before claiming (`sweep.expand`). The normal day expands every pending digest, one
+after the other in this process (what the senders do in parallel, a pair each), and checks that
+the rows written are the digests' items; the worst case expands a sample (`--worst-sample`
+digests, spread over the recipients) and extrapolates, said so in the output. Not the reminders
+area's own benchmark (bench/reminder_sweep.py, 100,000 assignments); this one is at 1M.
+
+    python bench/sweep_scale.py [--worst-sample 2000] [--normal-sample 0 (all)]
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import resource
 import sys
@@ -30,6 +38,7 @@ from bench import common  # noqa: E402
 
 DAY = dt.date(2026, 3, 2)
 BASELINE_RSS = 0
+SAMPLES = {"normal day": 0, "worst case: all due at once": 2000}  # digests to expand (0: all)
 
 
 class Rollback(Exception):
@@ -83,13 +92,25 @@ def measure(label: str, day: dt.date) -> dict:
     raw_s = min(raw_s, raw_rows(day)[0])
     bulk_s = bulk_insert(day)
     assert assignments == raw_count, (assignments, raw_count)
-    assert result.created == due_rows, (result.created, due_rows)
+    assert result.items == due_rows, (result.items, due_rows)
+    expansion = expand(SAMPLES[label])
+    rerun_s = None
+    if expansion["expanded_digests"] == expansion["pending_digests"]:
+        # The beat runs the sweep every 15 minutes: again after everything was expanded, it probes the
+        # ledger for the day's items (new work reopens a digest) and writes nothing here.
+        started = time.perf_counter()
+        again = run_sweep(day, now=common_now(day), force=True)
+        rerun_s = time.perf_counter() - started
+        assert (again.created, again.newly_overdue) == (0, 0), again
     return {
         "case": label,
         "open": open_count,
         "crossing": raw_count,
         "share": raw_count / open_count,
-        "rows": result.created,
+        "rows": due_rows,
+        "digests": result.created,
+        "rerun_s": rerun_s,
+        **expansion,
         "raw_s": raw_s,
         "plan_s": plan_s,
         "bulk_s": bulk_s,
@@ -98,6 +119,38 @@ def measure(label: str, day: dt.date) -> dict:
         "queries": len(queries),
         "peak_mib": peak / 2**20,
         "baseline_mib": BASELINE_RSS / 2**20,
+    }
+
+
+def expand(sample: int) -> dict:
+    """The senders' share: expand the pending digests (all, or `sample` of them spread over the
+    recipients) one after the other, as each sender does before claiming; rows written, time."""
+    from django.db.models import Sum
+
+    from tasks_app.reminders.models import DueDigest
+    from tasks_app.reminders.sweep import expand as expand_pair
+
+    pending = DueDigest.objects.filter(status=DueDigest.Status.PENDING)
+    pairs = sorted(pending.values_list("recipient_id", "channel"))
+    total_items = pending.aggregate(n=Sum("items"))["n"] or 0
+    skipped = DueDigest.objects.filter(status=DueDigest.Status.SKIPPED).aggregate(n=Sum("items"))["n"] or 0
+    chosen = pairs if not sample or sample >= len(pairs) else pairs[:: max(len(pairs) // sample, 1)][:sample]
+    items = sum(pending.filter(recipient_id=r, channel=c).values_list("items", flat=True)[0] for r, c in chosen)
+    started = time.perf_counter()
+    written = sum(expand_pair(r, c) for r, c in chosen)
+    expand_s = time.perf_counter() - started
+    if len(chosen) == len(pairs):
+        assert written == total_items, (written, total_items)  # every item of every pending digest, once
+    else:
+        assert written == items, (written, items)
+    return {
+        "pending_digests": len(pairs),
+        "skipped_items": skipped,
+        "expanded_digests": len(chosen),
+        "expanded_rows": written,
+        "expand_s": expand_s,
+        "expand_all_s": expand_s * len(pairs) / max(len(chosen), 1),
+        "pending_items": total_items,
     }
 
 
@@ -142,11 +195,12 @@ def vacuum() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        for table in ("tasks_app_assignment", "reminders_delivery", "reminders_overduenotice"):
+        for table in ("tasks_app_assignment", "reminders_delivery", "reminders_overduenotice", "reminders_duedigest"):
             cursor.execute(f"VACUUM ANALYZE {table}")
         # The ledger is empty between cases, but every rolled-back case leaves its indexes hundreds of
         # MB of empty pages (330 MB after a few runs), which made inserting twice as slow: rebuilt.
         cursor.execute("REINDEX TABLE reminders_delivery")
+        cursor.execute("REINDEX TABLE reminders_duedigest")
 
 
 def run_case(label: str, prepare) -> dict:
@@ -166,6 +220,11 @@ def run_case(label: str, prepare) -> dict:
 
 def main() -> list[dict]:
     global BASELINE_RSS
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--worst-sample", type=int, default=2000, help="worst case: digests expanded (0: all)")
+    parser.add_argument("--normal-sample", type=int, default=0, help="normal day: digests expanded (0: all)")
+    args = parser.parse_args()
+    SAMPLES.update({"normal day": args.normal_sample, "worst case: all due at once": args.worst_sample})
     common.setup_django()
     from django.db import connection
 
@@ -183,26 +242,52 @@ def main() -> list[dict]:
     common.header("Reminder sweep at 1,000,000 assignments vs the raw SQL selecting the same rows")
     results = [run_case("normal day", lambda: steady_state(DAY)), run_case("worst case: all due at once", worst)]
     print(
-        "| case | open | crossing a stage | ledger rows | raw SQL selecting them | selection (plan_day) "
-        "| bulk insert, no index | sweep | its deferred FK checks (at commit) | sweep + checks "
+        "| case | open | crossing a stage | reminders (per-assignment rows) | digests written "
+        "| raw SQL selecting them | selection (plan_day) "
+        "| bulk insert of the per-assignment rows, no index | sweep | its deferred FK checks (at commit) | sweep + checks "
         "| ÷ raw SQL | ÷ bulk insert | target | met | queries | peak RSS |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|")
     targets = {"normal day": 1.0, "worst case: all due at once": 15.0}
     for r in results:
         target, total = targets[r["case"]], r["sweep_s"] + r["checks_s"]
         print(
-            f"| {r['case']} | {r['open']:,} | {r['crossing']:,} ({r['share']:.1%}) | {r['rows']:,} | {r['raw_s']:.2f} s "
+            f"| {r['case']} | {r['open']:,} | {r['crossing']:,} ({r['share']:.1%}) | {r['rows']:,} | {r['digests']:,} "
+            f"| {r['raw_s']:.2f} s "
             f"| {r['plan_s']:.2f} s | {r['bulk_s']:.2f} s | {r['sweep_s']:.2f} s | {r['checks_s']:.2f} s | {total:.2f} s "
             f"| {total / r['raw_s']:.1f}× | {total / r['bulk_s']:.2f}× | < {target:.0f} s | {'yes' if total < target else 'no'} "
             f"| {r['queries']} | {r['peak_mib']:.0f} MiB |"
         )
     normal, worst = results
     print(
+        "\nThe senders' share (expansion of the pending digests into ledger rows, one after the other "
+        "in one process; the senders do it in parallel, a recipient and channel each):\n"
+    )
+    print(
+        "| case | pending digests | their items | skipped digests' items (never written) | digests expanded "
+        "| rows written | time | per digest | all pending digests, one process |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        whole = r["expanded_digests"] == r["pending_digests"]
+        print(
+            f"| {r['case']} | {r['pending_digests']:,} | {r['pending_items']:,} | {r['skipped_items']:,} "
+            f"| {r['expanded_digests']:,} | {r['expanded_rows']:,} | {r['expand_s']:.2f} s "
+            f"| {1000 * r['expand_s'] / max(r['expanded_digests'], 1):.1f} ms "
+            f"| {r['expand_all_s']:.1f} s{'' if whole else ' (extrapolated from the sample)'} |"
+        )
+    print(
         f"\nQueries: {normal['queries']} on the normal day, {worst['queries']} in the worst case "
-        f"({normal['rows']:,} and {worst['rows']:,} rows). Peak RSS: worst ÷ normal = "
+        f"({normal['digests']:,} and {worst['digests']:,} digests for {normal['rows']:,} and {worst['rows']:,} "
+        "reminders). Peak RSS: worst ÷ normal = "
         f"{worst['peak_mib'] / normal['peak_mib']:.2f}× for {worst['rows'] / max(normal['rows'], 1):.0f}× the rows."
     )
+    for r in results:
+        if r["rerun_s"] is not None:
+            print(
+                f"\n{r['case']}: the sweep run again after every digest was expanded (the beat's next run, "
+                f"15 minutes later): {r['rerun_s']:.2f} s, nothing written."
+            )
     print(f"\n(peak RSS of the process before the sweeps: {BASELINE_RSS / 2**20:.0f} MiB)")
     return results
 

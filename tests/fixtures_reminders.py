@@ -411,3 +411,14 @@ class PostgresProxy:
     def close(self):
         self.listener.close()
         self.outage(0)
+
+
+def expand_all() -> int:
+    """What each sender does first (issue 14): expand every pending digest the sweep recorded into
+    per-assignment ledger rows; the rows written. Tests that read the ledger after a sweep go
+    through it, as the real flow does."""
+    from tasks_app.reminders.models import DueDigest
+    from tasks_app.reminders.sweep import expand
+
+    pairs = DueDigest.objects.filter(status=DueDigest.Status.PENDING).values_list("recipient_id", "channel")
+    return sum(expand(recipient_id, channel) for recipient_id, channel in sorted(set(pairs)))

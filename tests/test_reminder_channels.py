@@ -14,6 +14,7 @@ from tasks_app.reminders.models import Delivery, ReminderPolicy, ZaloToken
 from tasks_app.reminders.sender import deliver
 from tasks_app.reminders.sweep import run_sweep
 from tests.conftest import make_assignment
+from tests.fixtures_reminders import expand_all
 
 HCM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 DAY = dt.date(2026, 6, 23)  # a Tuesday, 7 days before the 30 June deadline
@@ -36,7 +37,9 @@ def due(task, head_a, clock):
 
 def sweep(channels):
     ReminderPolicy.objects.update_or_create(plan=None, defaults={"channels": channels})
-    return run_sweep()
+    result = run_sweep()
+    expand_all()  # what each sender does first (issue 14)
+    return result
 
 
 def statuses():
@@ -80,6 +83,7 @@ def test_smtp_down_then_back(due, head_a, smtp_server, clock):
 def test_failing_row_is_marked_dead_and_not_retried_forever(due, head_a, smtp_server, clock):
     ReminderPolicy.objects.create(channels=["email"], max_attempts=3)
     run_sweep()
+    expand_all()  # what each sender does first (issue 14)
     smtp_server.refuse = True
     for attempt in range(1, 4):
         with pytest.raises(ChannelError) as failure:

@@ -19,6 +19,7 @@ from tasks_app.reminders.models import Delivery, FeedItem, ReminderPolicy, ZaloT
 from tasks_app.reminders.sender import deliver, due_pairs, message_key
 from tasks_app.reminders.sweep import run_sweep
 from tests.conftest import make_assignment
+from tests.fixtures_reminders import expand_all
 
 pytestmark = pytest.mark.postgres
 
@@ -76,6 +77,7 @@ def test_a_500_item_digest_reaches_its_reader_on_every_channel(
     ReminderPolicy.objects.create(channels=CHANNELS)
     with time_machine.travel(at(9), tick=True):
         run_sweep(force=True)
+        expand_all()  # what each sender does first (issue 14)
         rows = Delivery.objects.filter(recipient=leader, recipient_role="authority")
         assert rows.count() == 500 * 4
         for channel in CHANNELS:
@@ -117,6 +119,7 @@ def test_a_digest_cut_in_the_middle_keeps_the_sent_part_sent(group, head_a, lead
     ReminderPolicy.objects.create(channels=["zalo"])
     with time_machine.travel(at(9), tick=True) as clock:
         run_sweep(force=True)
+        expand_all()  # what each sender does first (issue 14)
         zalo_server.modes = ["ok", "ok", "500"]  # the third text of the leader's digest fails
         with pytest.raises(ChannelError):
             deliver(leader.pk, "zalo")
@@ -161,6 +164,7 @@ def two_plans(task, head_a, group, leader):
     default = make_assignment(other_task, head_a.unit, deadline=DAY + dt.timedelta(days=7))
     with time_machine.travel(at(8, 30), tick=False):
         run_sweep(force=True)
+        expand_all()  # what each sender does first (issue 14)
     return own, default
 
 
@@ -210,6 +214,7 @@ def test_an_email_resent_after_a_timeout_carries_the_same_message_id(task, head_
     smtp_server.stall = 1.5  # the server takes the message but answers after our timeout
     with time_machine.travel(at(9), tick=True) as clock:
         run_sweep(force=True)
+        expand_all()  # what each sender does first (issue 14)
         with pytest.raises(ChannelError):
             deliver(head_a.pk, "email")
         smtp_server.stall = 0
@@ -236,6 +241,7 @@ def test_zalo_answering_late_is_awaited_then_bounded(task, head_a, reachable, za
     settings.REMINDER_UNCERTAIN_RETRY_SECONDS = 900
     with time_machine.travel(at(9), tick=True) as clock:
         run_sweep(force=True)
+        expand_all()  # what each sender does first (issue 14)
         zalo_server.modes = ["late:1.2"]  # late, within the answer timeout: delivered once
         assert deliver(head_a.pk, "zns").sent == 1
         assert len(zalo_server.accepted("/message/template")) == 1
@@ -295,6 +301,7 @@ def test_a_handoff_notice_goes_out_beside_the_reminders(task, head_a, reachable,
     assignment = make_assignment(task, head_a.unit, deadline=DAY + dt.timedelta(days=7))
     with time_machine.travel(at(9), tick=False):
         run_sweep()
+        expand_all()  # what each sender does first (issue 14)
         record_notice(assignment, "returned", 41, head_a, "responsible", ["email", "zalo", "zns", "feed"])
         record_notice(assignment, "returned", 41, head_a, "responsible", ["email"])  # recorded once
         notices = Delivery.objects.filter(stage="notice-returned@41")

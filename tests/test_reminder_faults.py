@@ -24,7 +24,7 @@ from tasks_app.models import Unit
 from tasks_app.reminders.models import Delivery, ReminderPolicy, ZaloToken
 from tasks_app.reminders.sweep import run_sweep
 from tests.conftest import make_assignment, make_official
-from tests.fixtures_reminders import PostgresProxy, PrivateRedis, Worker, wait_for, worker_env
+from tests.fixtures_reminders import PostgresProxy, PrivateRedis, Worker, expand_all, wait_for, worker_env
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -43,6 +43,7 @@ def heads(task, city):
         found.append(head)
         make_assignment(task, unit, deadline=dt.date(2026, 6, 30))
     run_sweep(dt.date(2026, 6, 23), force=True)
+    expand_all()  # what each sender does first (issue 14)
     assert Delivery.objects.filter(status="pending").count() == 15
     return found
 

@@ -10,9 +10,10 @@ import pytest
 import time_machine
 
 from tasks_app.reminders.feeds import feed_token, feed_urls
-from tasks_app.reminders.models import Delivery
+from tasks_app.reminders.models import Delivery, DueDigest
 from tasks_app.reminders.sweep import run_sweep
 from tests.conftest import make_assignment
+from tests.fixtures_reminders import expand_all
 
 HCM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -21,6 +22,7 @@ HCM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 def swept(assignment_a, assignment_b, leader):
     with time_machine.travel(dt.datetime(2026, 6, 23, 8, 30, tzinfo=HCM), tick=False):
         run_sweep()
+        expand_all()  # what each sender does first (issue 14)
     return Delivery.objects.all()
 
 
@@ -75,16 +77,20 @@ def test_api_reminders_are_the_callers_own(client, swept, head_a, head_b, assign
     rows = response.json()["results"]
     assert {r["recipient"] for r in rows} == {head_a.pk}
     assert {r["assignment"] for r in rows} == {assignment_a.pk}
-    assert {r["channel"] for r in rows} == {"email", "zalo", "feed"}
-    zalo = next(r for r in rows if r["channel"] == "zalo")
-    assert zalo["status"] == "skipped" and "Zalo" in zalo["last_error"]
+    # Issue 14: the missing Zalo id is one skipped digest of the day, not a skipped row per assignment.
+    assert {r["channel"] for r in rows} == {"email", "feed"}
+    zalo = DueDigest.objects.get(recipient=head_a, channel="zalo")
+    assert (zalo.status, zalo.items) == ("skipped", 1) and "Zalo" in zalo.skip_reason
     assert rows[0]["stage"] == "before-7@2026-06-30" and rows[0]["task_code"] == "2026-01-01"
 
 
 def test_api_reminders_city_office_sees_all_and_filters(client, swept, office):
     client.force_login(office.user)
-    rows = client.get("/api/v1/reminders/", {"channel": "zalo"}).json()["results"]
-    assert len(rows) == 2 and {r["status"] for r in rows} == {"skipped"}
+    rows = client.get("/api/v1/reminders/", {"channel": "email"}).json()["results"]
+    assert len(rows) == 2 and {r["status"] for r in rows} == {"pending"}
+    # Skipped for no Zalo id: two digests (one per head), no per-assignment rows (issue 14).
+    assert client.get("/api/v1/reminders/", {"channel": "zalo"}).json()["results"] == []
+    assert DueDigest.objects.filter(channel="zalo", status="skipped").count() == 2
     assert client.get("/api/v1/reminders/", {"status": "dead"}).json()["results"] == []
     assert client.get("/api/v1/reminders/", {"status": "nonsense"}).status_code == 400
 
@@ -106,6 +112,7 @@ def test_api_reminders_query_count_is_constant(client, office, task, city, swept
         make_assignment(task, unit)
     with time_machine.travel(dt.datetime(2026, 6, 23, 9, 0, tzinfo=HCM), tick=False):
         run_sweep()
-    assert Delivery.objects.count() == 36
+        expand_all()  # what each sender does first (issue 14)
+    assert Delivery.objects.count() == 24  # 12 assignments × email, feed (zalo: skipped digests)
     with django_assert_max_num_queries(len(few.captured_queries)):
-        assert len(client.get("/api/v1/reminders/").json()["results"]) == 36
+        assert len(client.get("/api/v1/reminders/").json()["results"]) == 24

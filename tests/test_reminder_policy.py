@@ -10,12 +10,13 @@ from django.core import mail
 
 from tasks_app.reminders import tasks
 from tasks_app.reminders.feeds import feed_for
-from tasks_app.reminders.models import Delivery, FeedItem, HolidayOverride, ReminderPolicy
+from tasks_app.reminders.models import Delivery, DueDigest, FeedItem, HolidayOverride, ReminderPolicy
 from tasks_app.reminders.policy import PolicyRules, WorkingCalendar, window_for
 from tasks_app.reminders.sender import deliver, due_pairs
 from tasks_app.reminders.sweep import run_sweep
 from tasks_app.status import Status
 from tests.conftest import make_assignment, make_official
+from tests.fixtures_reminders import expand_all
 
 HCM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -28,6 +29,7 @@ def run_day(day: dt.date, hour=8):
     """The beat's work of one day: the sweep, then each recipient's sender."""
     with at(day, hour):
         result = run_sweep()
+        expand_all()  # what each sender does first (issue 14)
         for recipient_id, channel in due_pairs():
             deliver(recipient_id, channel)
     return result
@@ -127,9 +129,11 @@ def test_nothing_is_sent_at_3am(assignment, official_a):
     day = dt.date(2026, 6, 23)
     with at(day, hour=3, minute=0):
         result = run_sweep()
+        expand_all()  # what each sender does first (issue 14)
         assert result.created == 0 and result.skipped_policies
         # Rows recorded by an operator at night are not sent at night either.
         run_sweep(force=True)
+        expand_all()  # what each sender does first (issue 14)
         assert Delivery.objects.filter(status=Delivery.Status.PENDING).count() == 2  # email and feed
         assert tasks.dispatch() == 0
         assert deliver(official_a.pk, "email").claimed == 0
@@ -159,6 +163,7 @@ def test_completed_or_cancelled_assignment_gets_nothing_more(task, official_a, h
 def test_rows_of_work_closed_after_the_sweep_are_skipped_not_sent(assignment, official_a, leader):
     with at(dt.date(2026, 6, 23)):
         run_sweep()
+        expand_all()  # what each sender does first (issue 14)
         assignment.cancel(by=leader, reason="Trùng nhiệm vụ")
         for recipient_id, channel in due_pairs():
             deliver(recipient_id, channel)
@@ -230,10 +235,15 @@ def test_recipient_without_address_is_skipped_and_shown(assignment, official_a):
     official_a.user.email = ""
     official_a.user.save()
     run_day(dt.date(2026, 6, 23))
+    # Issue 14: a channel without an address is one skipped digest (recipient, channel, day) with
+    # the reason, shown in the admin's digests; it is never expanded into per-assignment rows.
+    digests = {g.channel: g for g in DueDigest.objects.all()}
+    assert digests["email"].status == DueDigest.Status.SKIPPED and "email" in digests["email"].skip_reason
+    assert digests["zalo"].status == DueDigest.Status.SKIPPED and "Zalo" in digests["zalo"].skip_reason
+    assert digests["email"].items == digests["zalo"].items == 1
+    assert digests["feed"].status == DueDigest.Status.EXPANDED
     rows = {r.channel: r for r in Delivery.objects.all()}
-    assert rows["email"].status == Delivery.Status.SKIPPED and "email" in rows["email"].last_error
-    assert rows["zalo"].status == Delivery.Status.SKIPPED and "Zalo" in rows["zalo"].last_error
-    assert rows["feed"].status == Delivery.Status.SENT
+    assert set(rows) == {"feed"} and rows["feed"].status == Delivery.Status.SENT
     assert mail.outbox == []
 
 

@@ -14,10 +14,11 @@ from django.test.utils import CaptureQueriesContext
 
 from tasks_app import events
 from tasks_app.models import Assignment, Unit
-from tasks_app.reminders.models import Delivery, HolidayOverride, OverdueNotice, ReminderPolicy
+from tasks_app.reminders.models import Delivery, DueDigest, HolidayOverride, OverdueNotice, ReminderPolicy
 from tasks_app.reminders.policy import PolicyRules, WorkingCalendar, window_for
 from tasks_app.reminders.sweep import plan_day, run_sweep
 from tests.conftest import make_assignment, make_official
+from tests.fixtures_reminders import expand_all
 
 HCM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 CHANNELS = ["email", "zalo", "zns", "feed"]
@@ -123,14 +124,29 @@ def test_recorded_rows_equal_the_selection_and_count_from_the_insert(varied):
     with time_machine.travel(dt.datetime(2026, 7, 6, 9, 0, tzinfo=HCM), tick=False):
         rows, assignments = plan_day(day).counts()
         result = run_sweep()
-    assert result.created == rows == len(expected) and assignments == len({r[0] for r in expected})
+    assert result.items == rows == len(expected) and assignments == len({r[0] for r in expected})
+    # The sweep writes one digest per recipient and channel (issue 14), each standing for its rows;
+    # a missing address is one skipped digest with the reason, not a skipped row per assignment.
+    pairs: dict[tuple, list] = {}
+    for row in expected:
+        pairs.setdefault((row[2], row[4]), []).append(row)
+    digests = {(g.recipient_id, g.channel): g for g in DueDigest.objects.all()}
+    assert result.created == len(digests) == len(pairs) < len(expected)
+    for pair, rows_of_pair in pairs.items():
+        digest = digests[pair]
+        reasons = {r[5] for r in rows_of_pair}
+        assert len(reasons) == 1 and digest.items == len(rows_of_pair) and digest.day == day
+        assert (digest.status, digest.skip_reason) == (("skipped", *reasons) if "" not in reasons else ("pending", ""))
+    # Expanded by the senders: exactly the rows of the pending digests, in the ledger.
+    written = expand_all()
     recorded = {
         (d.assignment_id, d.stage, d.recipient_id, d.recipient_role, d.channel, d.last_error)
         for d in Delivery.objects.all()
     }
-    assert recorded == expected
+    assert recorded == {r for r in expected if not r[5]} and written == len(recorded)
     statuses = {(d.status, bool(d.last_error)) for d in Delivery.objects.all()}
-    assert statuses == {("pending", False), ("skipped", True)}
+    assert statuses == {("pending", False)}
+    assert set(DueDigest.objects.values_list("status", flat=True)) == {"expanded", "skipped"}
     for d in Delivery.objects.all():
         kind, days = d.stage.split("@")[0].split("-")
         assert d.day == day and d.offset_days == (-1 if kind == "before" else 1) * int(days)
@@ -164,7 +180,7 @@ def test_overdue_events_are_batched_not_a_query_each(task, city, leader):
     try:
         add_overdue(task, city, 3, "P")
         small, small_queries = overdue_sweep_queries()
-        Delivery.objects.all().delete()
+        DueDigest.objects.all().delete()
         OverdueNotice.objects.all().delete()
         seen.clear()
         add_overdue(task, city, 30, "Q", deadline=dt.date(2026, 6, 24))
@@ -196,7 +212,7 @@ def test_webhook_receivers_are_found_once_for_all_overdue_events(task, city, lea
     add_overdue(task, city, 5, "F")
     five, five_queries = overdue_sweep_queries()
     assert five.newly_overdue == 5 and WebhookDelivery.objects.count() == 10
-    Delivery.objects.all().delete()
+    DueDigest.objects.all().delete()
     OverdueNotice.objects.all().delete()
     WebhookDelivery.objects.all().delete()
     add_overdue(task, city, 45, "G", deadline=dt.date(2026, 6, 24))
@@ -223,12 +239,12 @@ def test_dry_run_streams_a_limited_listing(task, city, leader, capsys):
     call_command("reminders", "--dry-run", "--date", "2026-07-01", "--limit", "4")
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "01/07/2026: 15 reminder(s) due for 5 assignment(s)"
-    assert len(lines) == 8 and lines[-1] == "… 11 more (--limit 0 lists them all)"
+    assert len(lines) == 9 and lines[-1] == "… 11 more (--limit 0 lists them all)"
     call_command("reminders", "--dry-run", "--date", "2026-07-01", "--limit", "0")
-    assert len(capsys.readouterr().out.splitlines()) == 18
+    assert len(capsys.readouterr().out.splitlines()) == 19
     with pytest.raises(CommandError, match="--limit -1"):
         call_command("reminders", "--dry-run", "--limit", "-1")
-    assert Delivery.objects.count() == 0
+    assert Delivery.objects.count() == 0 and DueDigest.objects.count() == 0
 
 
 def test_admin_preview_shows_the_count_and_the_first_rows(task, city, leader, admin_client):

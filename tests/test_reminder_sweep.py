@@ -1,5 +1,7 @@
 """The sweep: set-based, idempotent when run twice or concurrently, OVERDUE sent once, the
-operator's command, and a constant number of queries whatever the number of assignments."""
+operator's command, and a constant number of queries whatever the number of assignments. Since
+issue 14 the sweep writes one digest per recipient, channel and day, and the senders expand them
+into the per-assignment ledger (`expand_all` below is what each sender does first)."""
 
 import datetime as dt
 import threading
@@ -12,9 +14,10 @@ from django.db import connection
 
 from tasks_app import events
 from tasks_app.models import Unit
-from tasks_app.reminders.models import Delivery, OverdueNotice
+from tasks_app.reminders.models import Delivery, DueDigest, OverdueNotice
 from tasks_app.reminders.sweep import run_sweep
 from tests.conftest import make_assignment, make_official
+from tests.fixtures_reminders import expand_all
 
 HCM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -53,13 +56,18 @@ def overdue_events():
 def test_sweep_twice_creates_nothing_twice(task, city, leader, clock, overdue_events):
     many_assignments(task, city, 8)
     first = run_sweep()
-    assert first.created == Delivery.objects.count() > 0
+    assert first.created == DueDigest.objects.count() > 0 and not Delivery.objects.exists()
+    written = expand_all()
+    # Every item of the pending digests is in the ledger; the skipped digests' items (no Zalo id) are not.
+    skipped = sum(DueDigest.objects.filter(status="skipped").values_list("items", flat=True))
+    assert written == Delivery.objects.count() == first.items - skipped > 0
     assert first.newly_overdue == 4 and sorted(overdue_events) == sorted(
         OverdueNotice.objects.values_list("assignment_id", flat=True)
     )
     second = run_sweep()
     assert second.created == 0 and second.newly_overdue == 0
-    assert Delivery.objects.count() == first.created and len(overdue_events) == 4
+    assert expand_all() == 0
+    assert Delivery.objects.count() == written and len(overdue_events) == 4
     # Overdue by 7 days: responsible (= head here, one row per person) and the authority.
     roles = set(Delivery.objects.filter(offset_days=7).values_list("recipient_role", flat=True))
     assert roles == {"responsible", "authority"}
@@ -76,7 +84,7 @@ def test_sweep_query_count_does_not_grow(task, city, leader, clock):
 
     many_assignments(task, city, 4)
     small = selects_and_updates()
-    Delivery.objects.all().delete()
+    DueDigest.objects.all().delete()
     OverdueNotice.objects.all().delete()
     for n in range(40):
         unit = Unit.objects.create(code=f"V{n:04d}", name=f"Phường {n}", kind=Unit.Kind.WARD, parent=city)
@@ -85,7 +93,8 @@ def test_sweep_query_count_does_not_grow(task, city, leader, clock):
     # (Not overdue: the OVERDUE event's receivers, e.g. webhooks, have query costs of their own.)
     large = selects_and_updates()
     assert len(large) == len(small) <= 14
-    assert Delivery.objects.filter(offset_days=-7).count() == 41 * 3  # email, zalo (skipped), feed
+    expand_all()
+    assert Delivery.objects.filter(offset_days=-7).count() == 41 * 2  # email, feed (zalo: skipped digests)
 
 
 @pytest.mark.postgres
@@ -111,10 +120,11 @@ def test_concurrent_sweeps_create_each_row_once(task, city, leader, overdue_even
     for t in threads:
         t.join(60)
     assert errors == []
-    total = Delivery.objects.count()
+    total = DueDigest.objects.count()
     assert sum(r.created for r in results) == total > 0
     assert sorted(r.created for r in results)[:2] == [0, 0]
     assert len(overdue_events) == 6 == len(set(overdue_events))
+    assert expand_all() == Delivery.objects.count() > 0
     keys = list(Delivery.objects.values_list("assignment_id", "stage", "recipient_id", "channel"))
     assert len(keys) == len(set(keys))
 
@@ -175,6 +185,7 @@ def test_dry_run_reads_the_ledger(task, city, leader, clock, capsys, smtp_server
     due = int(before.split(": ", 1)[1].split(" ")[0])
     assert f"not yet in the ledger: {due};" in before and "0 sent" in before
     run_sweep()
+    expand_all()
     pairs = set(Delivery.objects.filter(channel="email", status="pending").values_list("recipient_id", "channel"))
     first = sorted(pairs)[0]
     for pair in sorted(pairs)[1:]:
@@ -203,6 +214,7 @@ def test_deleting_work_or_an_official_takes_its_ledger_rows_by_any_path(task, ci
 
     made = many_assignments(task, city, 8)
     run_sweep()
+    expand_all()
     by_assignment = {a.pk: Delivery.objects.filter(assignment=a).count() for a in made}
     assert all(by_assignment.values())
     made[0].reminders.all()  # the relation still works both ways
@@ -217,7 +229,7 @@ def test_deleting_work_or_an_official_takes_its_ledger_rows_by_any_path(task, ci
         Delivery.objects.count() == sum(by_assignment.values()) - by_assignment[made[0].pk] - by_assignment[made[1].pk]
     )
     head = Official.objects.get(user__username="head-u2")
-    assert Delivery.objects.filter(recipient=head).exists()
+    assert Delivery.objects.filter(recipient=head).exists() and DueDigest.objects.filter(recipient=head).exists()
     with connection.cursor() as cursor:
         cursor.execute("UPDATE tasks_app_unit SET head_id = NULL WHERE head_id = %s", [head.pk])
         cursor.execute(
@@ -227,3 +239,4 @@ def test_deleting_work_or_an_official_takes_its_ledger_rows_by_any_path(task, ci
         cursor.execute("DELETE FROM reminders_feeditem WHERE official_id = %s", [head.pk])
         cursor.execute("DELETE FROM tasks_app_official WHERE id = %s", [head.pk])
     assert not Delivery.objects.filter(recipient_id=head.pk).exists()
+    assert not DueDigest.objects.filter(recipient_id=head.pk).exists()

@@ -12,6 +12,7 @@ from tasks_app.reminders.models import Delivery, ReminderPolicy
 from tasks_app.reminders.sender import deliver
 from tasks_app.reminders.sweep import run_sweep
 from tests.conftest import make_assignment
+from tests.fixtures_reminders import expand_all
 
 HCM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 DAY = dt.date(2026, 6, 30)  # a Tuesday
@@ -34,6 +35,7 @@ def sent(request, task, head_a, smtp_server, zalo_server):
     make_assignment(task, head_a.unit, deadline=deadline)
     with time_machine.travel(dt.datetime(2026, 6, 30, 9, 0, tzinfo=HCM), tick=False):
         run_sweep()
+        expand_all()  # what each sender does first (issue 14)
         assert Delivery.objects.filter(recipient=head_a).count() == 3
         for channel in ("email", "zalo", "feed"):
             assert deliver(head_a.pk, channel).sent == 1

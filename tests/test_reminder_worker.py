@@ -9,7 +9,7 @@ import pytest
 from celery import Celery
 
 from tasks_app.models import Unit
-from tasks_app.reminders.models import Delivery
+from tasks_app.reminders.models import Delivery, DueDigest
 from tasks_app.reminders.sweep import run_sweep
 from tests.conftest import make_assignment, make_official
 from tests.fixtures_reminders import PrivateRedis, Worker, wait_for, worker_env
@@ -26,7 +26,9 @@ def recipients(task, city, always_open_policy):
         heads.append(make_official(f"head-w{n}", unit, head=True))
         make_assignment(task, unit, deadline=dt.date(2026, 6, 30))
     run_sweep(dt.date(2026, 6, 23), force=True)
-    assert Delivery.objects.filter(status="pending", channel="email").count() == 5
+    # One digest per head and channel (issue 14); the worker's sender expands it into the ledger.
+    assert DueDigest.objects.filter(status="pending", channel="email").count() == 5
+    assert not Delivery.objects.exists()
     return heads
 
 
@@ -51,6 +53,8 @@ def sent_once_each(smtp, heads):
 def assert_exactly_once(smtp, heads):
     assert [len(smtp.to(h.email)) for h in heads] == [1] * len(heads)
     assert set(Delivery.objects.filter(channel="email").values_list("status", flat=True)) == {"sent"}
+    assert Delivery.objects.filter(channel="email").count() == len(heads)
+    assert set(DueDigest.objects.filter(channel="email").values_list("status", flat=True)) == {"expanded"}
 
 
 def test_worker_sends_each_recipient_one_digest(recipients, broker, smtp_server):

@@ -1,5 +1,7 @@
 """The reminders in the admin: the policy per plan, holiday overrides, the ledger (with dead
-deliveries and a "send again" action) and a preview of what would be sent on a given day."""
+deliveries and a "send again" action), the sweep's daily digests (read-only: one row per
+recipient, channel and day, expanded into the ledger by the senders; a missing address shows here
+once per recipient and day) and a preview of what would be sent on a given day."""
 
 import datetime as dt
 
@@ -14,7 +16,7 @@ from tasks_app.admin import ProvinceWall
 from tasks_app.lifecycle import local_tz
 from tasks_app.models import Assignment, Official
 
-from .models import Delivery, FeedItem, FeedToken, HolidayOverride, ReminderPolicy
+from .models import Delivery, DueDigest, FeedItem, FeedToken, HolidayOverride, ReminderPolicy
 from .sweep import plan_day
 
 PREVIEW_ROWS = 500
@@ -106,6 +108,28 @@ class DeliveryAdmin(ProvinceWall, admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/reminders/preview.html", context)
+
+
+@admin.register(DueDigest)
+class DueDigestAdmin(ProvinceWall, admin.ModelAdmin):
+    """What the sweep recorded: read-only (the sweep writes it, the senders expand it)."""
+
+    province_unit = "recipient__unit_id"  # the recipient's province: its staff see their own officials' digests
+    list_display = ["day", "recipient", "channel", "status", "items", "skip_reason", "expanded_at"]
+    list_filter = ["status", "channel", "day"]
+    list_select_related = ["recipient"]
+    search_fields = ["recipient__full_name", "skip_reason"]
+    date_hierarchy = "day"
+    readonly_fields = [f.name for f in DueDigest._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(FeedItem)

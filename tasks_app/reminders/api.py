@@ -2,6 +2,11 @@
 
 An official sees the reminders addressed to them; the city office, city leaders and API keys see
 the reminders of every assignment they may see (the office watches dead deliveries here too).
+
+These are the ledger's per-assignment rows (`Delivery`). Since issue 14 the sweep records a day as
+one digest per recipient and channel, and a sender expands it into these rows just before sending:
+a day's reminders are listed once expanded (normally seconds after the sweep), and a channel the
+recipient has no address on is one skipped digest per recipient and day (admin), not listed here.
 """
 
 import django_filters
@@ -57,6 +62,13 @@ class ReminderFilter(django_filters.FilterSet):
 
 
 class ReminderList(generics.ListAPIView):
+    """Danh sách lượt nhắc việc của người gọi, theo phân công (sổ nhắc việc).
+
+    The caller's reminders, one row per assignment, stage, recipient and channel. A day's reminders
+    appear once the sender has expanded the recipient's daily digest into these rows (normally
+    seconds after the sweep); a channel the recipient has no address on is recorded once per
+    recipient and day as a skipped digest (admin), not as a row here."""
+
     serializer_class = ReminderSerializer
     filterset_class = ReminderFilter
 

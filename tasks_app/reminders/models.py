@@ -1,8 +1,10 @@
 """Reminders as data: the policy per plan, the holiday overrides, the delivery ledger and the in-app feed.
 
-The ledger (`Delivery`) is the truth of what was sent. The sweep inserts one row per (assignment,
-stage, recipient, channel) under a unique constraint, so running it twice creates nothing twice;
-senders claim rows with a conditional update, so two workers never send the same row.
+The ledger (`Delivery`) is the truth of what was sent: one row per (assignment, stage, recipient,
+channel) under a unique constraint, so nothing is recorded, or sent, twice; senders claim rows with a
+conditional update, so two workers never send the same row. The sweep records the day compactly, one
+`DueDigest` per (recipient, channel, day), and each sender expands its recipient's digests into
+ledger rows before claiming (issue 14).
 """
 
 from __future__ import annotations
@@ -343,6 +345,66 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.assignment_id} {self.stage} → {self.recipient_id} ({self.channel})"
+
+
+class DueDigest(models.Model):
+    """What the sweep records (issue 14): that a recipient has reminders on a day on a channel, one
+    row per (recipient, channel, day) — about 20,000 rows on a normal day at national scale instead
+    of the 188,868 per-assignment rows they stand for, and bounded by officials × channels in the
+    worst case.
+
+    The per-assignment ledger (`Delivery`, its unique key (assignment, stage, recipient, channel))
+    is kept: a sender, before claiming, expands the recipient's pending digests on its channel into
+    `Delivery` rows by the sweep's own statement restricted to that recipient and channel
+    (`sweep.expand`), marking them expanded in the same transaction. So the reminders API, the
+    feeds and the admin's ledger show a day's pending per-assignment rows only once their digest
+    is expanded (normally seconds after the sweep). A channel the recipient has no address on is
+    one `skipped` digest with the reason, not one skipped row per assignment. A sweep run again on
+    the day reopens an expanded digest when it finds items of it not yet in the ledger (new work, an
+    extension's fresh schedule)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Chờ tách thành lượt nhắc")
+        EXPANDED = "expanded", _("Đã tách thành lượt nhắc")
+        SKIPPED = "skipped", _("Bỏ qua (không có địa chỉ)")
+
+    # No foreign-key check in the database, as for the ledger: deletions cascade through the ORM and,
+    # for raw SQL, through the ledger's statement trigger on officials (reminders migration 0008).
+    recipient = models.ForeignKey(
+        "tasks_app.Official",
+        verbose_name=_("người nhận"),
+        on_delete=models.CASCADE,
+        related_name="due_digests",
+        db_index=False,
+        db_constraint=False,
+    )
+    channel = models.CharField(_("kênh"), max_length=10, choices=Channel.choices)
+    day = models.DateField(_("ngày nhắc"))
+    status = models.CharField(_("trạng thái"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    items = models.PositiveIntegerField(
+        _("số lượt nhắc"), default=0, help_text=_("Số lượt nhắc (phân công, mốc, vai trò) mà bản tổng hợp đại diện.")
+    )
+    skip_reason = models.TextField(_("lý do bỏ qua"), blank=True)
+    created_at = models.DateTimeField(_("thời điểm tạo"), default=timezone.now)
+    expanded_at = models.DateTimeField(_("thời điểm tách"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bản tổng hợp nhắc việc trong ngày")
+        verbose_name_plural = _("bản tổng hợp nhắc việc trong ngày")
+        ordering = ["-day", "-id"]
+        constraints = [
+            # One digest per recipient, channel and day: the sweep run twice, or on two workers, writes it once.
+            models.UniqueConstraint(fields=["recipient", "channel", "day"], name="duedigest_recipient_day_uniq"),
+        ]
+        indexes = [
+            # Used by the sweep's enqueue (a day's pending digests) and the dispatcher (all pending).
+            models.Index(
+                fields=["day", "recipient", "channel"], name="duedigest_pending_idx", condition=Q(status="pending")
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.day:%d/%m/%Y} → {self.recipient_id} ({self.channel}): {self.items}"
 
 
 class FeedItem(models.Model):

@@ -1,5 +1,9 @@
 """Delivering the ledger: claim a recipient's due rows on one channel, send them, record them.
 
+First the sender expands the recipient's pending digests on the channel (what the sweep recorded,
+one row per recipient, channel and day: `sweep.expand`) into per-assignment ledger rows; from the
+claim on, everything is per row as before.
+
 A sender claims rows with one conditional UPDATE (pending and due, or claimed so long ago that
 their sender must have died) and goes on only with the rows it claimed, so two workers — or a
 worker and the dispatcher's copy of the same job — never send the same row. Only rows whose plan's
@@ -35,7 +39,7 @@ from tasks_app.status import OPEN
 
 from . import journal
 from .channels import CHANNELS, ChannelError, Digest, DigestItem
-from .models import NOTICE_PREFIX, Channel, Delivery, Handoff, RecipientRole, notice_stage
+from .models import NOTICE_PREFIX, Channel, Delivery, DueDigest, Handoff, RecipientRole, notice_stage
 from .policy import PolicyBook, local_now
 
 
@@ -157,9 +161,12 @@ def _fail(rows: list[Delivery], exc: ChannelError, book: PolicyBook, now: dt.dat
 def deliver(recipient_id: int, channel: str, *, now: dt.datetime | None = None, force: bool = False) -> SendOutcome:
     """Send `recipient_id`'s due rows on `channel`. Raises ChannelError (after recording it) when
     a message failed, so the Celery task retries; the messages before it stay sent."""
+    from .sweep import expand  # the sweep's statement, narrowed to this recipient and channel
+
     now = now or timezone.now()
     outcome = SendOutcome()
     journal.replay()  # acceptances a dead sender noted but could not record: not sent again
+    expand(recipient_id, channel, now=now)  # the sweep's digests become ledger rows, once
     book = PolicyBook.load()
     window = Q() if force else book.sendable(now)
     if window is None:
@@ -217,14 +224,15 @@ def deliver(recipient_id: int, channel: str, *, now: dt.datetime | None = None, 
 
 def due_pairs(now: dt.datetime | None = None) -> list[tuple[int, str]]:
     """(recipient, channel) pairs with rows that may be sent now (their plan's window is open),
-    including rows whose sender died."""
+    including rows whose sender died, and pairs with digests not expanded yet (while any window is
+    open: their rows' plans are known only once expanded)."""
     now = now or timezone.now()
     window = PolicyBook.load().sendable(now)
     if window is None:
         return []
-    return list(
-        Delivery.objects.filter(claimable(now), window).values_list("recipient_id", "channel").distinct().order_by()
-    )
+    rows = Delivery.objects.filter(claimable(now), window).values_list("recipient_id", "channel").distinct().order_by()
+    digests = DueDigest.objects.filter(status=DueDigest.Status.PENDING).values_list("recipient_id", "channel")
+    return sorted({*rows, *digests.order_by()})
 
 
 def in_send_window(now: dt.datetime | None = None) -> bool:

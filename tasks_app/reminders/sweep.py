@@ -1,11 +1,22 @@
-"""The sweep: find, with set-based statements, what needs a reminder today and record it in the ledger.
+"""The sweep: find, with set-based statements, what needs a reminder today and record it.
 
-The sweep never sends. It writes the ledger (`Delivery`) in SQL — one INSERT … SELECT … ON CONFLICT
-DO NOTHING per policy, on the unique key (assignment, stage, recipient, channel) — marks newly
-overdue assignments, and after commit asks the senders (`tasks.send_reminders`) to deliver each
-recipient's pending rows. No selected row passes through Python, so time and memory are the
-database's whatever the number of assignments. Running it twice, or on two workers at once, creates
-nothing twice.
+The sweep never sends. It records the day compactly (issue 14): one `DueDigest` row per (recipient,
+channel, day), written by ONE INSERT … SELECT … GROUP BY recipient, channel over every policy
+group's `planned` rows (UNION ALL: a recipient in two groups gets one digest), ON CONFLICT on
+(recipient, channel, day). It marks newly overdue assignments and, after commit, asks the senders
+(`tasks.send_reminders`) to deliver each recipient's pending digests and rows. No selected row
+passes through Python, so time and memory are the database's whatever the number of assignments,
+and the rows written are bounded by the officials × channels, not the assignments. Running it
+twice, or on two workers at once, writes nothing twice; a run that finds items of an expanded
+digest not yet in the ledger (new work, an extension's fresh schedule) reopens that digest.
+
+The per-assignment ledger (`Delivery`, unique on (assignment, stage, recipient, channel)) is kept:
+each sender, before claiming, expands its recipient's pending digests on its channel (`expand`)
+with the same statement restricted to that recipient and channel — the stage of an assignment on
+a day is a function of its deadline, the day and the policy, so `plan_day(digest.day)` finds the
+same items again — ON CONFLICT DO NOTHING on the ledger's key, and marks the digests expanded in
+the same transaction. A channel the recipient has no address on is one skipped digest with its
+reason, never expanded.
 
 The calendar stays in Python: `PolicyRules.stage_on` decides, for each deadline that can have a
 stage on the day (a few hundred at most), which stage it is; the SQL joins the assignments to that
@@ -23,9 +34,9 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from tasks_app import events
-from tasks_app.models import Assignment, Official
+from tasks_app.models import Assignment, Official, Unit
 
-from .models import Channel, Delivery, HolidayOverride, OverdueNotice, RecipientRole, ReminderPolicy
+from .models import Channel, Delivery, DueDigest, HolidayOverride, OverdueNotice, RecipientRole, ReminderPolicy
 from .policy import ONE_DAY, DayWindow, PolicyRules, Stage, calendars, local_now, window_for
 
 # Any constant will do: it names the sweep's PostgreSQL advisory lock.
@@ -90,6 +101,20 @@ class PolicyGroup:
     policy: ReminderPolicy
     plan_q: Q
     due: list[DueStage]
+    # Set by `narrowed`: the group's share for one recipient on one channel (a sender's expansion).
+    channel: str | None = None
+    recipient_id: int | None = None
+
+    def narrowed(self, recipient_id: int, channel: str, head_of: list[int]) -> PolicyGroup | None:
+        """The same group restricted to the assignments `recipient_id` may hear of (responsible,
+        authority, head of their unit: `head_of`) on `channel`; None when the policy has not the
+        channel. Every restriction narrows the set only: the roles are decided by the same SQL."""
+        if channel not in self.policy.channels:
+            return None
+        person = Q(responsible_id=recipient_id) | Q(authority_id=recipient_id)
+        if head_of:
+            person |= Q(unit_id__in=head_of)
+        return PolicyGroup(self.policy, self.plan_q & person, self.due, channel, recipient_id)
 
     def assignments(self):
         """The open assignments with a stage on the day (the set the statements work on)."""
@@ -116,7 +141,7 @@ class PolicyGroup:
                 d.to_authority,
             )
         ]
-        channels = list(dict.fromkeys(self.policy.channels))
+        channels = [self.channel] if self.channel is not None else list(dict.fromkeys(self.policy.channels))
         channel_values = ", ".join(["(%s)"] * len(channels))
         user_model = Official._meta.get_field("user").related_model
         # One row per person and assignment: a person in several roles keeps the first of
@@ -165,10 +190,17 @@ planned (assignment_id, stage, offset_days, deadline, recipient_id, role, channe
         ]
         return sql, params
 
-    def insert_sql(self, day: dt.date, now: dt.datetime, table: str | None = None) -> tuple[str, list]:
-        """The INSERT … SELECT recording the group's rows (into `table`, the ledger by default; the
-        benchmark writes into copies of it to measure each index's cost)."""
+    def planned_sql(self, columns: str) -> tuple[str, list]:
+        """`columns` of the group's `planned` rows, as one SELECT (its WITH clauses inside)."""
         ctes, params = self.ctes()
+        return f"{ctes} SELECT {columns} FROM planned", params  # noqa: S608
+
+    def insert_sql(self, day: dt.date, now: dt.datetime, table: str | None = None) -> tuple[str, list]:
+        """The INSERT … SELECT writing the group's rows into the ledger (a narrowed group: its
+        recipient's rows on its channel that are not skipped; into `table`, the ledger by default:
+        the benchmark writes every row of the day into copies of it to measure each index's cost)."""
+        ctes, params = self.ctes()
+        where = "true" if self.recipient_id is None else "recipient_id = %s AND skip_reason = ''"
         # INSERT first, its SELECT with the WITH clauses: SQLite's rowcount counts only then.
         sql = f"""INSERT INTO {table or _table(Delivery)} (assignment_id, stage, offset_days, deadline, recipient_id,
     recipient_role, channel, day, status, last_error, created_at, next_attempt_at, attempts, claim_token, provider_id,
@@ -177,7 +209,7 @@ planned (assignment_id, stage, offset_days, deadline, recipient_id, role, channe
 SELECT assignment_id, stage, offset_days, deadline, recipient_id, role, channel, %s,
     CASE WHEN skip_reason = '' THEN %s ELSE %s END, skip_reason, %s, %s, 0, '', '', ''
 FROM planned
-WHERE true
+WHERE {where}
 ORDER BY assignment_id, stage, recipient_id, channel
 ON CONFLICT DO NOTHING"""  # noqa: S608
         # (`WHERE true` lets SQLite tell the upsert's ON from a join's ON.) In the unique key's order,
@@ -191,6 +223,8 @@ ON CONFLICT DO NOTHING"""  # noqa: S608
             ops.adapt_datetimefield_value(timezone.now()),
             ops.adapt_datetimefield_value(now),
         ]
+        if self.recipient_id is not None:
+            params.append(self.recipient_id)
         return sql, params
 
     def insert(self, day: dt.date, now: dt.datetime) -> int:
@@ -201,31 +235,38 @@ ON CONFLICT DO NOTHING"""  # noqa: S608
             return cursor.rowcount
 
     @staticmethod
-    def _where(unrecorded: bool) -> str:
-        """`unrecorded`: only the rows not in the ledger yet (what a sweep now would add)."""
-        if not unrecorded:
-            return ""
-        return (
+    def _where(unrecorded: dt.date | None) -> tuple[str, list]:
+        """`unrecorded` (the day): only the rows neither in the ledger yet nor in a skipped digest
+        of the day (what a sweep and its expansion now would add)."""
+        if unrecorded is None:
+            return "", []
+        sql = (
             f" WHERE NOT EXISTS (SELECT 1 FROM {_table(Delivery)} d WHERE d.assignment_id = planned.assignment_id"  # noqa: S608
             " AND d.stage = planned.stage AND d.recipient_id = planned.recipient_id AND d.channel = planned.channel)"
+            f" AND NOT EXISTS (SELECT 1 FROM {_table(DueDigest)} g WHERE g.recipient_id = planned.recipient_id"
+            " AND g.channel = planned.channel AND g.day = %s AND g.status = %s)"
         )
+        return sql, [connection.ops.adapt_datefield_value(unrecorded), DueDigest.Status.SKIPPED.value]
 
-    def counts(self, unrecorded: bool = False) -> tuple[int, int]:
+    def counts(self, unrecorded: dt.date | None = None) -> tuple[int, int]:
         """(ledger rows, assignments) due in this group."""
         ctes, params = self.ctes()
+        where, where_params = self._where(unrecorded)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"{ctes} SELECT COUNT(*), COUNT(DISTINCT assignment_id) FROM planned{self._where(unrecorded)}",  # noqa: S608
-                params,
+                f"{ctes} SELECT COUNT(*), COUNT(DISTINCT assignment_id) FROM planned{where}",  # noqa: S608
+                [*params, *where_params],
             )
             return tuple(cursor.fetchone())
 
-    def rows(self, limit: int | None = None, unrecorded: bool = False) -> Iterator[Planned]:
+    def rows(self, limit: int | None = None, unrecorded: dt.date | None = None) -> Iterator[Planned]:
         """The group's rows by recipient, channel and assignment, streamed from the database."""
         ctes, params = self.ctes()
+        where, where_params = self._where(unrecorded)
+        params = [*params, *where_params]
         sql = (
             f"{ctes} SELECT assignment_id, offset_days, deadline, recipient_id, role, channel, skip_reason "  # noqa: S608
-            f"FROM planned{self._where(unrecorded)} ORDER BY recipient_id, channel, assignment_id"
+            f"FROM planned{where} ORDER BY recipient_id, channel, assignment_id"
         )
         if limit is not None:
             sql, params = f"{sql} LIMIT %s", [*params, limit]
@@ -247,15 +288,69 @@ class DayPlan:
     groups: list[PolicyGroup] = field(default_factory=list)
     skipped_policies: list[str] = field(default_factory=list)
 
+    def digest_sql(self, now: dt.datetime) -> tuple[str, list]:
+        """The sweep's one statement: the day's digests, one per recipient and channel over every
+        group (see the module docstring), RETURNING what it wrote."""
+        parts: list[str] = []
+        params: list = []
+        for group in self.groups:
+            sql, group_params = group.planned_sql("assignment_id, stage, recipient_id, channel, skip_reason")
+            parts.append(f"SELECT * FROM ({sql}) g{len(parts)}")  # noqa: S608
+            params += group_params
+        digests, ledger = _table(DueDigest), _table(Delivery)
+        pending, expanded, skipped = (DueDigest.Status.PENDING, DueDigest.Status.EXPANDED, DueDigest.Status.SKIPPED)
+        ops = connection.ops
+        day = ops.adapt_datefield_value(self.day)
+        # A pair whose digest exists counts only the items an expanded digest does not have in the
+        # ledger yet (a re-run: nothing, unless new work appeared); the first run probes nothing.
+        # The probe is one look-up in the ledger's unique index per item: `LIMIT 1 OFFSET 0` keeps
+        # PostgreSQL from turning the NOT EXISTS into a hashed subplan, which would read the whole
+        # ledger (every day's rows) on each re-run.
+        # (The skip reason depends on the recipient and the channel only: MAX is that reason.)
+        sql = f"""INSERT INTO {digests} (recipient_id, channel, day, status, items, skip_reason, created_at)
+SELECT p.recipient_id, p.channel, %s, CASE WHEN MAX(p.skip_reason) = '' THEN %s ELSE %s END, COUNT(*),
+    MAX(p.skip_reason), %s
+FROM ({" UNION ALL ".join(parts)}) p
+LEFT JOIN {digests} g ON g.recipient_id = p.recipient_id AND g.channel = p.channel AND g.day = %s
+WHERE g.id IS NULL OR (g.status = %s AND NOT EXISTS (
+    SELECT 1 FROM {ledger} d WHERE d.assignment_id = p.assignment_id AND d.stage = p.stage
+        AND d.recipient_id = p.recipient_id AND d.channel = p.channel LIMIT 1 OFFSET 0))
+GROUP BY p.recipient_id, p.channel
+ORDER BY p.recipient_id, p.channel
+ON CONFLICT (recipient_id, channel, day) DO UPDATE SET status = excluded.status,
+    items = {digests}.items + excluded.items, skip_reason = excluded.skip_reason
+    WHERE {digests}.status = %s
+RETURNING items"""  # noqa: S608
+        return sql, [
+            day,
+            pending.value,
+            skipped.value,
+            ops.adapt_datetimefield_value(now),
+            *params,
+            day,
+            expanded.value,
+            expanded.value,
+        ]
+
+    def record_digests(self, now: dt.datetime) -> tuple[int, int]:
+        """Write the day's digests; (digests written or reopened, items they stand for)."""
+        if not self.groups:
+            return 0, 0
+        sql, params = self.digest_sql(now)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            written = cursor.fetchall()
+        return len(written), sum(items for (items,) in written)
+
     def counts(self, unrecorded: bool = False) -> tuple[int, int]:
         """(ledger rows, assignments) the sweep would record on the day (`unrecorded`: not yet recorded)."""
-        totals = [g.counts(unrecorded) for g in self.groups]
+        totals = [g.counts(self.day if unrecorded else None) for g in self.groups]
         return sum(r for r, _ in totals), sum(a for _, a in totals)
 
     def rows(self, limit: int | None = None, unrecorded: bool = False) -> Iterator[Planned]:
         """Up to `limit` rows (None: all, streamed), each group's by recipient, channel and assignment."""
         for group in self.groups:
-            for row in group.rows(limit, unrecorded):
+            for row in group.rows(limit, self.day if unrecorded else None):
                 yield row
                 if limit is not None:
                     limit -= 1
@@ -268,7 +363,8 @@ class SweepResult:
     day: dt.date
     working_day: bool = True
     due: int | None = None
-    created: int = 0
+    created: int = 0  # digests written (or reopened)
+    items: int = 0  # the per-assignment reminders they stand for
     newly_overdue: int = 0
     enqueued: int = 0
     skipped_policies: list[str] = field(default_factory=list)
@@ -278,7 +374,7 @@ class SweepResult:
             return f"{self.day:%d/%m/%Y}: not a working day, nothing due"
         due = "" if self.due is None else f"{self.due} reminder(s) due, "
         return (
-            f"{self.day:%d/%m/%Y}: {due}{self.created} new in the ledger, "
+            f"{self.day:%d/%m/%Y}: {due}{self.created} new digest(s) of {self.items} reminder(s), "
             f"{self.newly_overdue} newly overdue, {self.enqueued} recipient/channel send(s) enqueued"
         )
 
@@ -383,24 +479,62 @@ def run_sweep(
     force: bool = False,
     enqueue: Callable[[int, str], object] | None = None,
 ) -> SweepResult:
-    """Record `day`'s reminders in the ledger and, after commit, enqueue their delivery."""
+    """Record `day`'s reminders as digests and, after commit, enqueue their delivery."""
     now = now or local_now()
     day = day or now.date()
     with transaction.atomic():
         _lock_sweep()
         plan = plan_day(day, now=now, force=force)
         result = SweepResult(day=day, working_day=plan.working_day, skipped_policies=plan.skipped_policies)
-        result.created = sum(group.insert(day, now) for group in plan.groups)
+        result.created, result.items = plan.record_digests(now)
         if day <= now.date():
             result.newly_overdue = _mark_overdue(day)
         if enqueue is not None:
-            # One pair per recipient and channel (bounded by the officials, not the rows).
-            pairs = list(
-                Delivery.objects.filter(day=day, status=Delivery.Status.PENDING)
-                .values_list("recipient_id", "channel")
-                .distinct()
-                .order_by()
+            # One pair per recipient and channel (bounded by the officials, not the rows): pending
+            # digests, and the day's pending ledger rows (handoff notices, rows of an earlier run).
+            digests = DueDigest.objects.filter(day=day, status=DueDigest.Status.PENDING)
+            rows = Delivery.objects.filter(day=day, status=Delivery.Status.PENDING)
+            pairs = sorted(
+                {
+                    *digests.values_list("recipient_id", "channel").order_by(),
+                    *rows.values_list("recipient_id", "channel").distinct().order_by(),
+                }
             )
             result.enqueued = len(pairs)
             transaction.on_commit(lambda: [enqueue(rid, channel) for rid, channel in pairs])
     return result
+
+
+def expand(recipient_id: int, channel: str, *, now: dt.datetime | None = None) -> int:
+    """Turn `recipient_id`'s pending digests on `channel` into ledger rows (pending, as the sweep
+    wrote them before issue 14), ON CONFLICT DO NOTHING on the ledger's key, and mark the digests
+    expanded, in one transaction; the number of rows written. The digest rows are locked first, so
+    two senders expanding the same digest at once write it once (the second finds it expanded);
+    the ledger's unique key would stop a copy anyway."""
+    now = now or timezone.now()
+    written = 0
+    with transaction.atomic():
+        digests = list(
+            DueDigest.objects.select_for_update()
+            .filter(recipient_id=recipient_id, channel=channel, status=DueDigest.Status.PENDING)
+            .order_by("day")
+        )
+        if not digests:
+            return 0
+        head_of = list(Unit.objects.filter(head_id=recipient_id).values_list("pk", flat=True))
+        for digest in digests:
+            # The same plan as the sweep's (force: the send hour is the claim's business now).
+            for group in plan_day(digest.day, force=True).groups:
+                narrowed = group.narrowed(recipient_id, channel, head_of)
+                if narrowed is not None:
+                    written += narrowed.insert(digest.day, now)
+        DueDigest.objects.filter(pk__in=[d.pk for d in digests]).update(
+            status=DueDigest.Status.EXPANDED, expanded_at=timezone.now()
+        )
+    return written
+
+
+def expand_day(day: dt.date) -> int:
+    """Expand every pending digest of `day` (the operator's `reminders --run`); rows written."""
+    pairs = DueDigest.objects.filter(day=day, status=DueDigest.Status.PENDING).values_list("recipient_id", "channel")
+    return sum(expand(recipient_id, channel) for recipient_id, channel in sorted(pairs))

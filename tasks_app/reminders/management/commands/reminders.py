@@ -1,5 +1,7 @@
 """`manage.py reminders --dry-run [--date D]`: the ledger of day D (sent, pending, failing, dead,
-skipped), what the sweep has not recorded yet, and what a `--run` now would send.
+skipped), the day's digests (issue 14: what the sweep records, one per recipient, channel and day,
+expanded into the ledger by the senders), what is not in the ledger yet, and what a `--run` now
+would send.
 `manage.py reminders --run [--date D] [--force]`: run day D's sweep and send now (an operator
 catching up a day the system was down); as idempotent as the beat's run — what is in the ledger is
 not sent again. Like the beat it keeps each plan's quiet hours unless --force is given."""
@@ -7,14 +9,14 @@ not sent again. Like the beat it keeps each plan's quiet hours unless --force is
 import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 
 from tasks_app.models import Assignment, Official
 from tasks_app.reminders.channels import ChannelError
-from tasks_app.reminders.models import Delivery
+from tasks_app.reminders.models import Delivery, DueDigest
 from tasks_app.reminders.policy import PolicyBook, local_now
 from tasks_app.reminders.sender import claimable, deliver
-from tasks_app.reminders.sweep import plan_day, run_sweep
+from tasks_app.reminders.sweep import expand_day, plan_day, run_sweep
 
 
 def _pages(rows, size):
@@ -95,6 +97,16 @@ class Command(BaseCommand):
             "ledger: {sent} sent, {pending} pending, {failing} failing (to be retried), {sending} being sent, "
             "{dead} dead, {skipped} skipped".format(**ledger)
         )
+        digests = DueDigest.objects.filter(day=day).aggregate(
+            pending=Count("pk", filter=Q(status=DueDigest.Status.PENDING)),
+            expanded=Count("pk", filter=Q(status=DueDigest.Status.EXPANDED)),
+            skipped=Count("pk", filter=Q(status=DueDigest.Status.SKIPPED)),
+            skipped_items=Sum("items", filter=Q(status=DueDigest.Status.SKIPPED), default=0),
+        )
+        self.stdout.write(
+            "digests (one per recipient and channel): {pending} pending (not yet in the ledger), {expanded} expanded, "
+            "{skipped} skipped for a missing address ({skipped_items} reminder(s))".format(**digests)
+        )
         quiet = PolicyBook.load().sendable(now) is None
         self.stdout.write(
             f"not yet in the ledger: {new_rows}; a --run now would send {ledger['sendable']} recorded row(s)"
@@ -136,6 +148,7 @@ class Command(BaseCommand):
     def _run(self, day, now, force):
         result = run_sweep(day, force=True)  # recording is not sending: the day's rows go in the ledger
         self.stdout.write(result.summary())
+        expand_day(day)  # the day's digests become ledger rows, as each sender would do first
         if not force and PolicyBook.load().sendable(now) is None:
             held = Delivery.objects.filter(day=day, status=Delivery.Status.PENDING).count()
             self.stdout.write(
