@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import time
 
 import pytest
 from django.utils import timezone
@@ -230,3 +231,41 @@ def test_list_etag_round_trip_on_this_database(key_a, assignment_a):
     again = client.get("/api/v1/assignments/", HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 200 and again.json()["results"][0]["progress"] == 61
     assert client.get("/api/v1/assignments/", HTTP_IF_NONE_MATCH=again["ETag"]).status_code == 304
+
+
+def test_throttle_counts_each_request_in_one_redis_command_that_expires_with_the_window(redis_url, settings):
+    """`throttling.count`: one atomic command per request on Redis (INCR, and EXPIRE with it when the
+    window's counter is new), in Django's own key and value format, so `cache.get` reads it; the
+    counter goes when its window is over."""
+    from django.core.cache import cache
+
+    from tasks_app.api import throttling
+
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+        }
+    }
+    key = f"throttle:api:key:test:{random.randrange(10**9)}"
+    client = cache._cache.get_client(write=True)
+    stored = cache.make_and_validate_key(key)
+    before = client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    assert [throttling.count(key, 30) for _ in range(3)] == [1, 2, 3]
+    assert cache.get(key) == 3
+    assert 0 < client.ttl(stored) <= 30  # set by the first request, kept by the others
+    # three EVALSHA (the script is loaded once per process with its first use, or again by Redis)
+    assert client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0) >= before + 3
+    client.expire(stored, 1)
+    time.sleep(1.2)
+    assert cache.get(key) is None and throttling.count(key, 30) == 1
+
+
+def test_throttle_counts_in_the_local_memory_cache_too(settings):
+    """The embedded default has no Redis: the same counts through Django's cache API."""
+    from tasks_app.api import throttling
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    key = f"throttle:api:key:test:{random.randrange(10**9)}"
+    assert [throttling.count(key, 30) for _ in range(3)] == [1, 2, 3]
