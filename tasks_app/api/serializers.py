@@ -3,15 +3,11 @@ a code exists (units, tasks)."""
 
 from __future__ import annotations
 
-import functools
 from typing import cast
 
-import orjson
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
-from django.db.models import Value
-from django.db.models.functions import Coalesce, NullIf
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +15,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tasks_app import evidence
-from tasks_app.api import sqljson
 from tasks_app.api.models import WebhookEndpoint
 from tasks_app.api.webhooks import DestinationRefused, checked_address
 from tasks_app.models import (
@@ -105,14 +100,6 @@ class AssignmentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
-        # What sqljson.row_json writes for the fields whose source is not a column: the list's JSON
-        # built by PostgreSQL (views.AssignmentViewSet.list). `effective_*` as the model's
-        # properties (`own or the task's`); tests/test_api_perf.py compares the bytes.
-        sql_sources = {
-            "deliverable": Coalesce(NullIf("deliverable", Value("")), "task__deliverable"),
-            "acceptance_criteria": Coalesce(NullIf("acceptance_criteria", Value("")), "task__acceptance_criteria"),
-            "timeliness": "timeliness",  # with_timeliness()
-        }
 
     @extend_schema_field(serializers.ChoiceField(choices=Timeliness.choices, allow_null=True))
     def get_timeliness(self, assignment):
@@ -205,20 +192,6 @@ def assignment_list_data(rows) -> list[dict]:
         }
         for row in rows
     ]
-
-
-@functools.lru_cache(maxsize=16)
-def assignment_row_json(zone: str):
-    """AssignmentSerializer's JSON of a `with_timeliness()` row, written by PostgreSQL with moments
-    in `zone` (sqljson.row_json), as one text column."""
-    return sqljson.row_json(AssignmentSerializer, zone)
-
-
-def assignment_list_json(rows, *, as_text: bool = True) -> orjson.Fragment | list[dict]:
-    """The `results` of a page whose rows carry `row_json`: their texts as one JSON array, which
-    the JSON renderer writes as it is; parsed when another renderer (the browsable API) asks."""
-    text = ("[" + ",".join(row.row_json for row in rows) + "]").encode()
-    return orjson.Fragment(text) if as_text else orjson.loads(text)
 
 
 class SourceDocumentSerializer(serializers.ModelSerializer):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db import DEFAULT_DB_ALIAS, router, transaction
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
@@ -33,7 +33,6 @@ from tasks_app.api.models import WebhookEndpoint
 from tasks_app.api.pagination import ApiPagination, AssignmentSyncPagination, settled_until
 from tasks_app.api.permissions import HasApiKey, IsAuthenticatedOrApiKey, has_api_key
 from tasks_app.api.prepared import Statement, StatementCache, prepared
-from tasks_app.api.renderers import ApiJSONRenderer
 from tasks_app.inputs import DepthLimitedJSONParser, is_id
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, InspectionPhoto, Plan, ProgressReport, Task, Unit
 from tasks_app.scope import actor_scope, in_province_filter, request_actor
@@ -216,21 +215,13 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
             # compiled once per process for the same key scope, query and day: django-filter's form
             # and the ORM's compilation are paid by the first such request only; the rows are read
             # every time. (Keys only: a key's scope is its identity; a user's depends on their official.)
-            # On PostgreSQL each row comes as the JSON text AssignmentSerializer would write
-            # (sqljson.py: no Python per field, the bytes spliced into the page as they are).
-            zone = timezone.get_current_timezone_name()
-            in_sql = connections[alias].vendor == "postgresql"
-            columns, row_json = (
-                ((), {"row_json": s.assignment_row_json(zone)}) if in_sql else (s.ASSIGNMENT_LIST_COLUMNS, {})
-            )
-            cache_key = (identity, request.META.get("QUERY_STRING", ""), timezone.localdate(), zone) if key else None
+            cache_key = (identity, request.META.get("QUERY_STRING", ""), timezone.localdate()) if key else None
             found = LIST_STATEMENTS.get(cache_key)
             if found is None:
                 query = paginator.page_query(
                     self.filter_queryset(self.get_queryset()),
-                    columns,
+                    s.ASSIGNMENT_LIST_COLUMNS,
                     request,
-                    **row_json,
                     list_stamps=stamps.in_statement(scopes, alias),
                 )
                 if query is None:  # `page=last`: counted first, then read; the stamps before both
@@ -251,14 +242,9 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
         headers = (
             {"Cache-Control": LIST_CACHE_CONTROL} if tag is None else {"ETag": tag, "Cache-Control": LIST_CACHE_CONTROL}
         )
-        # Rows as JSON text, or plain rows (SQLite, `page=last`) instead of model instances and
-        # nested serializers: the same JSON, a fraction of the CPU (tests/test_api_perf.py
-        # compares both with AssignmentSerializer's).
-        if rows and hasattr(rows[0], "row_json"):
-            results = s.assignment_list_json(rows, as_text=isinstance(request.accepted_renderer, ApiJSONRenderer))
-        else:
-            results = s.assignment_list_data(rows)
-        response = self.get_paginated_response(results)
+        # Plain rows instead of model instances and nested serializers: the same JSON, a fraction
+        # of the CPU (tests/test_api_perf.py compares it with AssignmentSerializer's).
+        response = self.get_paginated_response(s.assignment_list_data(rows))
         for name, value in headers.items():
             response[name] = value
         return response
