@@ -29,12 +29,15 @@ def _cursor_class() -> Any:
     from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
 
     class PreparingCursor(ServerBindingCursor):
+        # Set by Statement.rows: results in PostgreSQL's binary format (see Statement).
+        binary_results = False
+
         def _convert_query(self, query, params=None):
             self._converted = super()._convert_query(query, params)
             return self._converted
 
         def execute(self, query, params=None, *, prepare=None, binary=None):
-            super().execute(query, params, prepare=True, binary=binary)
+            super().execute(query, params, prepare=True, binary=binary or self.binary_results)
             if self._query is None:
                 # Run as a prepared statement, psycopg keeps no text of it: Django's query log
                 # (last_executed_query) shows the statement as sent, with its `$n` parameters.
@@ -80,7 +83,13 @@ def prepared(alias: str) -> Iterator[None]:
 
 class Statement:
     """A compiled `values_list(named=True)` query: its SQL, parameters and row class, run again
-    without building, filtering or compiling the queryset (the rows are read anew each time)."""
+    without building, filtering or compiling the queryset (the rows are read anew each time).
+
+    Inside `prepared()` its rows come in PostgreSQL's binary format, which psycopg reads with its C
+    loaders: Django's own loader of `timestamptz` (text, in Python) cost a fifth of the assignment
+    page's web CPU. For columns of integers, text, dates and moments (the values are the same
+    Python objects, moments aware in the connection's UTC); not for `jsonb` or `inet`, which Django
+    reads as text."""
 
     def __init__(self, queryset) -> None:
         from django.core.exceptions import EmptyResultSet
@@ -102,6 +111,8 @@ class Statement:
         if not self.sql:
             return []
         with connections[self.alias].cursor() as cursor:
+            if isinstance(cursor.cursor, _PREPARING or ()):
+                cursor.cursor.binary_results = True
             cursor.execute(self.sql, self.params)
             rows = cursor.fetchall()
         if self.converters:
