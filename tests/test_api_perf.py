@@ -111,6 +111,80 @@ def test_list_rows_equal_the_serializer_with_filters_and_ordering(varied, key_a)
     assert answered == expected and len(answered) == 1
 
 
+@pytest.fixture
+def many(varied, group, leader, commune_a):
+    """Sixty more rows on top of `varied`: moments with and without microseconds (trailing zeros
+    included), one in 1900 (Hồ Chí Minh City's local mean time, an offset with seconds), Vietnamese
+    text with quotes, backslashes and control characters, nulls."""
+    rows = []
+    for number in range(60):
+        special = number % 2 == 1
+        own = Task.objects.create(
+            group=group,
+            code=f"2026-09-{number:02d}",
+            number=100 + number,
+            title='Nhiệm vụ "đặc biệt" \\ dòng 1\ndòng 2\ttab\x01\x1f — Đặc khu Cát Hải 😀'
+            if special
+            else f"Việc {number}",
+            deliverable="Báo cáo\r\n<b>HTML</b> & 'nháy'" if special else "Báo cáo",
+            description=f"Mô tả {number}",
+            acceptance_criteria="" if special else "Tiêu chí",
+            default_deadline=dt.date(2026, 6, 30),
+            authority=leader,
+        )
+        rows.append(
+            make_assignment(
+                own,
+                commune_a,
+                deadline=dt.date(2026, 1, 1) + dt.timedelta(days=number * 7),
+                status=[Status.ISSUED, Status.IN_PROGRESS, Status.SUBMITTED, Status.ACCEPTED][number % 4],
+                progress=number % 101,
+                deliverable="" if number % 3 else f"Sản phẩm số {number}",
+                acceptance_criteria="Tiêu chí riêng\tcủa xã" if special else "",
+                submitted_at=None
+                if number % 4 < 2
+                else dt.datetime(2026, 2, 1, 3, 4, 5, (number * 10000) % 1000000, tzinfo=dt.UTC),
+                completed_at=None if number % 4 != 3 else dt.datetime(2026, 5, 1, 23, 59, 59, 120, tzinfo=dt.UTC),
+            )
+        )
+    Assignment.objects.filter(pk=rows[5].pk).update(issued_at=dt.datetime(1900, 1, 1, 0, 0, tzinfo=dt.UTC))
+    Assignment.objects.filter(pk=rows[6].pk).update(issued_at=dt.datetime(2026, 3, 1, 12, 0, 0, 100000, tzinfo=dt.UTC))
+    return [*varied, *rows]
+
+
+@pytest.mark.parametrize("zone", [None, "UTC", "Europe/London", "America/New_York"])
+def test_list_bytes_equal_the_serializer_rendered(many, key_a, zone):
+    """Byte for byte: the list page (rows formatted in Python, dates and moments written by orjson)
+    is the API renderer's output for AssignmentSerializer over model instances with DRF's
+    pagination, in the default time zone and in others (a zero offset in winter is `Z`)."""
+
+    from tasks_app.api.renderers import ApiJSONRenderer
+
+    client = key_a.client()
+    url = "/api/v1/assignments/?page_size=100"
+    with timezone.override(zone) if zone else timezone.override(timezone.get_default_timezone()):
+        response = client.get(url)
+        objects = (
+            Assignment.objects.filter(unit=key_a.obj.unit)
+            .with_timeliness()
+            .select_related("task__group", "unit", "responsible", "authority")
+            .order_by("deadline", "id")
+        )
+        expected = {
+            "count": len(many),
+            "next": None,
+            "previous": None,
+            "results": AssignmentSerializer(objects, many=True).data,
+        }
+        rendered = ApiJSONRenderer().render(expected)
+        in_1900 = AssignmentSerializer().fields["issued_at"].to_representation(dt.datetime(1900, 1, 1, tzinfo=dt.UTC))
+    assert len(many) == 64 and response.status_code == 200
+    assert response.content == rendered
+    assert [row for row in response.json()["results"] if row["issued_at"] == in_1900]
+    if zone is None:  # local mean time: an offset with seconds, which orjson alone would round
+        assert in_1900 == "1900-01-01T07:06:30+07:06:30"
+
+
 # --- verified keys in memory ----------------------------------------------------------------
 
 
