@@ -343,3 +343,23 @@ def test_throttle_counts_in_the_local_memory_cache_too(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     key = f"throttle:api:key:test:{random.randrange(10**9)}"
     assert [throttling.count(key, 30) for _ in range(3)] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("page", [1, 2, 3, 7])
+def test_page_links_equal_drf_page_number_pagination(many, key_a, page):
+    """`next` and `previous` as DRF's PageNumberPagination writes them for the same request (page 1
+    without the parameter, the other query parameters kept), though built from remembered links."""
+    from rest_framework.pagination import PageNumberPagination
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    url = f"/api/v1/assignments/?ordering=deadline&page_size=10&page={page}&status="
+    client = key_a.client()
+    for _ in range(2):  # the second time from the remembered links
+        body = client.get(url).json()
+        drf = PageNumberPagination()
+        drf.page_size, drf.page_size_query_param = 10, "page_size"
+        request = Request(APIRequestFactory().get(url))
+        drf.paginate_queryset(Assignment.objects.filter(unit=key_a.obj.unit).order_by("deadline", "id"), request)
+        assert body["count"] == len(many) == 64
+        assert (body["next"], body["previous"]) == (drf.get_next_link(), drf.get_previous_link())
