@@ -11,10 +11,11 @@ production settings, 2 × cores + 1 workers), by wrk on loopback in alternating 
 - `baseline`: the bare view.
 
 The ratios to the baseline are measured in one run. In-process (Django test client, production
-settings, the same page): the page's SQL statement timed on its own (prepared, as the list runs
-it, and planned anew each time, as Django alone would), its EXPLAIN (ANALYZE, BUFFERS), the web
-process's CPU per page (time.process_time, so the database's own CPU is not counted) for the
-uncached page and the 304, and django-filter's share of it.
+settings, the same page): the page's SQL statement timed on its own (with its `$n` parameters,
+prepared, as the list runs it, and planned anew each time, as Django alone would), its EXPLAIN
+(ANALYZE, BUFFERS), the web process's CPU per page (time.process_time, so the database's own CPU
+is not counted) for the uncached page and the 304, the CPU of the request's own PostgreSQL backend
+per page (read from /proc when the server is on this host), and django-filter's share.
 
     python bench/api_throughput.py [--seconds 15] [--connections 8] [--rounds 2] [--in-process 300]
 """
@@ -169,16 +170,28 @@ def in_process(commune: str, requests_: int) -> dict:
         queries = [q["sql"] for q in captured.captured_queries]
         page_sql = next(sql for sql in queries if "list_total" in sql)
 
-        def cpu_per_request(**headers) -> float:
+        def backend_cpu() -> float | None:
+            """CPU seconds used so far by this process's PostgreSQL backend (same host only)."""
+            try:
+                stat = Path(f"/proc/{connection.connection.info.backend_pid}/stat").read_text()
+            except (OSError, AttributeError):
+                return None
+            fields = stat.rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        def cpu_per_request(**headers) -> tuple[float, float | None]:
+            """Web CPU and the database's CPU (the request's own backend) per request, in ms."""
             for _ in range(20):
                 get(**headers)
-            started = time.process_time()
+            started, database = time.process_time(), backend_cpu()
             for _ in range(requests_):
                 get(**headers)
-            return (time.process_time() - started) / requests_ * 1000
+            web = (time.process_time() - started) / requests_ * 1000
+            after = backend_cpu()
+            return web, None if database is None or after is None else (after - database) / requests_ * 1000
 
-        cpu_uncached = cpu_per_request()
-        cpu_304 = cpu_per_request(HTTP_IF_NONE_MATCH=etag)
+        cpu_uncached, db_uncached = cpu_per_request()
+        cpu_304, db_304 = cpu_per_request(HTTP_IF_NONE_MATCH=etag)
         # The same middleware and test client around the bare view: what any page costs here.
         payload = Path(tempfile.mkdtemp(prefix="bench-api-")) / "payload.json"
         payload.write_bytes(first.content)
@@ -201,14 +214,21 @@ def in_process(commune: str, requests_: int) -> dict:
             AssignmentFilter(request.query_params, queryset=base, request=request).qs  # noqa: B018
         filter_ms = (time.process_time() - started) / requests_ * 1000
 
-        # The page's statement alone, over a connection of its own, as the list runs it (prepared)
-        # and as Django alone would (planned each time).
+        # The page's statement alone, over a connection of its own, as the list runs it (its `$n`
+        # parameters, prepared: PostgreSQL's generic plan after five runs) and as Django alone
+        # would (planned each time).
+        from tasks_app.api.views import LIST_STATEMENTS
+
+        (statement,) = [entry[0] for entry in LIST_STATEMENTS.entries.values()]  # this process's one page
+
         def sql_ms(prepare: bool) -> float:
             with psycopg.connect(common.DATABASE_URL, autocommit=True) as conn:
+                conn.execute("SET TIME ZONE 'UTC'")  # as Django's connections
+                cursor = conn.cursor()
                 times = []
                 for _ in range(requests_ // 3 + 10):
                     started = time.perf_counter()
-                    conn.execute(page_sql.encode(), prepare=prepare).fetchall()  # type: ignore[call-overload]
+                    cursor.execute(statement.sql, statement.params, prepare=prepare).fetchall()
                     times.append(time.perf_counter() - started)
                 return statistics.median(times[10:]) * 1000
 
@@ -223,6 +243,8 @@ def in_process(commune: str, requests_: int) -> dict:
         "queries": len(queries),
         "cpu_uncached_ms": cpu_uncached,
         "cpu_304_ms": cpu_304,
+        "db_cpu_uncached_ms": db_uncached,
+        "db_cpu_304_ms": db_304,
         "cpu_baseline_ms": cpu_baseline,
         "filter_ms": filter_ms,
         "sql_prepared_ms": prepared_ms,
@@ -274,6 +296,11 @@ def main(argv=None) -> dict:
         f"(target ≤ 3 ms); the bare view {measured['cpu_baseline_ms']:.2f} ms (test client and middleware, "
         f"counted in all three); django-filter, once per query and key: {measured['filter_ms']:.2f} ms"
     )
+    if measured["db_cpu_uncached_ms"] is not None:
+        print(
+            f"PostgreSQL CPU per page (the request's own backend): {measured['db_cpu_uncached_ms']:.2f} ms uncached, "
+            f"{measured['db_cpu_304_ms']:.2f} ms for a 304"
+        )
     print("\nEXPLAIN (ANALYZE, BUFFERS) of the page's statement:\n\n```")
     print(measured["plan"])
     print("```")
