@@ -38,7 +38,7 @@ def _cursor_class() -> Any:
 
         def execute(self, query, params=None, *, prepare=None, binary=None):
             super().execute(query, params, prepare=True, binary=binary or self.binary_results)
-            if self._query is None:
+            if self._query is None:  # type: ignore[has-type]
                 # Run as a prepared statement, psycopg keeps no text of it: Django's query log
                 # (last_executed_query) shows the statement as sent, with its `$n` parameters.
                 self._query = self._converted

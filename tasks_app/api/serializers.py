@@ -158,7 +158,7 @@ def assignment_list_data(rows) -> list[dict]:
         if value is None:
             return None
         local = value.astimezone(tz)
-        if local.utcoffset().seconds % 60:  # type: ignore[union-attr]
+        if local.utcoffset().seconds % 60:
             text = local.isoformat()
             return text[:-6] + "Z" if text.endswith("+00:00") else text
         return local

@@ -48,7 +48,7 @@ def count(key: str, seconds: int) -> int:
             return backend.incr(key)
         except ValueError:  # the window's first request: create the counter, expiring after the window
             return 1 if backend.add(key, 1, seconds) else backend.incr(key)
-    store = backend._cache
+    store = backend._cache  # type: ignore[attr-defined]  # Django's RedisCacheClient: its pool and key format
     script = _scripts.get(store)
     if script is None:
         script = _scripts[store] = store.get_client(write=True).register_script(_COUNT_SCRIPT)
