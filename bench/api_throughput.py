@@ -10,7 +10,8 @@ production settings, 2 × cores + 1 workers), by wrk on loopback in alternating 
 - `api, unchanged (304)`: the client sends the page's ETag back in If-None-Match;
 - `baseline`: the bare view.
 
-The ratios to the baseline are measured in one run. In-process (Django test client, production
+The ratios to the baseline are measured in one run, with the CPU each process spent per request
+under each load (gunicorn, the database's PostgreSQL backends, redis-server, wrk: /proc, Linux). In-process (Django test client, production
 settings, the same page): the page's SQL statement timed on its own (with its `$n` parameters,
 prepared, as the list runs it, and planned anew each time, as Django alone would), its EXPLAIN
 (ANALYZE, BUFFERS), the web process's CPU per page (time.process_time, so the database's own CPU
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import requests
 
@@ -68,6 +71,39 @@ def wrk(url: str, *, seconds: int, connections: int, authorization: str = "", if
     return json.loads(line.removeprefix("WRK_JSON "))
 
 
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # gone meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_process(master: int) -> dict[str, float] | None:
+    """CPU seconds used so far by gunicorn (master and workers), this database's PostgreSQL backends
+    and redis-server, read from /proc (Linux, servers on this host); None elsewhere."""
+    if not Path("/proc/self/stat").exists():
+        return None
+    database = urlparse(common.DATABASE_URL).path.lstrip("/")
+    totals = {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if pid == master or parent == master:
+            totals["gunicorn"] += _cpu_seconds(pid)
+        elif command.startswith("postgres:") and f" {database} " in command:
+            totals["postgres"] += _cpu_seconds(pid)
+        elif "redis-server" in command:
+            totals["redis"] += _cpu_seconds(pid)
+    return totals
+
+
 def unit_key(commune: str) -> str:
     out = subprocess.run(
         [sys.executable, "manage.py", "create_api_key", "--unit", commune, "--name", "bench: api_throughput"],
@@ -88,8 +124,9 @@ def load(args, key: str) -> dict:
     workers = (os.cpu_count() or 1) * 2 + 1
     stack = loopback_stack.Stack(workdir, common.server_env(BENCH_PAYLOAD=str(payload)))
     bearer = f"Bearer {key}"
+    cpu: dict[str, dict[str, float]] = {}
     try:
-        stack.gunicorn(port, workers=workers)
+        master = stack.gunicorn(port, workers=workers).pid
         base = f"http://127.0.0.1:{port}"
         http = requests.Session()
         http.trust_env = False
@@ -115,7 +152,16 @@ def load(args, key: str) -> dict:
         runs: dict[str, list[dict]] = {name: [] for name in loads}
         for _ in range(args.rounds):
             for name, spec in loads.items():
+                before = cpu_by_process(master)
+                children = resource.getrusage(resource.RUSAGE_CHILDREN)
                 runs[name].append(wrk(seconds=args.seconds, connections=args.connections, **spec))
+                after = cpu_by_process(master)
+                if before is not None and after is not None:
+                    spent = cpu.setdefault(name, dict.fromkeys([*after, "wrk"], 0.0))
+                    for process, seconds in after.items():
+                        spent[process] += seconds - before[process]
+                    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    spent["wrk"] += done.ru_utime + done.ru_stime - children.ru_utime - children.ru_stime
     finally:
         codes = stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -129,6 +175,11 @@ def load(args, key: str) -> dict:
             "p99_ms": max(r["p99_ms"] for r in results),
             "non_2xx": sum(r["non_2xx"] for r in results),
             "errors": sum(r["errors"] for r in results),
+            # CPU per request in ms, by process (same host): where each load's time goes.
+            "cpu_ms": {
+                process: seconds / sum(r["requests"] for r in results) * 1000
+                for process, seconds in cpu.get(name, {}).items()
+            },
         }
     return summary
 
@@ -281,6 +332,17 @@ def main(argv=None) -> dict:
             f"| {name} | {s['rps']:.0f} | {s['rps'] / baseline:.0%} | {s['p50_ms']:.1f} | {s['p95_ms']:.1f} "
             f"| {s['p99_ms']:.1f} | {s['non_2xx']} | {s['errors']} |"
         )
+    if all(s["cpu_ms"] for s in summary.values()):
+        print("\nCPU per request under the load, ms (gunicorn master and workers, this database's PostgreSQL")
+        print("backends, redis-server, wrk; from /proc):\n")
+        print("| | gunicorn | postgres | redis | wrk | all |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for name, s in summary.items():
+            c = s["cpu_ms"]
+            print(
+                f"| {name} | {c['gunicorn']:.2f} | {c['postgres']:.2f} | {c['redis']:.3f} | {c['wrk']:.2f} "
+                f"| {sum(c.values()):.2f} |"
+            )
     uncached = summary["api, uncached"]["rps"] / baseline
     conditional = summary["api, unchanged (If-None-Match → 304)"]["rps"] / baseline
     print(
