@@ -363,3 +363,51 @@ def test_page_links_equal_drf_page_number_pagination(many, key_a, page):
         drf.paginate_queryset(Assignment.objects.filter(unit=key_a.obj.unit).order_by("deadline", "id"), request)
         assert body["count"] == len(many) == 64
         assert (body["next"], body["previous"]) == (drf.get_next_link(), drf.get_previous_link())
+
+
+def test_a_busy_keys_budget_is_taken_in_leases_and_never_exceeded(redis_url, settings, monkeypatch):
+    """`throttling.take`: with a budget of 1,000 a window a worker adds 5 to the counter at a time;
+    three workers (three lease books) interleaving 1,200 requests serve at most the budget, and at
+    least the budget less what the other workers hold unspent; the counter in Redis is never below
+    what was served."""
+    from django.core.cache import cache
+
+    from tasks_app.api import throttling
+
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+        }
+    }
+    assert throttling.lease_size(1000) == 5 and throttling.lease_size(399) == 1 and throttling.lease_size(10**6) == 16
+    key = f"throttle:api:key:test:{random.randrange(10**9)}"
+    workers = [{}, {}, {}]
+    served = 0
+    for attempt in range(1200):
+        monkeypatch.setattr(throttling, "_leases", workers[attempt % 3])
+        if throttling.take(key, 1000, 30):
+            served += 1
+            assert cache.get(key) >= served
+    assert 1000 - 2 * 4 <= served <= 1000
+    assert cache.get(key) >= 1000
+
+
+def test_one_process_serves_its_whole_budget_from_leases_across_threads(redis_url, settings):
+    """Threads of one process share its leases (under a lock): exactly the budget is served."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tasks_app.api import throttling
+
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+        }
+    }
+    key = f"throttle:api:key:test:{random.randrange(10**9)}"
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: throttling.take(key, 1000, 30), range(1300)))
+    assert answers.count(True) == 1000
