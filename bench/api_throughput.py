@@ -79,13 +79,14 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_by_process(master: int) -> dict[str, float] | None:
-    """CPU seconds used so far by gunicorn (master and workers), this database's PostgreSQL backends
-    and redis-server, read from /proc (Linux, servers on this host); None elsewhere."""
+def cpu_by_process(master: int) -> dict[tuple[str, int], float] | None:
+    """CPU seconds used so far by each process of gunicorn (master and workers), this database's
+    PostgreSQL backends and redis-server, by (kind, pid), read from /proc (Linux, servers on this
+    host); None elsewhere."""
     if not Path("/proc/self/stat").exists():
         return None
     database = urlparse(common.DATABASE_URL).path.lstrip("/")
-    totals = {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0}
+    found: dict[tuple[str, int], float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -96,12 +97,22 @@ def cpu_by_process(master: int) -> dict[str, float] | None:
         except (OSError, IndexError, ValueError):
             continue
         if pid == master or parent == master:
-            totals["gunicorn"] += _cpu_seconds(pid)
+            found["gunicorn", pid] = _cpu_seconds(pid)
         elif command.startswith("postgres:") and f" {database} " in command:
-            totals["postgres"] += _cpu_seconds(pid)
+            found["postgres", pid] = _cpu_seconds(pid)
         elif "redis-server" in command:
-            totals["redis"] += _cpu_seconds(pid)
-    return totals
+            found["redis", pid] = _cpu_seconds(pid)
+    return found
+
+
+def cpu_spent(before: dict[tuple[str, int], float], after: dict[tuple[str, int], float]) -> dict[str, float]:
+    """CPU seconds by kind between two readings: each process still there counted from the first
+    reading (or from its start, if new). A backend that ended in between (a worker's connection
+    reaching DB_CONN_MAX_AGE) is not counted at all: the figures are a lower bound."""
+    spent = {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0}
+    for (kind, pid), seconds in after.items():
+        spent[kind] += seconds - before.get((kind, pid), 0.0)
+    return spent
 
 
 def unit_key(commune: str) -> str:
@@ -157,9 +168,9 @@ def load(args, key: str) -> dict:
                 runs[name].append(wrk(seconds=args.seconds, connections=args.connections, **spec))
                 after = cpu_by_process(master)
                 if before is not None and after is not None:
-                    spent = cpu.setdefault(name, dict.fromkeys([*after, "wrk"], 0.0))
-                    for process, seconds in after.items():
-                        spent[process] += seconds - before[process]
+                    spent = cpu.setdefault(name, dict.fromkeys(["gunicorn", "postgres", "redis", "wrk"], 0.0))
+                    for kind, seconds in cpu_spent(before, after).items():
+                        spent[kind] += seconds
                     done = resource.getrusage(resource.RUSAGE_CHILDREN)
                     spent["wrk"] += done.ru_utime + done.ru_stime - children.ru_utime - children.ru_stime
     finally:
