@@ -164,7 +164,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Tiếng Việt")), ("en", _("English"))]
-# The second holds hand-written Vietnamese for DRF's own untranslated messages (not makemessages').
+# The second holds hand-written Vietnamese for DRF's own untranslated messages and the few of Django's
+# that DRF's fields pass on untranslated (not makemessages'; tests/test_api_language.py).
 LOCALE_PATHS = [
     BASE_DIR / "tasks_app" / "locale",
     BASE_DIR / "accountability" / "drf_vi" / "locale",

@@ -12,6 +12,7 @@ view that reads a number from the query string.
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterable
 
@@ -71,7 +72,10 @@ def json_depth(text: str) -> int:
 
 
 class DepthLimitedJSONParser(JSONParser):
-    """DRF's JSON parser, refusing NUL-free but absurd bodies: nesting beyond JSON_MAX_DEPTH."""
+    """DRF's JSON parser, refusing NUL-free but absurd bodies: nesting beyond JSON_MAX_DEPTH.
+
+    Its refusals are in the client's language: DRF's own ("JSON parse error - Expecting value:
+    line 1 column 13 (char 12)") is English however the request asks, marked for no catalogue."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = (parser_context or {}).get("encoding", "utf-8")
@@ -79,7 +83,19 @@ class DepthLimitedJSONParser(JSONParser):
         try:
             text = raw.decode(encoding)
         except (UnicodeDecodeError, LookupError) as exc:
-            raise ParseError(_("Nội dung JSON không hợp lệ: %(error)s") % {"error": exc}) from exc
+            raise invalid_json(_("không đọc được theo bảng mã %(encoding)s") % {"encoding": encoding}) from exc
         if json_depth(text) > JSON_MAX_DEPTH:
             raise ParseError(_("Nội dung JSON lồng quá %(n)d cấp.") % {"n": JSON_MAX_DEPTH})
-        return super().parse(io.BytesIO(raw), media_type, parser_context)
+        try:
+            return super().parse(io.BytesIO(raw), media_type, parser_context)
+        except ParseError as exc:
+            cause = exc.__context__  # DRF raises its ParseError inside `except ValueError`
+            if isinstance(cause, json.JSONDecodeError):
+                where = {"line": cause.lineno, "column": cause.colno}
+                raise invalid_json(_("lỗi cú pháp ở dòng %(line)d, cột %(column)d") % where) from cause
+            # The strict parser's refusal of NaN and Infinity, the only other ValueError.
+            raise invalid_json(_("NaN và Infinity không phải là số JSON")) from cause
+
+
+def invalid_json(error: object) -> ParseError:
+    return ParseError(_("Nội dung JSON không hợp lệ: %(error)s") % {"error": error})

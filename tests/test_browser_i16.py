@@ -47,8 +47,10 @@ def test_office_records_an_inspection_with_a_photo_on_a_phone(
     assert f"/assignments/{assignment_a.pk}/" in page.url
     assert "Đã ghi kết quả kiểm tra thực địa (1 ảnh)." in page.content()
     image = page.locator(".photos img").first
-    image.wait_for()
-    assert page.evaluate("img => img.complete && img.naturalWidth", image.element_handle()) == 1200
+    # The photo loads lazily (loading="lazy"): bring it into view and wait for it to finish loading.
+    image.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    assert page.evaluate("img => img.naturalWidth", image.element_handle()) == 1200
     assert page.locator("a[href*='openstreetmap.org/?mlat=20.858333']").count() == 1
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
     shot(page, "inspection-timeline-390")

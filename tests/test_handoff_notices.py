@@ -123,6 +123,41 @@ def test_the_loop_is_told_once_to_each_recipient_on_each_channel(
     assert "extension decided" in body and "Dear" in body, body
 
 
+def test_a_notice_links_to_its_assignment_on_zalo_and_in_the_email(
+    work, people, head_a, head_b, leader, policy, smtp_server, zalo_server
+):
+    """A handoff notice is about one assignment and asks its reader to act on it: the Zalo text
+    ends with that assignment's page (not the reader's list), as the e-mail's link does."""
+    a, b = work
+    official_a = people["official_a"]
+    with time_machine.travel(dt.datetime(2026, 6, 23, 9, 0, tzinfo=HCM), tick=True):
+        a.report_progress(by=official_a, percent=100)
+        a.submit(by=official_a, note="Báo cáo kết quả")
+        a.return_(by=leader, reason="Thiếu phụ lục")
+        b.request_extension(by=head_b, requested_deadline=dt.date(2026, 7, 31), reason="Chờ vốn")
+
+    site = "http://127.0.0.1:8000"
+    for zalo_id, email, assignment in (
+        ("z-leader", leader.email, None),  # told of a's submission and of b's request
+        ("z-off-a", official_a.email, a),
+        ("z-head-a", head_a.email, a),
+    ):
+        messages = [r["body"]["message"]["text"] for r in zalo_to(zalo_server, zalo_id)]
+        mails = _mail_texts(smtp_server, email)
+        assert messages and len(messages) == len(mails), (messages, mails)
+        expected = (
+            {f"{site}/assignments/{assignment.pk}/"}
+            if assignment
+            else {
+                f"{site}/assignments/{a.pk}/",
+                f"{site}/assignments/{b.pk}/",
+            }
+        )
+        assert {m.rstrip().splitlines()[-1] for m in messages} == expected, messages
+        assert all(not m.rstrip().endswith(f"{site}/assignments/") for m in messages), messages
+        assert {u for u in expected if any(u in t and f'href="{u}"' in h for t, h in mails)} == expected
+
+
 def test_a_rolled_back_change_records_and_sends_nothing(work, people, leader, policy, smtp_server, zalo_server):
     a, _ = work
     official_a = people["official_a"]
@@ -244,7 +279,7 @@ def test_a_reason_of_4000_characters_fits_a_zalo_text_and_the_email_carries_it_w
     work, people, head_a, leader, policy, smtp_server, zalo_server
 ):
     """A return's reason may be 4,000 characters (NOTE_MAX_LENGTH); a Zalo text holds 2,000: the
-    Zalo line shows its start, visibly cut ("…"), with the link to the reader's list; the e-mail
+    Zalo line shows its start, visibly cut ("…"), with the link to the assignment; the e-mail
     has it all. Nothing is left unsent."""
     from tasks_app.lifecycle import NOTE_MAX_LENGTH
     from tasks_app.reminders.channels import ZALO_TEXT_LIMIT
@@ -258,7 +293,7 @@ def test_a_reason_of_4000_characters_fits_a_zalo_text_and_the_email_carries_it_w
         a.return_(by=leader, reason=reason)
     [zalo] = [r["body"]["message"]["text"] for r in zalo_to(zalo_server, "z-head-a")]
     assert len(zalo) <= ZALO_TEXT_LIMIT and "Lý do: Thiếu phụ lục" in zalo and "…" in zalo, len(zalo)
-    assert zalo.rstrip().endswith("/assignments/")  # the link to the reader's list
+    assert zalo.rstrip().endswith(f"/assignments/{a.pk}/")  # the link to the returned assignment
     [mail] = smtp_server.to(head_a.email)
     assert reason.strip() in " ".join(mail.get_body(("plain",)).get_content().split())
     assert set(Delivery.objects.filter(stage__startswith=NOTICE_PREFIX).values_list("status", flat=True)) == {"sent"}

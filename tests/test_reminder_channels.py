@@ -8,6 +8,7 @@ import zoneinfo
 import pytest
 import time_machine
 
+from tasks_app.models import Task
 from tasks_app.reminders.channels import ChannelError
 from tasks_app.reminders.models import Delivery, ReminderPolicy, ZaloToken
 from tasks_app.reminders.sender import deliver
@@ -146,3 +147,40 @@ def test_all_channels_at_once_each_once(due, head_a, smtp_server, zalo_server):
     assert len(zalo_server.delivered("/v3.0/oa/message/cs")) == 1
     assert len(zalo_server.delivered("/message/template")) == 1
     assert {s for _, s, _ in statuses()} == {"sent"}
+
+
+def test_zalo_and_zns_link_one_assignment_to_its_page_and_several_to_the_list(due, head_a, task, zalo_server):
+    """A message about one assignment sends its reader to that assignment's page; a digest of
+    several sends them to their list (the items are named in the text, the list holds them all)."""
+    site = "http://127.0.0.1:8000"
+    sweep(["zalo", "zns"])
+    assert deliver(head_a.pk, "zalo").sent == 1 and deliver(head_a.pk, "zns").sent == 1
+    [one] = zalo_server.delivered("/v3.0/oa/message/cs")
+    assert one["body"]["message"]["text"].rstrip().splitlines()[-1] == f"{site}/assignments/{due.pk}/"
+    [zns] = zalo_server.delivered("/message/template")
+    assert zns["body"]["template_data"]["url"] == f"{site}/assignments/{due.pk}/"
+
+    zalo_server.requests.clear()
+    # Monday 29 June: the first is due tomorrow, a second one today: a digest of two.
+    other = Task.objects.create(
+        group=task.group,
+        code="2026-01-02",
+        number=2,
+        title="Rút ngắn 50% thời gian giải quyết thủ tục hành chính",
+        description="Cắt giảm thời gian xử lý hồ sơ.",
+        deliverable="Báo cáo",
+        acceptance_criteria="Thời gian giảm 50%",
+        default_deadline=dt.date(2026, 6, 29),
+        authority=task.authority,
+    )
+    second = make_assignment(other, head_a.unit)
+    with time_machine.travel(dt.datetime(2026, 6, 29, 9, 0, tzinfo=HCM), tick=True):
+        sweep(["zalo", "zns"])
+        assert deliver(head_a.pk, "zalo").messages == 1 and deliver(head_a.pk, "zns").messages == 1
+    [several] = zalo_server.delivered("/v3.0/oa/message/cs")
+    text = several["body"]["message"]["text"]
+    assert text.rstrip().splitlines()[-1] == f"{site}/assignments/", text
+    assert second.task.code in text
+    [zns] = zalo_server.delivered("/message/template")
+    assert zns["body"]["template_data"]["url"] == f"{site}/assignments/"
+    assert zns["body"]["template_data"]["more"] == 1

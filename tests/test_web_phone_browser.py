@@ -131,3 +131,60 @@ def test_a_refused_form_moves_focus_to_the_error_summary(browser, live_server, c
     assert box["y"] < PHONE["height"]
     page.click("[data-error-summary] a[href='#id_extension-requested_deadline']")
     assert page.evaluate("location.hash") == "#id_extension-requested_deadline"
+
+
+# The sub-menu's visible things in reading order, each with its line: a link, or a text run that
+# is not a link's (a separator such as "·"). Lines are told apart by their boxes' vertical middles.
+SUBMENU_JS = """
+(selector) => {
+  const nav = document.querySelector(selector);
+  const things = [];
+  const walker = document.createTreeWalker(nav, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.textContent.trim()) continue;
+    const link = node.parentElement.closest('a');
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    for (const r of range.getClientRects()) {
+      if (r.width < 1) continue;
+      things.push({link: !!link, text: link ? link.textContent.trim() : node.textContent.trim(),
+                   left: r.left, right: r.right, middle: (r.top + r.bottom) / 2});
+    }
+  }
+  things.sort((a, b) => a.middle - b.middle || a.left - b.left);
+  const lines = [];
+  for (const t of things) {
+    const line = lines.find(l => Math.abs(l.middle - t.middle) < 8);
+    if (line) line.things.push(t); else lines.push({middle: t.middle, things: [t]});
+  }
+  lines.forEach(l => l.things.sort((a, b) => a.left - b.left));
+  const links = Array.from(nav.querySelectorAll('a')).map(a => {
+    const r = a.getBoundingClientRect();
+    return {text: a.textContent.trim(), width: r.width, height: r.height, right: r.right,
+            current: a.getAttribute('aria-current')};
+  });
+  return {lines: lines.map(l => l.things.map(t => (t.link ? '' : '~') + t.text)), links,
+          width: document.documentElement.clientWidth};
+}
+"""
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 900}], ids=["390px", "1280px"])
+def test_the_kpi_sub_menu_has_no_stray_separators(browser, live_server, city_of_work, viewport):  # noqa: F811
+    """The KPI pages' sub-menu (units, officials, indicators, reports) wraps on a phone: no line of
+    it starts or ends with a separator, every link is whole on one line, within the screen, and big
+    enough to tap (24 px, WCAG 2.2 target size), and the page it is on is marked as current."""
+    page = browser.new_context(viewport=viewport, locale="vi-VN").new_page()
+    sign_in(page, live_server.url, "city-office", "pw-city-office")
+    for path in ("/kpi/units/", "/kpi/officials/", "/kpi/indicators/", "/kpi/reports/"):
+        page.goto(live_server.url + path)
+        menu = page.evaluate(SUBMENU_JS, "nav.subnav")
+        shot(page, f"kpi-subnav-{viewport['width']}-{path.strip('/').replace('/', '_')}")
+        for line in menu["lines"]:
+            assert not line[0].startswith("~") and not line[-1].startswith("~"), (path, menu["lines"])
+        names = [t for line in menu["lines"] for t in line if not t.startswith("~")]
+        # Each link's text is on one line (it appears once), and all four are there.
+        assert sorted(names) == sorted(link["text"] for link in menu["links"]) and len(names) == 4, menu
+        for link in menu["links"]:
+            assert link["right"] <= menu["width"] and link["height"] >= 24 and link["width"] >= 24, (path, link)
+        assert [link["text"] for link in menu["links"] if link["current"] == "page"] != [], (path, menu["links"])

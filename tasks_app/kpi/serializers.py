@@ -8,6 +8,7 @@ from typing import Any
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -163,5 +164,5 @@ class GeneralScoreInput(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if bool(attrs.get("unit")) == bool(attrs.get("official")):
-            raise serializers.ValidationError({"unit": "Cần đúng một trong hai: unit hoặc official."})
+            raise serializers.ValidationError({"unit": _("Cần đúng một trong hai: unit hoặc official.")})
         return attrs

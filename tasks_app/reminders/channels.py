@@ -8,9 +8,11 @@ backoff. Nothing here touches the ledger.
 What each channel does with a digest larger than it can carry (every item reaches its reader):
 - email: one message with every item (no practical limit; 500 items are about 150 KB of HTML);
 - Zalo OA: split into as many text messages of at most ZALO_TEXT_LIMIT characters as it takes,
-  numbered "(1/3)", "(2/3)"…, sent in order; each ends with the link to the reader's list;
+  numbered "(1/3)", "(2/3)"…, sent in order; each ends with one link (`Digest.link`): the
+  assignment's page when the message is about one assignment (a handoff notice, a lone reminder),
+  else the reader's list;
 - ZNS: one template message by design (an approved template with fixed fields): it names the
-  nearest item, says "và N việc khác" and carries the link to the reader's list;
+  nearest item, says "và N việc khác" and carries `Digest.link` likewise;
 - feed: one in-app item per assignment.
 """
 
@@ -126,6 +128,15 @@ class Digest:
     def section(self, name: str) -> list[DigestItem]:
         return [i for i in self.items if i.section == name]
 
+    @property
+    def link(self) -> str:
+        """Where a message that carries one link sends its reader: the assignment's own page when
+        every item is about the same assignment (a notice asks the reader to act there), else the
+        reader's list."""
+        if len({item.assignment.pk for item in self.items}) == 1:
+            return self.items[0].url
+        return list_url()
+
     def context(self) -> dict:
         return {
             "recipient": self.recipient,
@@ -138,7 +149,7 @@ class Digest:
             "notices": self.section("notice"),
             "overdue_count": sum(1 for i in self.items if i.deadline < self.day and not i.notice),
             "site_url": settings.SITE_URL,
-            "list_url": list_url(),
+            "link": self.link,
             "part": self.part,
             "parts": self.parts,
         }
@@ -340,7 +351,7 @@ class ZnsChannel(BaseChannel):
                     "deadline": nearest.deadline.strftime("%d/%m/%Y"),
                     # The template reads "… và {more} việc khác: {url}" (every item is counted).
                     "more": len(digest.items) - 1,
-                    "url": list_url(),
+                    "url": digest.link,
                 },
                 "tracking_id": digest.key,
             },
