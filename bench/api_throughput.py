@@ -10,11 +10,13 @@ production settings, 2 × cores + 1 workers), by wrk on loopback in alternating 
 - `api, unchanged (304)`: the client sends the page's ETag back in If-None-Match;
 - `baseline`: the bare view.
 
-The ratios to the baseline are measured in one run. In-process (Django test client, production
-settings, the same page): the page's SQL statement timed on its own (prepared, as the list runs
-it, and planned anew each time, as Django alone would), its EXPLAIN (ANALYZE, BUFFERS), the web
-process's CPU per page (time.process_time, so the database's own CPU is not counted) for the
-uncached page and the 304, and django-filter's share of it.
+The ratios to the baseline are measured in one run, with the CPU each process spent per request
+under each load (gunicorn, the database's PostgreSQL backends, redis-server, wrk: /proc, Linux). In-process (Django test client, production
+settings, the same page): the page's SQL statement timed on its own (with its `$n` parameters,
+prepared, as the list runs it, and planned anew each time, as Django alone would), its EXPLAIN
+(ANALYZE, BUFFERS), the web process's CPU per page (time.process_time, so the database's own CPU
+is not counted) for the uncached page and the 304, the CPU of the request's own PostgreSQL backend
+per page (read from /proc when the server is on this host), and django-filter's share.
 
     python bench/api_throughput.py [--seconds 15] [--connections 8] [--rounds 2] [--in-process 300]
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -31,6 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import requests
 
@@ -67,6 +71,50 @@ def wrk(url: str, *, seconds: int, connections: int, authorization: str = "", if
     return json.loads(line.removeprefix("WRK_JSON "))
 
 
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # gone meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_process(master: int) -> dict[tuple[str, int], float] | None:
+    """CPU seconds used so far by each process of gunicorn (master and workers), this database's
+    PostgreSQL backends and redis-server, by (kind, pid), read from /proc (Linux, servers on this
+    host); None elsewhere."""
+    if not Path("/proc/self/stat").exists():
+        return None
+    database = urlparse(common.DATABASE_URL).path.lstrip("/")
+    found: dict[tuple[str, int], float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if pid == master or parent == master:
+            found["gunicorn", pid] = _cpu_seconds(pid)
+        elif command.startswith("postgres:") and f" {database} " in command:
+            found["postgres", pid] = _cpu_seconds(pid)
+        elif "redis-server" in command:
+            found["redis", pid] = _cpu_seconds(pid)
+    return found
+
+
+def cpu_spent(before: dict[tuple[str, int], float], after: dict[tuple[str, int], float]) -> dict[str, float]:
+    """CPU seconds by kind between two readings: each process still there counted from the first
+    reading (or from its start, if new). A backend that ended in between (a worker's connection
+    reaching DB_CONN_MAX_AGE) is not counted at all: the figures are a lower bound."""
+    spent = {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0}
+    for (kind, pid), seconds in after.items():
+        spent[kind] += seconds - before.get((kind, pid), 0.0)
+    return spent
+
+
 def unit_key(commune: str) -> str:
     out = subprocess.run(
         [sys.executable, "manage.py", "create_api_key", "--unit", commune, "--name", "bench: api_throughput"],
@@ -87,8 +135,9 @@ def load(args, key: str) -> dict:
     workers = (os.cpu_count() or 1) * 2 + 1
     stack = loopback_stack.Stack(workdir, common.server_env(BENCH_PAYLOAD=str(payload)))
     bearer = f"Bearer {key}"
+    cpu: dict[str, dict[str, float]] = {}
     try:
-        stack.gunicorn(port, workers=workers)
+        master = stack.gunicorn(port, workers=workers).pid
         base = f"http://127.0.0.1:{port}"
         http = requests.Session()
         http.trust_env = False
@@ -114,7 +163,16 @@ def load(args, key: str) -> dict:
         runs: dict[str, list[dict]] = {name: [] for name in loads}
         for _ in range(args.rounds):
             for name, spec in loads.items():
+                before = cpu_by_process(master)
+                children = resource.getrusage(resource.RUSAGE_CHILDREN)
                 runs[name].append(wrk(seconds=args.seconds, connections=args.connections, **spec))
+                after = cpu_by_process(master)
+                if before is not None and after is not None:
+                    spent = cpu.setdefault(name, dict.fromkeys(["gunicorn", "postgres", "redis", "wrk"], 0.0))
+                    for kind, seconds in cpu_spent(before, after).items():
+                        spent[kind] += seconds
+                    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    spent["wrk"] += done.ru_utime + done.ru_stime - children.ru_utime - children.ru_stime
     finally:
         codes = stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -128,6 +186,11 @@ def load(args, key: str) -> dict:
             "p99_ms": max(r["p99_ms"] for r in results),
             "non_2xx": sum(r["non_2xx"] for r in results),
             "errors": sum(r["errors"] for r in results),
+            # CPU per request in ms, by process (same host): where each load's time goes.
+            "cpu_ms": {
+                process: seconds / sum(r["requests"] for r in results) * 1000
+                for process, seconds in cpu.get(name, {}).items()
+            },
         }
     return summary
 
@@ -169,16 +232,28 @@ def in_process(commune: str, requests_: int) -> dict:
         queries = [q["sql"] for q in captured.captured_queries]
         page_sql = next(sql for sql in queries if "list_total" in sql)
 
-        def cpu_per_request(**headers) -> float:
+        def backend_cpu() -> float | None:
+            """CPU seconds used so far by this process's PostgreSQL backend (same host only)."""
+            try:
+                stat = Path(f"/proc/{connection.connection.info.backend_pid}/stat").read_text()
+            except (OSError, AttributeError):
+                return None
+            fields = stat.rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        def cpu_per_request(**headers) -> tuple[float, float | None]:
+            """Web CPU and the database's CPU (the request's own backend) per request, in ms."""
             for _ in range(20):
                 get(**headers)
-            started = time.process_time()
+            started, database = time.process_time(), backend_cpu()
             for _ in range(requests_):
                 get(**headers)
-            return (time.process_time() - started) / requests_ * 1000
+            web = (time.process_time() - started) / requests_ * 1000
+            after = backend_cpu()
+            return web, None if database is None or after is None else (after - database) / requests_ * 1000
 
-        cpu_uncached = cpu_per_request()
-        cpu_304 = cpu_per_request(HTTP_IF_NONE_MATCH=etag)
+        cpu_uncached, db_uncached = cpu_per_request()
+        cpu_304, db_304 = cpu_per_request(HTTP_IF_NONE_MATCH=etag)
         # The same middleware and test client around the bare view: what any page costs here.
         payload = Path(tempfile.mkdtemp(prefix="bench-api-")) / "payload.json"
         payload.write_bytes(first.content)
@@ -201,14 +276,21 @@ def in_process(commune: str, requests_: int) -> dict:
             AssignmentFilter(request.query_params, queryset=base, request=request).qs  # noqa: B018
         filter_ms = (time.process_time() - started) / requests_ * 1000
 
-        # The page's statement alone, over a connection of its own, as the list runs it (prepared)
-        # and as Django alone would (planned each time).
+        # The page's statement alone, over a connection of its own, as the list runs it (its `$n`
+        # parameters, prepared: PostgreSQL's generic plan after five runs) and as Django alone
+        # would (planned each time).
+        from tasks_app.api.views import LIST_STATEMENTS
+
+        (statement,) = [entry[0] for entry in LIST_STATEMENTS.entries.values()]  # this process's one page
+
         def sql_ms(prepare: bool) -> float:
             with psycopg.connect(common.DATABASE_URL, autocommit=True) as conn:
+                conn.execute("SET TIME ZONE 'UTC'")  # as Django's connections
+                cursor = conn.cursor()
                 times = []
                 for _ in range(requests_ // 3 + 10):
                     started = time.perf_counter()
-                    conn.execute(page_sql.encode(), prepare=prepare).fetchall()  # type: ignore[call-overload]
+                    cursor.execute(statement.sql, statement.params, prepare=prepare).fetchall()
                     times.append(time.perf_counter() - started)
                 return statistics.median(times[10:]) * 1000
 
@@ -223,6 +305,8 @@ def in_process(commune: str, requests_: int) -> dict:
         "queries": len(queries),
         "cpu_uncached_ms": cpu_uncached,
         "cpu_304_ms": cpu_304,
+        "db_cpu_uncached_ms": db_uncached,
+        "db_cpu_304_ms": db_304,
         "cpu_baseline_ms": cpu_baseline,
         "filter_ms": filter_ms,
         "sql_prepared_ms": prepared_ms,
@@ -259,6 +343,17 @@ def main(argv=None) -> dict:
             f"| {name} | {s['rps']:.0f} | {s['rps'] / baseline:.0%} | {s['p50_ms']:.1f} | {s['p95_ms']:.1f} "
             f"| {s['p99_ms']:.1f} | {s['non_2xx']} | {s['errors']} |"
         )
+    if all(s["cpu_ms"] for s in summary.values()):
+        print("\nCPU per request under the load, ms (gunicorn master and workers, this database's PostgreSQL")
+        print("backends, redis-server, wrk; from /proc):\n")
+        print("| | gunicorn | postgres | redis | wrk | all |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for name, s in summary.items():
+            c = s["cpu_ms"]
+            print(
+                f"| {name} | {c['gunicorn']:.2f} | {c['postgres']:.2f} | {c['redis']:.3f} | {c['wrk']:.2f} "
+                f"| {sum(c.values()):.2f} |"
+            )
     uncached = summary["api, uncached"]["rps"] / baseline
     conditional = summary["api, unchanged (If-None-Match → 304)"]["rps"] / baseline
     print(
@@ -274,6 +369,11 @@ def main(argv=None) -> dict:
         f"(target ≤ 3 ms); the bare view {measured['cpu_baseline_ms']:.2f} ms (test client and middleware, "
         f"counted in all three); django-filter, once per query and key: {measured['filter_ms']:.2f} ms"
     )
+    if measured["db_cpu_uncached_ms"] is not None:
+        print(
+            f"PostgreSQL CPU per page (the request's own backend): {measured['db_cpu_uncached_ms']:.2f} ms uncached, "
+            f"{measured['db_cpu_304_ms']:.2f} ms for a 304"
+        )
     print("\nEXPLAIN (ANALYZE, BUFFERS) of the page's statement:\n\n```")
     print(measured["plan"])
     print("```")

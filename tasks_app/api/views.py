@@ -33,6 +33,7 @@ from tasks_app.api.models import WebhookEndpoint
 from tasks_app.api.pagination import ApiPagination, AssignmentSyncPagination, settled_until
 from tasks_app.api.permissions import HasApiKey, IsAuthenticatedOrApiKey, has_api_key
 from tasks_app.api.prepared import Statement, StatementCache, prepared
+from tasks_app.api.renderers import ApiJSONRenderer
 from tasks_app.inputs import DepthLimitedJSONParser, is_id
 from tasks_app.models import Assignment, Evidence, ExtensionRequest, InspectionPhoto, Plan, ProgressReport, Task, Unit
 from tasks_app.scope import actor_scope, in_province_filter, request_actor
@@ -244,7 +245,7 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
         )
         # Plain rows instead of model instances and nested serializers: the same JSON, a fraction
         # of the CPU (tests/test_api_perf.py compares it with AssignmentSerializer's).
-        response = self.get_paginated_response(s.assignment_list_data(rows))
+        response = self.get_paginated_response(self._list_results(request, rows))
         for name, value in headers.items():
             response[name] = value
         return response
@@ -266,7 +267,14 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
         with prepared(queryset.db):
             paginator = cast(AssignmentSyncPagination, self.paginator)
             rows = paginator.paginate_rows(queryset, s.ASSIGNMENT_LIST_COLUMNS, request, self, settled=settled_until)
-        return self.get_paginated_response(s.assignment_list_data(rows))
+        return self.get_paginated_response(self._list_results(request, rows))
+
+    @staticmethod
+    def _list_results(request, rows):
+        # Written by orjson for the API's JSON renderer; plain data for another (the browsable API).
+        if isinstance(request.accepted_renderer, ApiJSONRenderer):
+            return s.assignment_list_json(rows)
+        return s.assignment_list_data(rows)
 
     def retrieve(self, request, *args, **kwargs):
         assignment = self.get_object()
