@@ -26,8 +26,10 @@ grouped per statement; no row is ever updated, so concurrent writers never wait 
 over a hot counter. `compact()` folds the deltas into one row per key in one statement (the
 nightly roll does it); readers sum whatever is there.
 
-**One rule.** The classes are `lifecycle.timeliness_expression`'s rule; the triggers restate it in
-SQL (`TIMELINESS_SQL`, built from `status.py`'s sets) because a trigger cannot run the ORM.
+**One rule.** The classes are `lifecycle.timeliness_expression`'s rule. A trigger cannot run the
+ORM, so the triggers call a SQL function whose body is that expression as Django compiles it for
+PostgreSQL (`timeliness_case()`, its columns and parameters renamed to the function's arguments):
+changing the rule in lifecycle.py changes the triggers at the next `counts.install()` (a migration).
 `reconcile()` (`manage.py reconcile_counts`) compares the counts with the ORM's own `GROUP BY` of
 `tracked()`; the tests run it after every write path and across a local midnight.
 
@@ -46,7 +48,7 @@ from django.db import connection, connections, router, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 
-from tasks_app.status import OPEN, TRACKED, WORKING, Status, Timeliness
+from tasks_app.status import OPEN, TRACKED, WORKING, Timeliness
 
 A = "tasks_app_assignment"
 T = "tasks_app_task"
@@ -62,23 +64,54 @@ def _in(values) -> str:
     return "(" + ", ".join(f"'{v.value}'" for v in values) + ")"
 
 
-# lifecycle.timeliness_of / timeliness_expression, in SQL, for the triggers.
-TIMELINESS_SQL = f"""
+# The triggers' SQL function of the rule, its arguments named as they appear in the compiled
+# expression below.
+_ARGUMENTS = {"status": "status", "deadline": "d", "submitted_at": "submitted_at", "completed_at": "completed_at"}
+# A day no deadline is judged against: marks, in the compiled expression, where "today" goes.
+_AS_OF_MARK = dt.date(1901, 2, 3)
+
+
+def timeliness_case() -> str:
+    """`lifecycle.timeliness_expression` as Django compiles it for PostgreSQL, over the trigger
+    function's arguments instead of the assignment's columns: the one rule, compiled, not a copy.
+    Its "today" becomes `as_of` and its local time zone `tz` (both arguments: the anchor's)."""
+    from tasks_app.lifecycle import timeliness_expression
+    from tasks_app.models import Assignment
+
+    query = Assignment.objects.annotate(_t=timeliness_expression(_AS_OF_MARK)).values("_t").query
+    compiler = query.get_compiler(connection=connection)
+    sql, params = compiler.compile(query.annotations["_t"])
+    qn = connection.ops.quote_name
+    for column, argument in _ARGUMENTS.items():
+        sql = sql.replace(f"{qn(Assignment._meta.db_table)}.{qn(column)}", argument)
+    pieces = sql.split("%s")
+    if len(pieces) != len(params) + 1 or A in sql:
+        raise RuntimeError(f"timeliness_expression compiled to SQL this module cannot use: {sql}")
+    out = [pieces[0]]
+    for value, piece in zip(params, pieces[1:], strict=True):
+        if value == _AS_OF_MARK:
+            out.append("as_of")
+        elif value == settings.TIME_ZONE:
+            out.append("tz")
+        elif isinstance(value, str) and value.replace("_", "").isalnum():  # a status or class name
+            out.append(f"'{getattr(value, 'value', value)}'")
+        else:
+            raise RuntimeError(f"timeliness_expression has a parameter this module cannot inline: {value!r}")
+        out.append(piece)
+    return "".join(out)
+
+
+def timeliness_sql() -> str:
+    """The triggers' `tasks_app_timeliness(...)`: `timeliness_case()`, with '' where the expression
+    gives NULL (work not tracked, or without a deadline; the triggers count tracked work only)."""
+    return f"""
 CREATE OR REPLACE FUNCTION tasks_app_timeliness(
     status text, d date, submitted_at timestamptz, completed_at timestamptz, as_of date, tz text
 ) RETURNS text LANGUAGE sql STABLE AS $$
-SELECT CASE
-    WHEN status NOT IN {_in(TRACKED)} OR d IS NULL THEN ''
-    WHEN status = '{Status.ACCEPTED.value}' THEN CASE WHEN (completed_at AT TIME ZONE tz)::date <= d
-        THEN '{Timeliness.COMPLETED_ON_TIME.value}' ELSE '{Timeliness.COMPLETED_LATE.value}' END
-    WHEN status = '{Status.SUBMITTED.value}' THEN CASE WHEN (submitted_at AT TIME ZONE tz)::date <= d
-        THEN '{Timeliness.ON_TIME.value}' ELSE '{Timeliness.OVERDUE.value}' END
-    WHEN d < as_of THEN '{Timeliness.OVERDUE.value}'
-    WHEN status = '{Status.ISSUED.value}' THEN '{Timeliness.NOT_YET_DUE.value}'
-    ELSE '{Timeliness.ON_TIME.value}'
-END
+SELECT COALESCE({timeliness_case()}, '')
 $$;
 """
+
 
 KEY_UNIT = "unit_id, group_id, timeliness, kpi_timeliness"
 KEY_TOTAL = "unit_id, timeliness, kpi_timeliness"
@@ -139,7 +172,7 @@ WHERE o.parent_id IS DISTINCT FROM n.parent_id)"""
         + contributions(changed_units, "1", *anchored)
     )
     return f"""
-{TIMELINESS_SQL}
+{timeliness_sql()}
 
 CREATE OR REPLACE FUNCTION tasks_app_counts_anchor() RETURNS {ANCHOR} LANGUAGE plpgsql AS $$
 DECLARE an {ANCHOR};

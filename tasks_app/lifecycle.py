@@ -621,9 +621,9 @@ def timeliness_expression(today: dt.date | None = None, deadline: str = "deadlin
     `deadline` names the deadline to judge by: KPI and reports pass an annotation of the
     original deadline, so an approved extension does not erase a delay.
 
-    The dashboard's maintained counts restate this rule for their PostgreSQL triggers
-    (`tasks_app.counts.TIMELINESS_SQL`); change both together: `manage.py reconcile_counts` and
-    tests/test_counts.py compare the counts with this expression's GROUP BY.
+    The dashboard's maintained counts judge with this very expression: their PostgreSQL triggers
+    call a function whose body is it, compiled (`tasks_app.counts.timeliness_case`); a change here
+    reaches them at the next `counts.install()`, which a migration runs.
     """
     today = today or local_today()
     tz = local_tz()

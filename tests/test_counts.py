@@ -250,3 +250,38 @@ def test_the_dashboard_reads_the_counts_not_the_assignments(client, office, work
                    and "inspection" not in q["sql"] for q in ctx.captured_queries)  # fmt: skip
     classes = {c["value"]: c["n"] for c in response.context["classes"]}
     assert sum(classes.values()) == 5 and classes[Timeliness.OVERDUE] == 2
+
+
+def test_the_triggers_judge_by_the_lifecycle_rule_itself():
+    """The counts' SQL function is `lifecycle.timeliness_expression` compiled (one home for the
+    rule): the installed function holds that compiled text, and it classes every status, around
+    the deadline and a local midnight, as `lifecycle.timeliness_of` does."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = 'tasks_app_timeliness'")
+        (source,) = cursor.fetchone()
+    assert counts.timeliness_case() in source
+    assert "tasks_app_assignment" not in source
+
+    tz = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
+    deadline = dt.date(2026, 6, 30)
+    moments = [
+        None,
+        dt.datetime(2026, 6, 30, 23, 59, tzinfo=tz),  # the deadline's last local minute: on time
+        dt.datetime(2026, 7, 1, 0, 1, tzinfo=tz),  # 17:01 UTC on the 30th, the next local day: late
+    ]
+    cases = [
+        (status, day, at, today)
+        for status in Status
+        for day in (deadline, None)
+        for at in moments
+        for today in (dt.date(2026, 6, 29), deadline, dt.date(2026, 7, 1))
+    ]
+    with connection.cursor() as cursor:
+        for status, day, at, today in cases:
+            work = Assignment(status=status, deadline=day, submitted_at=at, completed_at=at)
+            cursor.execute(
+                "SELECT tasks_app_timeliness(%s, %s, %s, %s, %s, %s)",
+                [status.value, day, at, at, today, "Asia/Ho_Chi_Minh"],
+            )
+            expected = lifecycle.timeliness_of(work, today)
+            assert cursor.fetchone()[0] == (expected.value if expected else ""), (status, day, at, today)
