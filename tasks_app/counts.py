@@ -152,25 +152,38 @@ INSERT INTO {MONTHS} ({KEY_MONTH}, n)
 SELECT {KEY_MONTH}, sum(n) FROM c GROUP BY {KEY_MONTH} HAVING sum(n) <> 0"""
 
 
+def _delta_function(name: str, statement: str, comment: str = "") -> str:
+    """A statement trigger's function: read the anchor, add `statement`'s deltas."""
+    return f"""{comment}
+CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE an {ANCHOR} := tasks_app_counts_anchor();
+BEGIN
+    {statement};
+    RETURN NULL;
+END $$;
+"""
+
+
 def _trigger_sql() -> str:
     tz = settings.TIME_ZONE.replace("'", "")
     anchored = "an.as_of", "an.time_zone"
-    changed_tasks = f"""(
-SELECT a.* FROM {A} a JOIN new_rows n ON n.id = a.task_id JOIN old_rows o ON o.id = n.id
-WHERE o.group_id IS DISTINCT FROM n.group_id)"""
-    changed_units = f"""(
-SELECT a.* FROM {A} a JOIN new_rows n ON n.id = a.unit_id JOIN old_rows o ON o.id = n.id
-WHERE o.parent_id IS DISTINCT FROM n.parent_id)"""
-    task_moved = insert_deltas(
-        contributions(changed_tasks, "-1", *anchored, tasks="old_rows")
-        + " UNION ALL "
-        + contributions(changed_tasks, "1", *anchored)
-    )
-    unit_moved = insert_deltas(
-        contributions(changed_units, "-1", *anchored, units="old_rows")
-        + " UNION ALL "
-        + contributions(changed_units, "1", *anchored)
-    )
+
+    def replaced(old_source: str, new_source: str, **old_tables: str) -> str:
+        """The deltas of rows leaving their old keys (−1, read through `old_tables`) for new ones (+1)."""
+        return insert_deltas(
+            contributions(old_source, "-1", *anchored, **old_tables)
+            + " UNION ALL "
+            + contributions(new_source, "1", *anchored)
+        )
+
+    def assignments_of_moved(foreign_key: str, column: str) -> str:
+        """The assignments under the updated rows (tasks, units) whose `column` changed."""
+        return f"""(
+SELECT a.* FROM {A} a JOIN new_rows n ON n.id = a.{foreign_key} JOIN old_rows o ON o.id = n.id
+WHERE o.{column} IS DISTINCT FROM n.{column})"""
+
+    moved_tasks = assignments_of_moved("task_id", "group_id")
+    moved_units = assignments_of_moved("unit_id", "parent_id")
     return f"""
 {timeliness_sql()}
 
@@ -186,28 +199,9 @@ BEGIN
     END IF;
     RETURN an;
 END $$;
-
-CREATE OR REPLACE FUNCTION tasks_app_counts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE an {ANCHOR} := tasks_app_counts_anchor();
-BEGIN
-    {insert_deltas(contributions("new_rows", "1", *anchored))};
-    RETURN NULL;
-END $$;
-
-CREATE OR REPLACE FUNCTION tasks_app_counts_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE an {ANCHOR} := tasks_app_counts_anchor();
-BEGIN
-    {insert_deltas(contributions("old_rows", "-1", *anchored))};
-    RETURN NULL;
-END $$;
-
-CREATE OR REPLACE FUNCTION tasks_app_counts_updated() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE an {ANCHOR} := tasks_app_counts_anchor();
-BEGIN
-    {insert_deltas(contributions("old_rows", "-1", *anchored) + " UNION ALL " + contributions("new_rows", "1", *anchored))};
-    RETURN NULL;
-END $$;
-
+{_delta_function("tasks_app_counts_inserted", insert_deltas(contributions("new_rows", "1", *anchored)))}
+{_delta_function("tasks_app_counts_deleted", insert_deltas(contributions("old_rows", "-1", *anchored)))}
+{_delta_function("tasks_app_counts_updated", replaced("old_rows", "new_rows"))}
 CREATE OR REPLACE FUNCTION tasks_app_counts_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM {UNITS};
@@ -215,23 +209,20 @@ BEGIN
     DELETE FROM {MONTHS};
     RETURN NULL;
 END $$;
-
--- A task moved to another group: its assignments' counts move with it.
-CREATE OR REPLACE FUNCTION tasks_app_counts_task_moved() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE an {ANCHOR} := tasks_app_counts_anchor();
-BEGIN
-    {task_moved};
-    RETURN NULL;
-END $$;
-
--- A unit moved to another province: the by-month counts (keyed by province) move with it.
-CREATE OR REPLACE FUNCTION tasks_app_counts_unit_moved() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE an {ANCHOR} := tasks_app_counts_anchor();
-BEGIN
-    {unit_moved};
-    RETURN NULL;
-END $$;
-
+{
+        _delta_function(
+            "tasks_app_counts_task_moved",
+            replaced(moved_tasks, moved_tasks, tasks="old_rows"),
+            "-- A task moved to another group: its assignments' counts move with it.",
+        )
+    }
+{
+        _delta_function(
+            "tasks_app_counts_unit_moved",
+            replaced(moved_units, moved_units, units="old_rows"),
+            "-- A unit moved to another province: the by-month counts (keyed by province) move with it.",
+        )
+    }
 DROP TRIGGER IF EXISTS counts_inserted ON {A};
 DROP TRIGGER IF EXISTS counts_updated ON {A};
 DROP TRIGGER IF EXISTS counts_deleted ON {A};
